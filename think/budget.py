@@ -1,0 +1,70 @@
+"""The budget governor: ``--max-cost`` is never exceeded.
+
+Before a call, its worst case (counted input tokens x input price + max output tokens x
+output price) is reserved; a call whose worst case does not fit is shrunk to fit or not made.
+When the call ends the reservation is replaced by what it actually cost. Reserved plus spent
+never exceeds the cap, so recorded spend cannot either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from think.errors import BudgetExhausted
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Reservation:
+    amount: Decimal
+    settled: bool = False
+
+
+class Budget:
+    def __init__(self, cap: Decimal | None) -> None:
+        self.cap = cap
+        self.spent = ZERO
+        self.reserved = ZERO
+
+    @property
+    def remaining(self) -> Decimal | None:
+        if self.cap is None:
+            return None
+        return max(self.cap - self.spent - self.reserved, ZERO)
+
+    def fits(self, amount: Decimal) -> bool:
+        remaining = self.remaining
+        return remaining is None or amount <= remaining
+
+    def reserve(self, amount: Decimal | None, what: str) -> Reservation:
+        """Hold ``amount`` for a call; ``None`` (price unknown) only fits an uncapped budget."""
+        if amount is None:
+            if self.cap is not None:
+                raise BudgetExhausted(
+                    f"cannot keep within --max-cost: the price of {what} is unknown "
+                    f'(set [prices."{what}"] in the config)'
+                )
+            return Reservation(ZERO)
+        if not self.fits(amount):
+            raise BudgetExhausted(
+                f"budget exhausted: {what} could cost up to ${amount:.6f} but only "
+                f"${self.remaining:.6f} of ${self.cap} is left"
+            )
+        self.reserved += amount
+        return Reservation(amount)
+
+    def settle(self, reservation: Reservation, actual: Decimal | None) -> Decimal:
+        """Replace the reservation by the call's actual cost (the reservation when unknown).
+
+        The call runner cuts a stream before its running cost passes the reservation, so
+        the actual cost stays within it even when a server ignores the output-token limit.
+        """
+        if reservation.settled:
+            return ZERO
+        reservation.settled = True
+        self.reserved -= reservation.amount
+        charged = reservation.amount if actual is None else actual
+        self.spent += charged
+        return charged

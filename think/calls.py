@@ -1,0 +1,250 @@
+"""Run one provider call: reserve its worst case, stream it, meter it, record it.
+
+Every call ends in exactly one :class:`~think.events.CallFinished` event, whatever happens
+(success, provider error, cut stream, budget cut, cancellation), so the ledger holds one
+record per call with the cost known so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from think import events
+from think.budget import Budget, Reservation
+from think.errors import BudgetExhausted, ProviderError, StreamCutError
+from think.ids import call_id, utc_now
+from think.model_ref import ModelRef
+from think.pricing import Cost, ModelPrice, call_cost
+from think.providers.base import (
+    ChatRequest,
+    ChoiceFinished,
+    Provider,
+    ReasoningDelta,
+    ResponseStarted,
+    TextDelta,
+    UsageReported,
+)
+from think.tokens import count_messages, count_text
+from think.usage import Usage
+
+MIN_OUTPUT_TOKENS = 16
+"""A call that can afford fewer output tokens than this is not worth making."""
+CHARS_PER_TOKEN = 4
+"""Rough running estimate while streaming; final counts use the tokenizer."""
+UNEXACT_INPUT_MARGIN = Decimal("1.25")
+"""Safety factor on input counts that are estimates (another vendor's tokenizer)."""
+
+PriceLookup = Callable[[ModelRef], ModelPrice | None]
+
+
+@dataclass
+class CallContext:
+    """What every call of one run shares."""
+
+    run_id: str
+    emit: events.EventSink
+    budget: Budget
+    price_for: PriceLookup
+    records: list[events.CallRecord] = field(default_factory=list)
+    _seq: int = 0
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+
+@dataclass
+class CallOutcome:
+    record: events.CallRecord
+    error: Exception | None = None
+
+
+def _affordable(
+    budget: Budget, price: ModelPrice | None, input_tokens: int, request: ChatRequest, what: str
+) -> tuple[ChatRequest, Reservation]:
+    """Reserve the call's worst case, shrinking its output limit to fit if needed."""
+    if price is None:
+        return request, budget.reserve(None, what)
+    worst = price.worst_case(input_tokens, request.max_tokens * request.n)
+    if budget.fits(worst):
+        return request, budget.reserve(worst, what)
+    remaining = budget.remaining or Decimal(0)
+    _, _, output_rate = price.per_mtok()
+    input_cost = price.worst_case(input_tokens, 0)
+    if output_rate > 0 and remaining > input_cost:
+        per_choice = int((remaining - input_cost) * 1_000_000 / output_rate) // request.n
+        while per_choice >= MIN_OUTPUT_TOKENS:
+            shrunk = dataclasses.replace(request, max_tokens=per_choice)
+            worst = price.worst_case(input_tokens, per_choice * request.n)
+            if budget.fits(worst):
+                return shrunk, budget.reserve(worst, what)
+            per_choice = per_choice * 9 // 10
+    return request, budget.reserve(worst, what)  # raises BudgetExhausted with the numbers
+
+
+async def run_call(
+    ctx: CallContext,
+    provider: Provider,
+    ref: ModelRef,
+    request: ChatRequest,
+    stage: str,
+) -> CallOutcome:
+    """Make one call. Provider failures are returned in the outcome (the strategy decides
+    what to do next); budget refusals raise :class:`BudgetExhausted` before anything is
+    sent; cancellation propagates after the call has been recorded."""
+    price = ctx.price_for(ref)
+    counted = count_messages(request.messages, ref.provider, ref.model)
+    input_tokens = counted.tokens
+    if not counted.exact:
+        input_tokens = int(input_tokens * UNEXACT_INPUT_MARGIN) + 16
+    request, reservation = _affordable(ctx.budget, price, input_tokens, request, str(ref))
+    seq = ctx.next_seq()
+    meter = _Meter(
+        id=call_id(ctx.run_id, seq),
+        n=request.n,
+        price=price,
+        input_tokens=counted.tokens,
+        limit=reservation.amount if ctx.budget.cap is not None else None,
+    )
+    ctx.emit(events.CallStarted(meter.id, stage, str(ref), request.n, reservation.amount))
+    _emit_budget(ctx)
+    started_at = utc_now()
+    start = time.monotonic()
+    status: events.CallStatus = "ok"
+    error: Exception | None = None
+    try:
+        await _consume(ctx, provider, request, meter, start)
+    except asyncio.CancelledError:
+        status, error = "cancelled", None
+        raise
+    except StreamCutError as exc:
+        status, error = "cut", exc
+    except ProviderError as exc:
+        status, error = "error", exc
+        meter.attempts = exc.attempts
+    except _BudgetCut:
+        status = "budget"
+        error = BudgetExhausted(f"{ref}: stream cut at the budget cap")
+    finally:
+        record = _record(ctx, meter, ref, stage, seq, started_at, start, status, error, request)
+        ctx.budget.settle(reservation, record.cost.usd)
+        ctx.records.append(record)
+        ctx.emit(events.CallFinished(record))
+        _emit_budget(ctx)
+    return CallOutcome(record, error)
+
+
+def _emit_budget(ctx: CallContext) -> None:
+    ctx.emit(events.BudgetUpdate(ctx.budget.spent, ctx.budget.reserved, ctx.budget.cap))
+
+
+class _BudgetCut(Exception):
+    pass
+
+
+@dataclass
+class _Meter:
+    id: str
+    n: int
+    price: ModelPrice | None
+    input_tokens: int
+    limit: Decimal | None
+    texts: dict[int, list[str]] = field(default_factory=dict)
+    reasoning: list[str] = field(default_factory=list)
+    finish: dict[int, str] = field(default_factory=dict)
+    usage: Usage | None = None
+    ttft: float | None = None
+    attempts: int = 1
+    streamed_chars: int = 0
+
+    def running_cost(self) -> Decimal | None:
+        if self.price is None:
+            return None
+        estimate = Usage(
+            input_tokens=self.input_tokens,
+            output_tokens=self.streamed_chars // CHARS_PER_TOKEN + 1,
+        )
+        return self.price.cost(estimate)
+
+
+async def _consume(
+    ctx: CallContext, provider: Provider, request: ChatRequest, meter: _Meter, start: float
+) -> None:
+    async for item in provider.stream(request):
+        if isinstance(item, ResponseStarted):
+            meter.attempts = item.attempts
+        elif isinstance(item, (TextDelta, ReasoningDelta)):
+            if meter.ttft is None:
+                meter.ttft = time.monotonic() - start
+            meter.streamed_chars += len(item.text)
+            if isinstance(item, TextDelta):
+                meter.texts.setdefault(item.index, []).append(item.text)
+                ctx.emit(events.TextDelta(meter.id, item.text, item.index))
+            else:
+                meter.reasoning.append(item.text)
+                ctx.emit(events.ReasoningDelta(meter.id, item.text, item.index))
+            running = meter.running_cost()
+            ctx.emit(
+                events.CallProgress(meter.id, meter.streamed_chars // CHARS_PER_TOKEN, running)
+            )
+            if meter.limit is not None and running is not None and running > meter.limit:
+                raise _BudgetCut
+        elif isinstance(item, ChoiceFinished):
+            meter.finish[item.index] = item.reason
+        elif isinstance(item, UsageReported):
+            meter.usage = item.usage
+
+
+def _record(
+    ctx: CallContext,
+    meter: _Meter,
+    ref: ModelRef,
+    stage: str,
+    seq: int,
+    started_at: str,
+    start: float,
+    status: events.CallStatus,
+    error: Exception | None,
+    request: ChatRequest,
+) -> events.CallRecord:
+    texts = tuple("".join(meter.texts.get(i, [])) for i in range(request.n))
+    reasoning = "".join(meter.reasoning)
+    usage = meter.usage
+    usage_source: events.UsageSource
+    if usage is not None and status == "ok":
+        usage_source = usage.source
+    else:
+        output = count_text("".join(texts) + reasoning, ref.provider, ref.model).tokens
+        usage = Usage(input_tokens=meter.input_tokens, output_tokens=output, source="estimated")
+        usage_source = "estimated" if status == "ok" else "unknown"
+    if status == "error" and not meter.streamed_chars and meter.usage is None:
+        # Nothing was generated: a refused or failed request costs nothing.
+        cost = Cost(Decimal(0), "estimated") if meter.price is not None else Cost(None, "unknown")
+    else:
+        cost = call_cost(meter.price, usage)
+    return events.CallRecord(
+        id=meter.id,
+        run_id=ctx.run_id,
+        seq=seq,
+        stage=stage,
+        provider=ref.provider,
+        model=ref.model,
+        started_at=started_at,
+        status=status,
+        latency_ms=int((time.monotonic() - start) * 1000),
+        ttft_ms=None if meter.ttft is None else int(meter.ttft * 1000),
+        n=request.n,
+        texts=texts,
+        reasoning=reasoning,
+        finish_reasons=tuple(meter.finish.get(i) for i in range(request.n)),
+        usage=usage,
+        usage_source=usage_source,
+        cost=cost,
+        attempts=meter.attempts,
+        error=None if error is None else str(error),
+    )

@@ -1,0 +1,152 @@
+"""The typed event stream of a run.
+
+Strategies emit these; the live display, the ledger and the ``--json`` summary consume the
+same stream. Records are small and immutable; the call and run records carry everything the
+ledger stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from think.pricing import Cost
+from think.usage import Usage
+
+CallStatus = Literal["ok", "error", "cut", "cancelled", "budget"]
+RunStatus = Literal["running", "ok", "error", "budget_exhausted", "cancelled"]
+UsageSource = Literal["reported", "estimated", "unknown"]
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    id: str
+    run_id: str
+    seq: int
+    stage: str
+    provider: str
+    model: str
+    started_at: str
+    status: CallStatus
+    latency_ms: int
+    ttft_ms: int | None
+    n: int
+    texts: tuple[str, ...]
+    reasoning: str
+    finish_reasons: tuple[str | None, ...]
+    usage: Usage
+    """As reported by the provider, else counted locally."""
+    usage_source: UsageSource
+    """``unknown`` when the call did not finish: the provider never reported its usage
+    and the token counts are local estimates of what was streamed."""
+    cost: Cost
+    attempts: int
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    started_at: str
+    prompt: str
+    strategy: str
+    status: RunStatus
+    models: tuple[str, ...]
+    max_cost_usd: Decimal | None
+    finished_at: str | None = None
+    duration_ms: int | None = None
+    answer: str | None = None
+    answer_model: str | None = None
+    exit_code: int | None = None
+    error: str | None = None
+    cost: Cost | None = None
+    usage: Usage | None = None
+    calls: int = 0
+    votes: dict[str, int] = field(default_factory=dict)
+    agreement: float | None = None
+    escalated: bool = False
+    escalation_reason: str | None = None
+    strong_only_cost_usd: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    run: RunRecord
+
+
+@dataclass(frozen=True)
+class CallStarted:
+    call_id: str
+    stage: str
+    model: str
+    n: int
+    reserved_usd: Decimal | None
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    call_id: str
+    text: str
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    call_id: str
+    text: str
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class CallProgress:
+    """Running totals of a call in flight (output tokens counted locally so far)."""
+
+    call_id: str
+    output_tokens: int
+    cost_usd: Decimal | None
+
+
+@dataclass(frozen=True)
+class CallFinished:
+    call: CallRecord
+
+
+@dataclass(frozen=True)
+class BudgetUpdate:
+    spent_usd: Decimal
+    reserved_usd: Decimal
+    cap_usd: Decimal | None
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    run: RunRecord
+
+
+Event = (
+    RunStarted
+    | CallStarted
+    | TextDelta
+    | ReasoningDelta
+    | CallProgress
+    | CallFinished
+    | BudgetUpdate
+    | RunFinished
+)
+EventSink = Callable[[Event], None]
+
+
+class EventBus:
+    """Fans each event out to every sink, in order."""
+
+    def __init__(self, *sinks: EventSink) -> None:
+        self._sinks = list(sinks)
+
+    def add(self, sink: EventSink) -> None:
+        self._sinks.append(sink)
+
+    def __call__(self, event: Event) -> None:
+        for sink in self._sinks:
+            sink(event)

@@ -1,0 +1,104 @@
+"""The streaming contract every provider implements.
+
+A provider turns one :class:`ChatRequest` into one HTTP (or in-process) call and yields
+:data:`StreamEvent` records as the response arrives: text deltas, reasoning deltas, a finish
+reason per choice, and the usage once the provider reports it. A stream that ends before the
+provider finished raises :class:`think.errors.StreamCutError`; usage is then unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+from think.usage import Usage
+
+Role = Literal["system", "user", "assistant"]
+Effort = Literal["low", "medium", "high"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    """The provider's own model id (without the ``provider:`` prefix)."""
+    messages: tuple[Message, ...]
+    max_tokens: int
+    temperature: float | None = None
+    n: int = 1
+    effort: Effort | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    text: str
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class ChoiceFinished:
+    reason: str
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class UsageReported:
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class ResponseStarted:
+    """The provider accepted the request (after ``attempts`` tries, retries included)."""
+
+    attempts: int = 1
+
+
+StreamEvent = ResponseStarted | TextDelta | ReasoningDelta | ChoiceFinished | UsageReported
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    supports_n: bool = False
+    """One request can return several choices (``n > 1``)."""
+    streams_usage: bool = True
+    """The stream reports usage; otherwise tokens are counted locally and marked estimated."""
+    native_reasoning: bool = False
+    """The model has a native reasoning mode controlled by ``effort``."""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """One configured endpoint (a preset or a custom base URL) speaking one wire protocol."""
+
+    name: str
+
+    def capabilities(self, model: str) -> Capabilities: ...
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...
+
+    async def aclose(self) -> None: ...
+
+
+def split_for(request: ChatRequest, capabilities: Capabilities) -> list[ChatRequest]:
+    """The requests that produce ``request.n`` choices: one request where the server
+    supports ``n > 1``, else ``n`` concurrent single-choice requests."""
+    if request.n == 1 or capabilities.supports_n:
+        return [request]
+    from dataclasses import replace
+
+    return [replace(request, n=1) for _ in range(request.n)]

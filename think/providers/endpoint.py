@@ -1,0 +1,35 @@
+"""A resolved provider endpoint: a preset merged with the user's configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+MaxTokensField = Literal["max_completion_tokens", "max_tokens"]
+UsageInStream = Literal["include_usage", "always", "never"]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    """The provider name used in model references (``openai`` in ``openai:gpt-4.1``)."""
+    protocol: str
+    """Wire protocol: ``openai-chat``, ``llama-cpp-local`` or one from an entry point."""
+    base_url: str = ""
+    api_key: str | None = None
+    key_env: tuple[str, ...] = ()
+    """Environment variables the key may come from (named in error messages)."""
+    key_required: bool = True
+    supports_n: bool = False
+    usage_in_stream: UsageInStream = "include_usage"
+    max_tokens_field: MaxTokensField = "max_tokens"
+    stream: bool = True
+    local: bool = False
+    """Runs on the user's own machine: no per-token price unless configured."""
+    price_provider: str | None = None
+    """The genai-prices provider id for price look-ups."""
+    reasoning_models: str | None = None
+    """Regex of model ids with a native reasoning mode (``reasoning_effort``)."""
+    headers: dict[str, str] = field(default_factory=dict)
+    model_path: str | None = None
+    """For in-process models: the weights file."""

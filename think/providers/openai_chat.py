@@ -1,0 +1,258 @@
+"""The OpenAI Chat Completions protocol, for OpenAI and every compatible server.
+
+Wire format: ``POST {base}/chat/completions``; streamed ``data:`` chunks ending with
+``data: [DONE]``; usage in a final chunk with ``choices: []`` when
+``stream_options.include_usage`` is set (some servers always send it, some never).
+Reasoning text arrives as ``reasoning_content`` (DeepSeek, llama.cpp, SGLang) or
+``reasoning`` (vLLM, Ollama, OpenRouter) deltas, or inline in ``<think>`` tags.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+
+from think.errors import AuthError, ProviderError, StreamCutError
+from think.providers.base import (
+    Capabilities,
+    ChatRequest,
+    ChoiceFinished,
+    ReasoningDelta,
+    ResponseStarted,
+    StreamEvent,
+    TextDelta,
+    UsageReported,
+)
+from think.providers.endpoint import Endpoint
+from think.providers.http import AttemptCounter, RetryPolicy, connection_error, open_response
+from think.providers.sse import iter_sse
+from think.providers.think_tags import ThinkTagSplitter
+from think.usage import Usage
+
+
+class OpenAIChatProvider:
+    def __init__(self, endpoint: Endpoint, client: httpx.AsyncClient, policy: RetryPolicy) -> None:
+        self.endpoint = endpoint
+        self.name = endpoint.name
+        self._client = client
+        self._policy = policy
+        self._reasoning = (
+            re.compile(endpoint.reasoning_models) if endpoint.reasoning_models else None
+        )
+
+    def capabilities(self, model: str) -> Capabilities:
+        return Capabilities(
+            supports_n=self.endpoint.supports_n,
+            streams_usage=self.endpoint.usage_in_stream != "never" or not self.endpoint.stream,
+            native_reasoning=self._is_reasoning_model(model),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _is_reasoning_model(self, model: str) -> bool:
+        return bool(self._reasoning and self._reasoning.search(model))
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if self.endpoint.api_key:
+            headers["Authorization"] = f"Bearer {self.endpoint.api_key}"
+        headers.update(self.endpoint.headers)
+        return headers
+
+    def body(self, request: ChatRequest) -> dict[str, Any]:
+        reasoning = self._is_reasoning_model(request.model)
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            self.endpoint.max_tokens_field: request.max_tokens,
+        }
+        if request.n != 1:
+            body["n"] = request.n
+        if request.temperature is not None and not reasoning:
+            body["temperature"] = request.temperature
+        if request.effort is not None and reasoning:
+            body["reasoning_effort"] = request.effort
+        if request.stop and not reasoning:
+            body["stop"] = list(request.stop)
+        if request.seed is not None:
+            body["seed"] = request.seed
+        if self.endpoint.stream:
+            body["stream"] = True
+            if self.endpoint.usage_in_stream == "include_usage":
+                body["stream_options"] = {"include_usage": True}
+        return body
+
+    def _missing_key(self) -> AuthError:
+        names = " or ".join(self.endpoint.key_env) or f"providers.{self.name}.api_key"
+        return AuthError(f"{self.name}: no API key; set {names}")
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        if self.endpoint.key_required and not self.endpoint.api_key:
+            raise self._missing_key()
+        url = self.endpoint.base_url.rstrip("/") + "/chat/completions"
+        counter = AttemptCounter()
+        async with open_response(
+            self._client,
+            provider=self.name,
+            url=url,
+            headers=self.headers(),
+            body=self.body(request),
+            policy=self._policy,
+            counter=counter,
+        ) as response:
+            yield ResponseStarted(counter.attempts)
+            if self.endpoint.stream:
+                async for event in self._read_stream(response, request, url):
+                    yield event
+            else:
+                raw = await response.aread()
+                for event in parse_completion(self.name, raw):
+                    yield event
+
+    async def _read_stream(
+        self, response: httpx.Response, request: ChatRequest, url: str
+    ) -> AsyncIterator[StreamEvent]:
+        expected = request.n if self.endpoint.supports_n else 1
+        parser = ChunkParser(self.name)
+        done = False
+        try:
+            async for sse in iter_sse(response.aiter_lines()):
+                if sse.data.strip() == "[DONE]":
+                    done = True
+                    break
+                for event in parser.parse(sse.data):
+                    yield event
+        except httpx.TimeoutException as exc:
+            raise ProviderError(
+                f"{self.name}: the stream stalled (no data within the timeout)"
+            ) from exc
+        except httpx.HTTPError as exc:
+            if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+                raise StreamCutError(f"{self.name}: the stream was cut off mid-answer") from exc
+            raise connection_error(self.name, url, exc) from exc
+        for event in parser.flush():
+            yield event
+        if not done and len(parser.finished) < expected:
+            raise StreamCutError(f"{self.name}: the stream ended before the answer was complete")
+
+
+class ChunkParser:
+    """Turns ``chat.completion.chunk`` payloads into stream events."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.finished: set[int] = set()
+        self._splitters: dict[int, ThinkTagSplitter] = {}
+
+    def parse(self, data: str) -> Iterator[StreamEvent]:
+        try:
+            chunk = json.loads(data)
+        except ValueError as exc:
+            raise ProviderError(f"{self.provider}: malformed stream data: {data[:80]!r}") from exc
+        if not isinstance(chunk, dict):
+            return
+        if chunk.get("error"):
+            raise in_stream_error(self.provider, chunk["error"])
+        for choice in chunk.get("choices") or ():
+            index = int(choice.get("index") or 0)
+            delta = choice.get("delta") or {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(reasoning, str) and reasoning:
+                yield ReasoningDelta(reasoning, index)
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                yield from self._content(content, index)
+            reason = choice.get("finish_reason")
+            if reason:
+                yield from self._flush_choice(index)
+                self.finished.add(index)
+                yield ChoiceFinished(str(reason), index)
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            yield UsageReported(parse_usage(usage))
+
+    def _content(self, content: str, index: int) -> Iterator[StreamEvent]:
+        splitter = self._splitters.setdefault(index, ThinkTagSplitter())
+        reasoning, text = splitter.feed(content)
+        if reasoning:
+            yield ReasoningDelta(reasoning, index)
+        if text:
+            yield TextDelta(text, index)
+
+    def _flush_choice(self, index: int) -> Iterator[StreamEvent]:
+        splitter = self._splitters.pop(index, None)
+        if splitter is None:
+            return
+        reasoning, text = splitter.flush()
+        if reasoning:
+            yield ReasoningDelta(reasoning, index)
+        if text:
+            yield TextDelta(text, index)
+
+    def flush(self) -> Iterator[StreamEvent]:
+        for index in list(self._splitters):
+            yield from self._flush_choice(index)
+
+
+def parse_completion(provider: str, raw: bytes) -> Iterator[StreamEvent]:
+    """Events for a non-streamed ``chat.completion`` response."""
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise ProviderError(f"{provider}: malformed response body") from exc
+    if not isinstance(body, dict):
+        raise ProviderError(f"{provider}: unexpected response body")
+    if body.get("error"):
+        raise in_stream_error(provider, body["error"])
+    parser = ChunkParser(provider)
+    for choice in body.get("choices") or ():
+        delta = {"index": choice.get("index", 0), "delta": choice.get("message") or {}}
+        delta["finish_reason"] = choice.get("finish_reason") or "stop"
+        yield from parser.parse(json.dumps({"choices": [delta]}))
+    usage = body.get("usage")
+    if isinstance(usage, dict):
+        yield UsageReported(parse_usage(usage))
+
+
+def in_stream_error(provider: str, error: Any) -> ProviderError:
+    if isinstance(error, dict):
+        message = str(error.get("message") or error.get("type") or "error")
+        code = error.get("code")
+    else:
+        message, code = str(error), None
+    status = code if isinstance(code, int) else None
+    retryable = status is not None and (status == 429 or status >= 500)
+    return ProviderError(
+        f"{provider}: error in stream: {message}", status=status, retryable=retryable
+    )
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, (int, float)) else 0
+
+
+def parse_usage(usage: dict[str, Any]) -> Usage:
+    prompt_details = usage.get("prompt_tokens_details") or {}
+    completion_details = usage.get("completion_tokens_details") or {}
+    cached = _int(prompt_details.get("cached_tokens")) or _int(usage.get("prompt_cache_hit_tokens"))
+    cost: Decimal | None = None
+    raw_cost = usage.get("cost")
+    if isinstance(raw_cost, (int, float, str)) and not isinstance(raw_cost, bool):
+        try:
+            cost = Decimal(str(raw_cost))
+        except InvalidOperation:
+            cost = None
+    return Usage(
+        input_tokens=_int(usage.get("prompt_tokens")),
+        output_tokens=_int(usage.get("completion_tokens")),
+        reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
+        cached_tokens=cached,
+        cache_write_tokens=_int(prompt_details.get("cache_write_tokens")),
+        reported_cost_usd=cost,
+    )

@@ -1,0 +1,109 @@
+"""Named presets: the providers think knows by name, with their base URLs and quirks.
+
+Quirks come from ../shared/PROVIDERS.md (section 6): which servers accept ``n > 1``, which
+send usage in streams, which field carries the output-token limit.
+"""
+
+from __future__ import annotations
+
+from think.providers.endpoint import Endpoint
+
+OPENAI_REASONING = r"^(o\d|gpt-5(?!-chat))"
+
+PRESETS: dict[str, Endpoint] = {
+    preset.name: preset
+    for preset in (
+        Endpoint(
+            name="openai",
+            protocol="openai-chat",
+            base_url="https://api.openai.com/v1",
+            key_env=("OPENAI_API_KEY",),
+            supports_n=True,
+            max_tokens_field="max_completion_tokens",
+            price_provider="openai",
+            reasoning_models=OPENAI_REASONING,
+        ),
+        Endpoint(
+            name="openrouter",
+            protocol="openai-chat",
+            base_url="https://openrouter.ai/api/v1",
+            key_env=("OPENROUTER_API_KEY",),
+            usage_in_stream="always",
+            price_provider="openrouter",
+        ),
+        Endpoint(
+            name="together",
+            protocol="openai-chat",
+            base_url="https://api.together.xyz/v1",
+            key_env=("TOGETHER_API_KEY",),
+            price_provider="together",
+        ),
+        Endpoint(
+            name="fireworks",
+            protocol="openai-chat",
+            base_url="https://api.fireworks.ai/inference/v1",
+            key_env=("FIREWORKS_API_KEY",),
+            supports_n=True,
+            price_provider="fireworks",
+        ),
+        Endpoint(
+            name="groq",
+            protocol="openai-chat",
+            base_url="https://api.groq.com/openai/v1",
+            key_env=("GROQ_API_KEY",),
+            price_provider="groq",
+        ),
+        Endpoint(
+            name="deepseek",
+            protocol="openai-chat",
+            base_url="https://api.deepseek.com",
+            key_env=("DEEPSEEK_API_KEY",),
+            price_provider="deepseek",
+        ),
+        Endpoint(
+            name="vllm",
+            protocol="openai-chat",
+            base_url="http://localhost:8000/v1",
+            key_env=("VLLM_API_KEY",),
+            key_required=False,
+            supports_n=True,
+            local=True,
+        ),
+        Endpoint(
+            name="sglang",
+            protocol="openai-chat",
+            base_url="http://localhost:30000/v1",
+            key_env=("SGLANG_API_KEY",),
+            key_required=False,
+            supports_n=True,
+            local=True,
+        ),
+        Endpoint(
+            name="llamacpp",
+            protocol="openai-chat",
+            base_url="http://localhost:8080/v1",
+            key_env=("LLAMACPP_API_KEY",),
+            key_required=False,
+            usage_in_stream="always",
+            local=True,
+        ),
+        Endpoint(
+            name="ollama",
+            protocol="openai-chat",
+            base_url="http://localhost:11434/v1",
+            key_env=("OLLAMA_API_KEY",),
+            key_required=False,
+            local=True,
+        ),
+        Endpoint(
+            name="local",
+            protocol="llama-cpp-local",
+            key_required=False,
+            usage_in_stream="always",
+            local=True,
+        ),
+    )
+}
+
+BASE_URL_ENV = {"openai": "OPENAI_BASE_URL"}
+"""Presets whose base URL an SDK-standard environment variable overrides."""

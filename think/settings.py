@@ -1,0 +1,156 @@
+"""Settings: command-line flags > ``THINK_*`` environment > TOML config file > defaults.
+
+The config file lives in the platform's user config dir (``think config path``);
+``THINK_CONFIG`` points elsewhere. Keys come from the providers' usual environment variables
+(``OPENAI_API_KEY`` …) or ``[providers.NAME] api_key`` in the file; they are never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from think.errors import ConfigError
+from think.paths import config_file
+from think.pricing import PriceOverride
+
+Origin = Literal["flag", "env", "file", "default"]
+
+
+class ProviderSettings(BaseModel):
+    """``[providers.NAME]``: override a preset or define a new OpenAI-compatible endpoint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    api_key_env: str | None = None
+    protocol: str | None = None
+    supports_n: bool | None = None
+    usage_in_stream: Literal["include_usage", "always", "never"] | None = None
+    max_tokens_field: Literal["max_completion_tokens", "max_tokens"] | None = None
+    stream: bool | None = None
+    local: bool | None = None
+    price_provider: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="THINK_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    model: str | None = None
+    """Model for single-model strategies; unset = an OpenAI key's default, else the local model."""
+    cheap: str | None = None
+    strong: str | None = None
+    strategy: Literal["single"] = "single"
+    max_cost: float | None = Field(default=None, ge=0)
+    max_tokens: int = Field(default=1024, ge=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    system: str | None = None
+    timeout: float = Field(default=120.0, gt=0)
+    """Seconds to wait for the next bytes of a response before giving up."""
+    connect_timeout: float = Field(default=10.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    retry_base_delay: float = Field(default=0.5, ge=0)
+    ledger: Path | None = None
+    """Ledger file (``THINK_LEDGER``); default under the platform's user data dir."""
+    aliases: dict[str, str] = Field(default_factory=dict)
+    prices: dict[str, PriceOverride] = Field(default_factory=dict)
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    local_model_path: Path | None = None
+    local_context: int = Field(default=2048, ge=256)
+    local_threads: int | None = Field(default=None, ge=1)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _toml_source(settings_cls))
+
+
+def _toml_source(settings_cls: type[BaseSettings]) -> TomlConfigSettingsSource:
+    return TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+
+
+def _describe(error: ValidationError, where: str) -> str:
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]) or "settings"
+    more = len(error.errors()) - 1
+    suffix = f" (and {more} more)" if more else ""
+    return f"invalid setting {location} ({where}): {first['msg']}{suffix}"
+
+
+def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
+    """Effective settings; ``flags`` holds only the options given on the command line."""
+    given = {key: value for key, value in (flags or {}).items() if value is not None}
+    try:
+        return Settings(**given)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"cannot parse config file {config_file()}: {exc}") from exc
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, _where(exc, given))) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {config_file()}: {exc.strerror}") from exc
+
+
+def _where(error: ValidationError, flags: Mapping[str, Any]) -> str:
+    key = str(error.errors()[0]["loc"][0]) if error.errors()[0]["loc"] else ""
+    origin = origins(flags).get(key, "file")
+    return {
+        "flag": f"--{key.replace('_', '-')}",
+        "env": f"THINK_{key.upper()}",
+        "file": str(config_file()),
+        "default": "default",
+    }[origin]
+
+
+def origins(flags: Mapping[str, Any] | None = None) -> dict[str, Origin]:
+    """Where each top-level setting's effective value comes from."""
+    given = {key for key, value in (flags or {}).items() if value is not None}
+    env = EnvSettingsSource(Settings, env_prefix="THINK_", env_nested_delimiter="__")()
+    try:
+        file_values = _toml_source(Settings)()
+    except (tomllib.TOMLDecodeError, OSError):
+        file_values = {}
+    result: dict[str, Origin] = {}
+    for name in Settings.model_fields:
+        if name in given:
+            result[name] = "flag"
+        elif name in env:
+            result[name] = "env"
+        elif name in file_values:
+            result[name] = "file"
+        else:
+            result[name] = "default"
+    return result
+
+
+def env_value(*names: str) -> str | None:
+    """The first non-empty environment variable among ``names``."""
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
