@@ -1,0 +1,3 @@
+from think.cli.entry import main
+
+main()

@@ -1,0 +1,130 @@
+"""The Typer application: ``think PROMPT`` and the subcommands side by side.
+
+The first argument picks a subcommand when it names one; anything else (a prompt, an
+option such as ``--model``) goes to ``ask``. ``think ask ledger`` or ``think -- ledger``
+asks about the word "ledger".
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from think import __version__
+from think.cli import config_cmd, ledger_cmd, models_cmd, query
+from think.cli.console import report_error
+from think.errors import ThinkError
+from think.exit_codes import ExitCode
+
+ROOT_OPTIONS = {"--help", "-h", "--version", "-V", "--install-completion", "--show-completion"}
+
+
+class PromptFirstGroup(TyperGroup):
+    """Routes anything that is not a subcommand or a root option to ``ask``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        names = set(self.list_commands(ctx))
+        if args and args[0] == "--":
+            args = ["ask", *args]
+        elif args and args[0] not in names and args[0] not in ROOT_OPTIONS:
+            args = ["ask", *args]
+        elif not args and not ctx.resilient_parsing and _stdin_is_piped():
+            args = ["ask"]
+        return super().parse_args(ctx, args)
+
+
+def _stdin_is_piped() -> bool:
+    try:
+        return not sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+app = typer.Typer(
+    cls=PromptFirstGroup,
+    name="think",
+    help=(
+        "Cost-aware reasoning queries: answer with a cheap model, check the answer, "
+        "escalate to a reasoning model only when needed.\n\n"
+        'Examples: think "what is 17*23?"  ·  cat notes.md | think "summarise" --json  ·  '
+        "think ledger"
+    ),
+    no_args_is_help=False,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"think {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        callback=_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+
+
+app.command(
+    "ask",
+    help="Ask a question (the default command: `think PROMPT` is `think ask PROMPT`).",
+)(query.ask)
+app.add_typer(ledger_cmd.app, name="ledger")
+app.add_typer(config_cmd.app, name="config")
+app.command("models", help="List providers and models, their prices and keys.")(
+    models_cmd.models
+)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code (never raises for expected failures)."""
+    try:
+        result: Any = app(args=argv, prog_name="think", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(getattr(exc, "exit_code", 0))
+    except typer.Abort:
+        return ExitCode.INTERRUPTED
+    except typer.TyperException as exc:  # bad command line (click's UsageError and kin)
+        format_message = getattr(exc, "format_message", None)
+        report_error(format_message() if format_message else str(exc))
+        return int(getattr(exc, "exit_code", ExitCode.USAGE)) or ExitCode.USAGE
+    except ThinkError as exc:
+        report_error(str(exc))
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        report_error("interrupted")
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return ExitCode.OK
+    return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def _silence_stdout() -> None:
+    """The reader of our stdout went away (``| head``): stop writing, quietly."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)

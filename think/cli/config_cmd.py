@@ -1,0 +1,88 @@
+"""``think config``: where settings come from."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True, rich_markup_mode=None)
+
+
+def mask(secret: str) -> str:
+    """Enough of a key to recognise it, never enough to use it."""
+    if len(secret) <= 8:
+        return "****"
+    return f"{secret[:3]}…{secret[-4:]}"
+
+
+def _plain(value: Any) -> Any:
+    from pydantic import BaseModel, SecretStr
+
+    if isinstance(value, SecretStr):
+        return mask(value.get_secret_value())
+    if isinstance(value, BaseModel):
+        return {k: _plain(v) for k, v in value.model_dump().items() if v not in (None, {})} | {
+            k: _plain(getattr(value, k))
+            for k in type(value).model_fields
+            if isinstance(getattr(value, k), SecretStr)
+        }
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "__fspath__"):
+        return str(value)
+    return value
+
+
+@app.command("show")
+def show(
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """Print every setting, its effective value and where it came from (keys masked)."""
+    from rich.table import Table
+
+    from think.cli.console import stdout_console
+    from think.cli.query_run import ledger_path
+    from think.paths import config_file
+    from think.providers.presets import PRESETS
+    from think.settings import env_value, load_settings, origins
+
+    settings = load_settings()
+    where = origins()
+    values = {name: _plain(getattr(settings, name)) for name in type(settings).model_fields}
+    values["ledger"] = values["ledger"] or ledger_path(settings)
+    keys = {}
+    for name, preset in sorted(PRESETS.items()):
+        for var in preset.key_env:
+            found = env_value(var)
+            if found:
+                keys[var] = mask(found)
+    if json_output:
+        document = {
+            "config_file": str(config_file()),
+            "settings": {k: {"value": v, "origin": where[k]} for k, v in values.items()},
+            "keys": keys,
+        }
+        typer.echo(json.dumps(document, indent=2, default=str))
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("setting")
+    table.add_column("value", overflow="fold")
+    table.add_column("from")
+    for name, value in values.items():
+        shown = json.dumps(value, default=str) if isinstance(value, (dict, list)) else str(value)
+        table.add_row(name, "-" if value in (None, {}) else shown, where[name])
+    for var, masked in keys.items():
+        table.add_row(var, masked, "env")
+    console = stdout_console()
+    console.print(f"config file: {config_file()}")
+    console.print(table)
+
+
+@app.command("path")
+def path() -> None:
+    """Print the config file's path (it may not exist yet)."""
+    from think.paths import config_file
+
+    typer.echo(str(config_file()))

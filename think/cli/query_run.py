@@ -1,0 +1,129 @@
+"""Wire a query together: settings → strategy → providers, with the ledger, the live view
+and stdout as consumers of the run's events."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from decimal import Decimal
+from functools import cache
+
+from think import events
+from think.cli.console import report_error, report_warning, stderr_console
+from think.display import LiveView, summary_line
+from think.errors import ConfigError, LedgerError
+from think.exit_codes import ExitCode
+from think.ledger import Ledger, LedgerRecorder
+from think.model_ref import ModelRef, parse_model_ref
+from think.output import AnswerWriter
+from think.paths import default_ledger_file
+from think.pricing import ModelPrice, lookup_price
+from think.providers.base import Provider
+from think.providers.local_llama import SETUP_HINT, local_runtime_available
+from think.providers.registry import create_provider, resolve_endpoint
+from think.run import Query, execute
+from think.settings import Settings, env_value
+from think.strategies.base import QueryOptions
+from think.strategies.single import ANSWER_STAGE, Single
+
+DEFAULT_OPENAI_MODEL = "openai:gpt-4.1-mini"
+LOCAL_MODEL = "local:smollm2"
+
+
+def default_model(settings: Settings) -> str:
+    """The configured model; else OpenAI when a key is set; else the embedded local model."""
+    if settings.model:
+        return settings.model
+    if env_value("OPENAI_API_KEY"):
+        return DEFAULT_OPENAI_MODEL
+    if local_runtime_available():
+        return LOCAL_MODEL
+    raise ConfigError(SETUP_HINT)
+
+
+def ledger_path(settings: Settings) -> str:
+    return str(settings.ledger or default_ledger_file())
+
+
+def open_ledger(settings: Settings) -> Ledger:
+    from pathlib import Path
+
+    return Ledger(Path(ledger_path(settings)))
+
+
+def price_lookup(settings: Settings) -> "cache[ModelPrice | None]":  # type: ignore[type-arg]
+    @cache
+    def price_for(ref: ModelRef) -> ModelPrice | None:
+        endpoint = resolve_endpoint(ref.provider, settings)
+        return lookup_price(
+            ref.provider,
+            ref.model,
+            price_provider=endpoint.price_provider,
+            overrides=settings.prices,
+            local=endpoint.local,
+        )
+
+    return price_for
+
+
+def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool) -> int:
+    ref = parse_model_ref(default_model(settings), settings.aliases)
+    resolve_endpoint(ref.provider, settings)  # unknown provider: usage error before anything
+    strategy = Single(ref)
+    query = Query(
+        prompt=prompt,
+        strategy=strategy,
+        options=QueryOptions(settings.max_tokens, settings.temperature, settings.system),
+        max_cost=None if settings.max_cost is None else Decimal(str(settings.max_cost)),
+    )
+    try:
+        recorder = LedgerRecorder(open_ledger(settings))
+    except LedgerError as exc:
+        recorder = LedgerRecorder(None, exc)
+
+    live_enabled = not quiet and sys.stderr.isatty()
+    stdout_tty = sys.stdout.isatty()
+    sinks: list[events.EventSink] = []
+    live: LiveView | None = None
+    console = stderr_console()
+    if live_enabled:
+        live = LiveView(console, show_answer=stdout_tty and not json_output)
+        sinks.append(live)
+    stream_stage = None if (live is not None and stdout_tty) else ANSWER_STAGE
+    sinks.append(recorder)
+    sinks.append(AnswerWriter(as_json=json_output, stream_stage=stream_stage))
+    if live_enabled:
+        sinks.append(_summary(console))
+    bus = events.EventBus(*sinks)
+
+    def make_provider(name: str) -> Provider:
+        return create_provider(name, settings)
+
+    try:
+        run = asyncio.run(execute(query, bus, price_lookup(settings), make_provider))
+    except KeyboardInterrupt:
+        if live is not None:
+            live.stop()
+        report_error("interrupted; the partial run is in the ledger")
+        return ExitCode.INTERRUPTED
+    finally:
+        if recorder.ledger is not None:
+            recorder.ledger.close()
+    if run.status == "error" and run.error:
+        report_error(run.error)
+    elif run.status == "budget_exhausted":
+        report_warning(f"budget exhausted: {run.error or 'stopped at --max-cost'}")
+    code = ExitCode(run.exit_code or 0)
+    if recorder.error is not None:
+        report_error(f"the run was not recorded: {recorder.error}")
+        if code == ExitCode.OK:
+            code = ExitCode.NOT_RECORDED
+    return int(code)
+
+
+def _summary(console: "object") -> events.EventSink:
+    def sink(event: events.Event) -> None:
+        if isinstance(event, events.RunFinished):
+            console.print(summary_line(event.run))  # type: ignore[attr-defined]
+
+    return sink

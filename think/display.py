@@ -1,0 +1,144 @@
+"""The live view on stderr (terminal only) and the final one-line summary.
+
+A consumer of the run's events. It renders model, tokens, elapsed time and the running
+cost (against the cap when there is one); when stdout is a terminal too, it also shows
+the answer as it streams, and the answer is printed to stdout once complete.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.text import Text
+
+from think import events
+from think.pricing import format_usd
+
+ANSWER_TAIL_LINES = 12
+
+
+@dataclass
+class _CallView:
+    model: str
+    stage: str
+    tokens: int = 0
+    cost: Decimal | None = None
+    status: str = "running"
+
+
+@dataclass
+class LiveState:
+    """Everything the live view shows, updated from events."""
+
+    calls: dict[str, _CallView] = field(default_factory=dict)
+    answer: list[str] = field(default_factory=list)
+    reasoning_chars: int = 0
+    spent: Decimal = Decimal(0)
+    cap: Decimal | None = None
+    started: float = field(default_factory=time.monotonic)
+    finished: events.RunRecord | None = None
+
+    def apply(self, event: events.Event) -> None:
+        if isinstance(event, events.CallStarted):
+            self.calls[event.call_id] = _CallView(event.model, event.stage)
+        elif isinstance(event, events.TextDelta):
+            self.answer.append(event.text)
+        elif isinstance(event, events.ReasoningDelta):
+            self.reasoning_chars += len(event.text)
+        elif isinstance(event, events.CallProgress):
+            view = self.calls.get(event.call_id)
+            if view:
+                view.tokens = event.output_tokens
+                view.cost = event.cost_usd
+        elif isinstance(event, events.CallFinished):
+            view = self.calls.get(event.call.id)
+            if view:
+                view.tokens = event.call.usage.output_tokens
+                view.cost = event.call.cost.usd
+                view.status = event.call.status
+        elif isinstance(event, events.BudgetUpdate):
+            self.spent = event.spent_usd
+            self.cap = event.cap_usd
+        elif isinstance(event, events.RunFinished):
+            self.finished = event.run
+
+    def running_cost(self) -> Decimal | None:
+        running = [v.cost for v in self.calls.values() if v.status == "running"]
+        if any(cost is None for cost in running) and running:
+            return None
+        return self.spent + sum((c for c in running if c is not None), Decimal(0))
+
+    def status_line(self) -> Text:
+        elapsed = time.monotonic() - self.started
+        models = ", ".join(sorted({v.model for v in self.calls.values()})) or "starting"
+        tokens = sum(v.tokens for v in self.calls.values())
+        cost = format_usd(self.running_cost())
+        if self.cap is not None:
+            cost = f"{cost} of {format_usd(self.cap)}"
+        line = Text()
+        line.append("● ", style="cyan")
+        line.append(models, style="bold")
+        line.append(f"  {tokens} tok  {elapsed:.1f}s  {cost}", style="dim")
+        if self.reasoning_chars:
+            line.append(f"  thinking {self.reasoning_chars} chars", style="dim")
+        return line
+
+
+def summary_line(run: events.RunRecord) -> Text:
+    """The one line printed on stderr when a run ends."""
+    usage = run.usage
+    tokens = f"{usage.input_tokens}+{usage.output_tokens} tok" if usage else "tokens unknown"
+    cost = format_usd(run.cost.usd if run.cost else None)
+    if run.cost and run.cost.source == "estimated" and run.cost.usd is not None:
+        cost += " (estimated)"
+    style = "green" if run.status == "ok" else "yellow" if run.status != "error" else "red"
+    seconds = (run.duration_ms or 0) / 1000
+    text = Text()
+    text.append(f"{run.status}", style=style)
+    text.append(f"  {run.answer_model or ', '.join(run.models)}  {tokens}  {cost}  {seconds:.1f}s")
+    text.append(f"  run {run.id[:8]}", style="dim")
+    return text
+
+
+class LiveView:
+    """Renders :class:`LiveState` with ``rich.live.Live`` on a stderr console."""
+
+    def __init__(self, console: Console, *, show_answer: bool) -> None:
+        self.console = console
+        self.state = LiveState()
+        self.show_answer = show_answer
+        self._live = Live(
+            console=console,
+            get_renderable=self.render,
+            transient=True,
+            refresh_per_second=8,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._started = False
+
+    def render(self) -> RenderableType:
+        parts: list[RenderableType] = []
+        if self.show_answer and self.state.answer:
+            lines = "".join(self.state.answer).splitlines()[-ANSWER_TAIL_LINES:]
+            parts.append(Text("\n".join(lines)))
+        parts.append(self.state.status_line())
+        return Group(*parts)
+
+    def __call__(self, event: events.Event) -> None:
+        self.state.apply(event)
+        if isinstance(event, events.RunStarted) and not self._started:
+            self._live.start()
+            self._started = True
+        elif isinstance(event, events.RunFinished):
+            self.stop()
+            self.console.print(summary_line(event.run))
+
+    def stop(self) -> None:
+        if self._started:
+            self._live.stop()
+            self._started = False

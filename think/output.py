@@ -1,0 +1,88 @@
+"""What reaches stdout: the answer (streamed as it arrives when it can be), or exactly one
+JSON document with ``--json``. Nothing else is ever written to stdout."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO, Any
+
+from think import events
+
+
+def run_document(run: events.RunRecord) -> dict[str, Any]:
+    """The ``--json`` document of a finished run."""
+    usage = run.usage
+    cost = run.cost
+    return {
+        "answer": run.answer,
+        "run_id": run.id,
+        "status": run.status,
+        "exit_code": run.exit_code,
+        "strategy": run.strategy,
+        "models": list(run.models),
+        "answer_model": run.answer_model,
+        "cost_usd": None if cost is None or cost.usd is None else float(cost.usd),
+        "cost_source": None if cost is None else cost.source,
+        "max_cost_usd": None if run.max_cost_usd is None else float(run.max_cost_usd),
+        "tokens": {
+            "input": usage.input_tokens if usage else None,
+            "output": usage.output_tokens if usage else None,
+            "reasoning": usage.reasoning_tokens if usage else None,
+            "cached": usage.cached_tokens if usage else None,
+        },
+        "calls": run.calls,
+        "duration_ms": run.duration_ms,
+        "error": run.error,
+    }
+
+
+class AnswerWriter:
+    """Event sink for stdout.
+
+    ``stream_stage`` names the stage whose text is the answer and may be streamed as it
+    arrives (``None``: print the final answer only). With ``as_json`` only the final
+    document is written.
+    """
+
+    def __init__(
+        self,
+        out: IO[str] | None = None,
+        *,
+        as_json: bool = False,
+        stream_stage: str | None = "answer",
+    ) -> None:
+        self.out = out if out is not None else sys.stdout
+        self.as_json = as_json
+        self.stream_stage = None if as_json else stream_stage
+        self._streaming: set[str] = set()
+        self._written = False
+        self._ends_with_newline = True
+
+    def __call__(self, event: events.Event) -> None:
+        if isinstance(event, events.CallStarted):
+            if event.stage == self.stream_stage and event.n == 1 and not self._written:
+                self._streaming.add(event.call_id)
+        elif isinstance(event, events.TextDelta):
+            if event.call_id in self._streaming:
+                self._write(event.text)
+        elif isinstance(event, events.CallFinished):
+            self._streaming.discard(event.call.id)
+        elif isinstance(event, events.RunFinished):
+            self._finish(event.run)
+
+    def _write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+        self._written = True
+        self._ends_with_newline = text.endswith("\n")
+
+    def _finish(self, run: events.RunRecord) -> None:
+        if self.as_json:
+            self.out.write(json.dumps(run_document(run), ensure_ascii=False) + "\n")
+            self.out.flush()
+            return
+        if not self._written and run.answer:
+            self._write(run.answer)
+        if self._written and not self._ends_with_newline:
+            self._write("\n")

@@ -1,0 +1,82 @@
+"""Assemble the prompt from the argument, ``-f FILE`` (``-`` = stdin) and piped stdin.
+
+With both an argument and stdin material, the material comes first and the argument (the
+instruction about it) last, separated by a blank line.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+from think.errors import UsageError
+
+BINARY_SNIFF_BYTES = 8192
+
+
+def decode_text(data: bytes, source: str) -> str:
+    if b"\0" in data[:BINARY_SNIFF_BYTES]:
+        raise UsageError(f"{source} looks like binary data; think reads text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{source} is not valid UTF-8 text (byte {exc.start}); think reads text"
+        ) from exc
+
+
+def read_file(path: str) -> str:
+    try:
+        data = Path(path).expanduser().read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"cannot read {path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"cannot read {path}: it is a directory") from None
+    except PermissionError:
+        raise UsageError(f"cannot read {path}: permission denied") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return decode_text(data, path)
+
+
+def stdin_has_data(stdin: BinaryIO | None = None) -> bool:
+    stream = stdin if stdin is not None else sys.stdin.buffer
+    try:
+        return not stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def build_prompt(
+    words: list[str],
+    file: str | None,
+    stdin: BinaryIO | None = None,
+) -> str:
+    instruction = " ".join(words).strip()
+    material = ""
+    stream = stdin if stdin is not None else _stdin()
+    if file == "-":
+        material = decode_text(stream.read(), "stdin") if stream else ""
+    elif file is not None:
+        material = read_file(file)
+    elif stream is not None and stdin_has_data(stream):
+        material = decode_text(stream.read(), "stdin")
+    material = material.strip("\n")
+    if material.strip() and instruction:
+        prompt = f"{material}\n\n{instruction}"
+    else:
+        prompt = material if material.strip() else instruction
+    if not prompt.strip():
+        raise UsageError(
+            "empty prompt: give it as an argument, with -f FILE, or on stdin "
+            "(think --help shows how)"
+        )
+    return prompt
+
+
+def _stdin() -> BinaryIO | None:
+    try:
+        return sys.stdin.buffer
+    except AttributeError:
+        return None

@@ -1,0 +1,129 @@
+"""Execute one query: set up the run, drive the strategy, and always finish the record.
+
+Failed, budget-limited and cancelled runs end in a :class:`~think.events.RunFinished` event
+just like successful ones, so every consumer (ledger, display, ``--json``) sees the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from think import events
+from think.budget import Budget
+from think.calls import CallContext, PriceLookup
+from think.errors import BudgetExhausted, ThinkError
+from think.exit_codes import ExitCode
+from think.ids import new_run_id, utc_now
+from think.model_ref import ModelRef
+from think.pricing import Cost
+from think.providers.base import Message, Provider
+from think.strategies.base import QueryOptions, RunContext, Strategy, StrategyResult
+from think.usage import Usage
+
+
+@dataclass(frozen=True)
+class Query:
+    prompt: str
+    strategy: Strategy
+    options: QueryOptions
+    max_cost: Decimal | None
+
+
+def messages_for(prompt: str, system: str | None) -> tuple[Message, ...]:
+    if system:
+        return (Message("system", system), Message("user", prompt))
+    return (Message("user", prompt),)
+
+
+def total_cost(records: list[events.CallRecord]) -> Cost:
+    """The run's cost: unknown if any call's cost is unknown, never a guessed $0."""
+    if not records:
+        return Cost(Decimal(0), "computed")
+    if any(r.cost.usd is None for r in records):
+        return Cost(None, "unknown")
+    usd = sum((r.cost.usd for r in records if r.cost.usd is not None), Decimal(0))
+    sources = {r.cost.source for r in records}
+    if sources == {"reported"}:
+        return Cost(usd, "reported")
+    return Cost(usd, "estimated" if "estimated" in sources else "computed")
+
+
+def total_usage(records: list[events.CallRecord]) -> Usage:
+    usage = Usage()
+    for record in records:
+        usage = usage + dataclasses.replace(record.usage, reported_cost_usd=None)
+    return usage
+
+
+def exit_code_for(status: events.RunStatus, error: ThinkError | None) -> ExitCode:
+    if status == "ok":
+        return ExitCode.OK
+    if status == "budget_exhausted":
+        return ExitCode.BUDGET
+    if status == "cancelled":
+        return ExitCode.INTERRUPTED
+    return error.exit_code if error is not None else ExitCode.INTERNAL
+
+
+async def execute(
+    query: Query,
+    emit: events.EventSink,
+    price_for: PriceLookup,
+    make_provider: Callable[[str], Provider],
+) -> events.RunRecord:
+    run_id = new_run_id()
+    run = events.RunRecord(
+        id=run_id,
+        started_at=utc_now(),
+        prompt=query.prompt,
+        strategy=query.strategy.name,
+        status="running",
+        models=tuple(str(m) for m in query.strategy.models),
+        max_cost_usd=query.max_cost,
+    )
+    emit(events.RunStarted(run))
+    start = time.monotonic()
+    providers: dict[str, Provider] = {}
+
+    def provider_for(ref: ModelRef) -> Provider:
+        if ref.provider not in providers:
+            providers[ref.provider] = make_provider(ref.provider)
+        return providers[ref.provider]
+
+    calls = CallContext(run_id, emit, Budget(query.max_cost), price_for)
+    ctx = RunContext(
+        calls, messages_for(query.prompt, query.options.system), query.options, provider_for
+    )
+    result = StrategyResult("error")
+    try:
+        result = await query.strategy.run(ctx)
+    except BudgetExhausted as exc:
+        result = StrategyResult("budget_exhausted", error=exc)
+    except ThinkError as exc:
+        result = StrategyResult("error", error=exc)
+    except asyncio.CancelledError:
+        result = StrategyResult("cancelled")
+        raise
+    finally:
+        for provider in providers.values():
+            await asyncio.shield(provider.aclose())
+        finished = dataclasses.replace(
+            run,
+            status=result.status,
+            finished_at=utc_now(),
+            duration_ms=int((time.monotonic() - start) * 1000),
+            answer=result.answer,
+            answer_model=result.answer_model,
+            error=None if result.error is None else str(result.error),
+            exit_code=int(exit_code_for(result.status, result.error)),
+            cost=total_cost(calls.records),
+            usage=total_usage(calls.records),
+            calls=len(calls.records),
+        )
+        emit(events.RunFinished(finished))
+    return finished
