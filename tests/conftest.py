@@ -1,0 +1,56 @@
+"""Shared fixtures: an isolated environment per test and the loopback OpenAI server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.openai_server import fake_openai  # noqa: F401  (pytest fixture)
+
+PROVIDER_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_BASE_URL",
+    "OPENROUTER_API_KEY",
+    "TOGETHER_API_KEY",
+    "FIREWORKS_API_KEY",
+    "GROQ_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "VLLM_API_KEY",
+    "SGLANG_API_KEY",
+    "LLAMACPP_API_KEY",
+    "OLLAMA_API_KEY",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own ledger and config file and no provider keys or THINK_* vars."""
+    for name in list(os.environ):
+        if name.startswith("THINK_") or name in PROVIDER_ENV:
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "think-home"
+    home.mkdir()
+    monkeypatch.setenv("THINK_LEDGER", str(home / "ledger.db"))
+    monkeypatch.setenv("THINK_CONFIG", str(home / "config.toml"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    yield home
+
+
+@pytest.fixture
+def ledger_path(isolated_env: Path) -> Path:
+    return isolated_env / "ledger.db"
+
+
+@pytest.fixture
+def config_path(isolated_env: Path) -> Path:
+    return isolated_env / "config.toml"
