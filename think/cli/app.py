@@ -19,7 +19,7 @@ from think.cli.console import report_error
 from think.errors import ThinkError
 from think.exit_codes import ExitCode
 
-ROOT_OPTIONS = {"--help", "-h", "--version", "-V", "--install-completion", "--show-completion"}
+ROOT_OPTIONS = {"--help", "-h", "--version", "-V"}
 
 
 class PromptFirstGroup(TyperGroup):
@@ -53,7 +53,7 @@ app = typer.Typer(
         "think ledger"
     ),
     no_args_is_help=False,
-    add_completion=True,
+    add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -91,6 +91,18 @@ app.add_typer(config_cmd.app, name="config")
 app.command("models", help="List providers and models, their prices and keys.")(
     models_cmd.models
 )
+
+
+@app.command("completion")
+def completion(
+    shell: str = typer.Argument(..., help="bash, zsh or fish."),
+) -> None:
+    """Print the shell completion script (as committed under completions/)."""
+    from think.cli.completion_scripts import SHELLS, script
+
+    if shell not in SHELLS:
+        raise typer.BadParameter(f"choose one of {', '.join(SHELLS)}", param_hint="SHELL")
+    typer.echo(script(shell), nl=False)
 
 
 def run(argv: list[str] | None = None) -> int:
