@@ -10,6 +10,7 @@ thread-safe), so concurrent samples queue up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -109,17 +110,23 @@ class LocalLlamaProvider:
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         stop = threading.Event()
 
+        def post(kind: str, payload: Any) -> None:
+            if stop.is_set() and kind == "event":
+                return
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody is listening
+                loop.call_soon_threadsafe(queue.put_nowait, (kind, payload))
+
         def produce() -> None:
             try:
                 with lock:
                     for item in _generate(model, request, stop):
-                        loop.call_soon_threadsafe(queue.put_nowait, ("event", item))
+                        post("event", item)
                         if stop.is_set():
                             break
             except Exception as exc:  # reported to the consumer, never lost in the thread
-                loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
+                post("error", exc)
             finally:
-                loop.call_soon_threadsafe(queue.put_nowait, ("end", None))
+                post("end", None)
 
         worker = threading.Thread(target=produce, name="think-local-model", daemon=True)
         worker.start()

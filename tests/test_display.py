@@ -1,0 +1,108 @@
+"""The live view and the summary line, rendered on a fixed-size Rich capture console."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from rich.console import Console
+
+from think import events
+from think.display import LiveState, LiveView, summary_line
+from think.pricing import Cost
+from think.usage import Usage
+
+
+def console(width: int = 80) -> Console:
+    return Console(
+        file=io.StringIO(), width=width, height=24, force_terminal=True, color_system=None
+    )
+
+
+def run_record(**changes: object) -> events.RunRecord:
+    base = events.RunRecord(
+        id="0123456789abcdef",
+        started_at="2026-11-23T10:00:00.000Z",
+        prompt="what is 2+2?",
+        strategy="single",
+        status="ok",
+        models=("openai:gpt-4o-mini",),
+        max_cost_usd=None,
+        duration_ms=1234,
+        answer="4",
+        answer_model="openai:gpt-4o-mini",
+        cost=Cost(Decimal("0.000123"), "computed"),
+        usage=Usage(input_tokens=12, output_tokens=5),
+    )
+    return events.RunRecord(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+
+
+def render(state: LiveState, width: int = 80) -> str:
+    target = console(width)
+    target.print(state.status_line())
+    assert isinstance(target.file, io.StringIO)
+    return target.file.getvalue()
+
+
+def test_status_line_shows_model_tokens_elapsed_and_cost_against_cap() -> None:
+    state = LiveState()
+    state.apply(events.CallStarted("r-001", "answer", "openai:gpt-4o-mini", 1, None))
+    state.apply(events.BudgetUpdate(Decimal("0.01"), Decimal(0), Decimal("0.50")))
+    state.apply(events.CallProgress("r-001", 42, Decimal("0.002")))
+    text = render(state)
+    assert "openai:gpt-4o-mini" in text
+    assert "42 tok" in text
+    assert "$0.012 of $0.50" in text
+    assert "s " in text or text.rstrip().endswith("s")
+
+
+def test_unknown_running_cost_is_shown_as_unknown_never_zero() -> None:
+    state = LiveState()
+    state.apply(events.CallStarted("r-001", "answer", "vllm:my-model", 1, None))
+    state.apply(events.CallProgress("r-001", 10, None))
+    assert "unknown" in render(state)
+    assert "$0.00" not in render(state)
+
+
+def test_live_view_shows_streamed_answer_when_stdout_is_a_terminal() -> None:
+    target = console()
+    view = LiveView(target, show_answer=True)
+    view.state.apply(events.TextDelta("r-001", "The answer\nis 4."))
+    rendered = console()
+    rendered.print(view.render())
+    assert isinstance(rendered.file, io.StringIO)
+    out = rendered.file.getvalue()
+    assert "The answer" in out
+    assert "is 4." in out
+
+
+def test_live_view_starts_and_stops_with_the_run() -> None:
+    target = console()
+    view = LiveView(target, show_answer=False)
+    view(events.RunStarted(run_record(status="running")))
+    view(events.CallStarted("r-001", "answer", "openai:gpt-4o-mini", 1, None))
+    view(events.RunFinished(run_record()))
+    assert not view._started
+
+
+def test_summary_line() -> None:
+    target = console(120)
+    target.print(summary_line(run_record()))
+    assert isinstance(target.file, io.StringIO)
+    out = target.file.getvalue()
+    assert "ok" in out
+    assert "openai:gpt-4o-mini" in out
+    assert "12+5 tok" in out
+    assert "$0.00012" in out
+    assert "1.2s" in out
+    assert "run 01234567" in out
+
+
+def test_summary_marks_estimated_and_unknown_costs() -> None:
+    target = console(120)
+    target.print(summary_line(run_record(cost=Cost(Decimal("0.001"), "estimated"))))
+    target.print(summary_line(run_record(cost=Cost(None, "unknown"))))
+    assert isinstance(target.file, io.StringIO)
+    out = target.file.getvalue()
+    assert "(estimated)" in out
+    assert "unknown" in out
