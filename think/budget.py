@@ -50,7 +50,7 @@ class Budget:
         if not self.fits(amount):
             raise BudgetExhausted(
                 f"budget exhausted: {what} could cost up to ${amount:.6f} but only "
-                f"${self.remaining:.6f} of ${self.cap} is left"
+                f"${self.remaining:.6f} of ${self.cap:f} is left"
             )
         self.reserved += amount
         return Reservation(amount)

@@ -141,7 +141,7 @@ class Ledger:
 
     def _write(self, table: str, row: dict[str, Any]) -> None:
         try:
-            self._db[table].upsert(row, pk="id")
+            self._db.table(table).upsert(row, pk="id")
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"cannot write to ledger {self.path}: {exc}") from exc
 

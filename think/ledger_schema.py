@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlite_utils import Database
+from sqlite_utils.db import Table
 
 RUN_COLUMNS: dict[str, type] = {
     "id": str,
@@ -67,16 +68,20 @@ CALL_COLUMNS: dict[str, type] = {
 }
 
 
+def table(db: Database, name: str) -> Table:
+    return db.table(name)
+
+
 def _initial(db: Database) -> None:
-    db["runs"].create(RUN_COLUMNS, pk="id", not_null={"started_at", "status", "strategy"})
-    db["calls"].create(
+    table(db, "runs").create(RUN_COLUMNS, pk="id", not_null={"started_at", "status", "strategy"})
+    table(db, "calls").create(
         CALL_COLUMNS,
         pk="id",
         foreign_keys=[("run_id", "runs", "id")],
         not_null={"run_id", "seq", "provider", "model", "status"},
     )
-    db["runs"].create_index(["started_at"])
-    db["calls"].create_index(["run_id"])
+    table(db, "runs").create_index(["started_at"])
+    table(db, "calls").create_index(["run_id"])
 
 
 MIGRATIONS: list[Callable[[Database], None]] = [_initial]

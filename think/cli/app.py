@@ -27,9 +27,7 @@ class PromptFirstGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         names = set(self.list_commands(ctx))
-        if args and args[0] == "--":
-            args = ["ask", *args]
-        elif args and args[0] not in names and args[0] not in ROOT_OPTIONS:
+        if args and (args[0] == "--" or (args[0] not in names and args[0] not in ROOT_OPTIONS)):
             args = ["ask", *args]
         elif not args and not ctx.resilient_parsing and _stdin_is_piped():
             args = ["ask"]
@@ -88,9 +86,7 @@ app.command(
 )(query.ask)
 app.add_typer(ledger_cmd.app, name="ledger")
 app.add_typer(config_cmd.app, name="config")
-app.command("models", help="List providers and models, their prices and keys.")(
-    models_cmd.models
-)
+app.command("models", help="List providers and models, their prices and keys.")(models_cmd.models)
 
 
 @app.command("completion")

@@ -92,9 +92,7 @@ def bash(root: CommandSpec) -> str:
     cases = []
     for spec in specs:
         key = " ".join(spec.path)
-        cases.append(
-            f'        "{key}") opts="{_words(spec)}"; cmds="{" ".join(spec.children)}" ;;'
-        )
+        cases.append(f'        "{key}") opts="{_words(spec)}"; cmds="{" ".join(spec.children)}" ;;')
     return f"""# bash completion for think ({HEADER})
 _think() {{
     local cur prev path="" word i opts cmds known
@@ -204,7 +202,9 @@ def _fish_condition(root: CommandSpec, path: tuple[str, ...]) -> str:
         return "__fish_use_subcommand; or __fish_seen_subcommand_from ask"
     if len(path) == 1 and root.children[path[0]].children:
         nested = " ".join(root.children[path[0]].children)
-        return f"__fish_seen_subcommand_from {path[0]}; and not __fish_seen_subcommand_from {nested}"
+        return (
+            f"__fish_seen_subcommand_from {path[0]}; and not __fish_seen_subcommand_from {nested}"
+        )
     return f"__fish_seen_subcommand_from {path[-1]}"
 
 

@@ -7,7 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True, rich_markup_mode=None)
+app = typer.Typer(
+    help="Show the effective configuration.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 def mask(secret: str) -> str:
@@ -53,7 +55,7 @@ def show(
     values = {name: _plain(getattr(settings, name)) for name in type(settings).model_fields}
     values["ledger"] = values["ledger"] or ledger_path(settings)
     keys = {}
-    for name, preset in sorted(PRESETS.items()):
+    for _name, preset in sorted(PRESETS.items()):
         for var in preset.key_env:
             found = env_value(var)
             if found:

@@ -20,7 +20,7 @@ def models(
     from think.settings import load_settings
 
     settings = load_settings()
-    rows = []
+    rows: list[dict[str, str | bool]] = []
     for name in known_provider_names(settings):
         endpoint = resolve_endpoint(name, settings)
         if endpoint.protocol == "llama-cpp-local":
@@ -52,7 +52,7 @@ def models(
     for column in ("provider", "protocol", "location", "key"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(row["provider"], row["protocol"], row["location"], row["key"])
+        table.add_row(*(str(row[key]) for key in ("provider", "protocol", "location", "key")))
     console = stdout_console()
     console.print(table)
     if settings.aliases:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
+
+from rich.console import Console
 
 from think import events
 from think.cli.console import report_error, report_warning, stderr_console
@@ -51,7 +54,7 @@ def open_ledger(settings: Settings) -> Ledger:
     return Ledger(Path(ledger_path(settings)))
 
 
-def price_lookup(settings: Settings) -> "cache[ModelPrice | None]":  # type: ignore[type-arg]
+def price_lookup(settings: Settings) -> Callable[[ModelRef], ModelPrice | None]:
     @cache
     def price_for(ref: ModelRef) -> ModelPrice | None:
         endpoint = resolve_endpoint(ref.provider, settings)
@@ -112,7 +115,10 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
     if run.status == "error" and run.error:
         report_error(run.error)
     elif run.status == "budget_exhausted":
-        report_warning(f"budget exhausted: {run.error or 'stopped at --max-cost'}")
+        message = run.error or "stopped at --max-cost"
+        if not message.startswith("budget exhausted"):
+            message = f"budget exhausted: {message}"
+        report_warning(message)
     code = ExitCode(run.exit_code or 0)
     if recorder.error is not None:
         report_error(f"the run was not recorded: {recorder.error}")
@@ -121,9 +127,9 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
     return int(code)
 
 
-def _summary(console: "object") -> events.EventSink:
+def _summary(console: Console) -> events.EventSink:
     def sink(event: events.Event) -> None:
         if isinstance(event, events.RunFinished):
-            console.print(summary_line(event.run))  # type: ignore[attr-defined]
+            console.print(summary_line(event.run))
 
     return sink

@@ -37,7 +37,8 @@ class StrategyResult:
 
 
 class Strategy(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     @property
     def models(self) -> tuple[ModelRef, ...]: ...
