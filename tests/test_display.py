@@ -106,3 +106,12 @@ def test_summary_marks_estimated_and_unknown_costs() -> None:
     out = target.file.getvalue()
     assert "(estimated)" in out
     assert "unknown" in out
+
+
+def test_priced_call_shows_zero_before_its_first_token_and_unpriced_shows_unknown() -> None:
+    state = LiveState()
+    state.apply(events.CallStarted("r-001", "answer", "openai:gpt-4o-mini", 1, None))
+    assert "$0.00" in render(state)
+    state = LiveState()
+    state.apply(events.CallStarted("r-001", "answer", "x:y", 1, None, priced=False))
+    assert "unknown" in render(state)

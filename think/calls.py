@@ -111,7 +111,11 @@ async def run_call(
         input_tokens=counted.tokens,
         limit=reservation.amount if ctx.budget.cap is not None else None,
     )
-    ctx.emit(events.CallStarted(meter.id, stage, str(ref), request.n, reservation.amount))
+    ctx.emit(
+        events.CallStarted(
+            meter.id, stage, str(ref), request.n, reservation.amount, priced=price is not None
+        )
+    )
     _emit_budget(ctx)
     started_at = utc_now()
     start = time.monotonic()

@@ -44,7 +44,8 @@ class LiveState:
 
     def apply(self, event: events.Event) -> None:
         if isinstance(event, events.CallStarted):
-            self.calls[event.call_id] = _CallView(event.model, event.stage)
+            start = Decimal(0) if event.priced else None
+            self.calls[event.call_id] = _CallView(event.model, event.stage, cost=start)
         elif isinstance(event, events.TextDelta):
             self.answer.append(event.text)
         elif isinstance(event, events.ReasoningDelta):
@@ -135,8 +136,7 @@ class LiveView:
             self._live.start()
             self._started = True
         elif isinstance(event, events.RunFinished):
-            self.stop()
-            self.console.print(summary_line(event.run))
+            self.stop()  # the summary line is printed by its own sink, after the answer
 
     def stop(self) -> None:
         if self._started:

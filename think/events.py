@@ -83,6 +83,8 @@ class CallStarted:
     model: str
     n: int
     reserved_usd: Decimal | None
+    priced: bool = True
+    """False when the model's price is unknown (its cost will be unknown too)."""
 
 
 @dataclass(frozen=True)

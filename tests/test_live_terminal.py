@@ -1,0 +1,92 @@
+"""The live view appears on stderr only when stderr is a terminal; stdout stays clean."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.fakes.openai_server import FakeOpenAIServer
+
+THINK = str(Path(sys.executable).with_name("think"))
+
+
+def read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            break
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    return b"".join(chunks)
+
+
+def test_terminal_stderr_gets_live_view_and_summary_while_stdout_is_a_pipe(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    fake_openai.chunk_delay = 0.05
+    env = {
+        **os.environ,
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "OPENAI_API_KEY": "sk-test-live-0000000000",
+        "COLUMNS": "100",
+    }
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [THINK, "-m", "openai:gpt-4o-mini", "what is 2+2?"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            env=env,
+        )
+        stdout, _ = process.communicate(timeout=60)
+        os.close(terminal)
+        terminal = -1
+        shown = read_all(controller).decode("utf-8", "replace")
+    finally:
+        if terminal >= 0:
+            os.close(terminal)
+        os.close(controller)
+    assert process.returncode == 0
+    assert stdout.decode() == "The answer is 4.\n"
+    assert "openai:gpt-4o-mini" in shown
+    assert "ok" in shown
+    assert "run " in shown
+    assert "The answer is 4." not in shown  # the answer goes to stdout only
+
+
+def test_quiet_keeps_the_terminal_silent(fake_openai: FakeOpenAIServer) -> None:
+    env = {
+        **os.environ,
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "OPENAI_API_KEY": "sk-test-live-0000000000",
+    }
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            [THINK, "-q", "-m", "openai:gpt-4o-mini", "hi"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            env=env,
+            timeout=60,
+        )
+        os.close(terminal)
+        terminal = -1
+        shown = read_all(controller)
+    finally:
+        if terminal >= 0:
+            os.close(terminal)
+        os.close(controller)
+    assert result.returncode == 0
+    assert shown == b""
