@@ -43,6 +43,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("THINK_LEDGER", str(home / "ledger.db"))
     monkeypatch.setenv("THINK_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("THINK_CACHE_DIR", str(home / "cache"))
     yield home
 
 

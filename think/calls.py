@@ -29,7 +29,7 @@ from think.providers.base import (
     TextDelta,
     UsageReported,
 )
-from think.tokens import count_messages, count_text
+from think.tokens import ESTIMATE, TokenCount, count_messages, count_text, estimate_tokens
 from think.usage import Usage
 
 MIN_OUTPUT_TOKENS = 16
@@ -98,7 +98,13 @@ async def run_call(
     what to do next); budget refusals raise :class:`BudgetExhausted` before anything is
     sent; cancellation propagates after the call has been recorded."""
     price = ctx.price_for(ref)
-    counted = count_messages(request.messages, ref.provider, ref.model)
+    if ctx.budget.cap is not None:
+        counted = count_messages(request.messages, ref.provider, ref.model)
+    else:
+        # No cap to enforce: a rough count serves the live cost until the provider reports
+        # usage (loading a tokenizer costs ~0.2 s, so it is done only when needed).
+        text = "".join(m.content for m in request.messages)
+        counted = TokenCount(estimate_tokens(text) + 4 * len(request.messages), False, ESTIMATE)
     input_tokens = counted.tokens
     if not counted.exact:
         input_tokens = int(input_tokens * UNEXACT_INPUT_MARGIN) + 16
@@ -224,7 +230,8 @@ def _record(
         usage_source = usage.source
     else:
         output = count_text("".join(texts) + reasoning, ref.provider, ref.model).tokens
-        usage = Usage(input_tokens=meter.input_tokens, output_tokens=output, source="estimated")
+        prompt = count_messages(request.messages, ref.provider, ref.model).tokens
+        usage = Usage(input_tokens=prompt, output_tokens=output, source="estimated")
         usage_source = "estimated" if status == "ok" else "unknown"
     if status == "error" and not meter.streamed_chars and meter.usage is None:
         # Nothing was generated: a refused or failed request costs nothing.

@@ -26,6 +26,26 @@ if TYPE_CHECKING:
 BUSY_TIMEOUT_MS = 10_000
 
 
+def import_sqlite_utils() -> None:
+    """Import sqlite-utils without its optional numpy support.
+
+    sqlite-utils imports numpy when it is installed (llama-cpp-python installs it) only to
+    convert numpy values, which think never stores; that import alone costs ~0.13 s, a
+    large share of a CLI run. ``sys.modules["numpy"] = None`` makes sqlite-utils' guarded
+    ``import numpy`` fail fast; the entry is removed again so numpy stays importable.
+    """
+    import sys
+
+    if "sqlite_utils" in sys.modules or "numpy" in sys.modules:
+        return
+    sys.modules["numpy"] = None  # type: ignore[assignment]
+    try:
+        import sqlite_utils  # noqa: F401
+    finally:
+        if sys.modules.get("numpy", False) is None:
+            del sys.modules["numpy"]
+
+
 def _float(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
@@ -99,6 +119,7 @@ class Ledger:
 
     @staticmethod
     def _open(path: Path) -> Database:
+        import_sqlite_utils()
         from sqlite_utils import Database
 
         from think.ledger_schema import MIGRATIONS

@@ -21,3 +21,13 @@ def default_ledger_file() -> Path:
     from platformdirs import user_data_path
 
     return user_data_path(APP) / "ledger.db"
+
+
+def cache_dir() -> Path:
+    """Derived data that can be rebuilt at any time (``THINK_CACHE_DIR`` overrides)."""
+    override = os.environ.get("THINK_CACHE_DIR")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_cache_path
+
+    return user_cache_path(APP)
