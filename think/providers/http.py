@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import errno
 import json
 import random
 import time
@@ -35,7 +36,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Delay before retry number ``attempt`` (1-based), jittered down by up to 25%."""
-        delay = min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
+        delay = min(self.base_delay * 2.0 ** (attempt - 1), self.max_delay)
         return delay * random.uniform(0.75, 1.0)
 
 
@@ -130,10 +131,31 @@ def status_error(
     return ProviderError(text, status=status, retryable=retryable, retry_after=retry_after)
 
 
+def _refused(exc: BaseException) -> bool:
+    """Whether ``exc`` was caused by a refused connection. httpx reports only "All
+    connection attempts failed"; the ``ConnectionRefusedError`` is in the cause chain
+    (one per address tried, grouped when there were several)."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        if isinstance(current, OSError) and current.errno == errno.ECONNREFUSED:
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            stack.extend(current.exceptions)
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return False
+
+
 def connection_error(provider: str, url: str, exc: httpx.HTTPError) -> ProviderError:
     if isinstance(exc, httpx.ConnectError):
         reason = str(exc) or "connection failed"
-        if "refused" in reason.lower() or "errno 111" in reason.lower():
+        if "refused" in reason.lower() or "errno 111" in reason.lower() or _refused(exc):
             reason = "connection refused"
         return ProviderError(f"{provider}: cannot connect to {url} ({reason})", retryable=True)
     if isinstance(exc, httpx.TimeoutException):

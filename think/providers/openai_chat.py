@@ -30,7 +30,7 @@ from think.providers.base import (
 )
 from think.providers.endpoint import Endpoint
 from think.providers.http import AttemptCounter, RetryPolicy, connection_error, open_response
-from think.providers.sse import iter_sse
+from think.providers.sse import iter_lines, iter_sse
 from think.providers.think_tags import ThinkTagSplitter
 from think.usage import Usage
 
@@ -107,13 +107,26 @@ class OpenAIChatProvider:
             counter=counter,
         ) as response:
             yield ResponseStarted(counter.attempts)
-            if self.endpoint.stream:
+            if self.endpoint.stream and not _is_json(response):
                 async for event in self._read_stream(response, request, url):
                     yield event
             else:
-                raw = await response.aread()
+                # Also a server that ignored ``stream: true`` or answered it with a JSON
+                # error body and status 200.
+                try:
+                    raw = await response.aread()
+                except httpx.HTTPError as exc:
+                    raise self._read_error(exc, url) from exc
                 for event in parse_completion(self.name, raw):
                     yield event
+
+    def _read_error(self, exc: httpx.HTTPError, url: str) -> ProviderError:
+        """The error for a response that failed after its headers arrived."""
+        if isinstance(exc, httpx.TimeoutException):
+            return ProviderError(f"{self.name}: the stream stalled (no data within the timeout)")
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+            return StreamCutError(f"{self.name}: the stream was cut off mid-answer")
+        return connection_error(self.name, url, exc)
 
     async def _read_stream(
         self, response: httpx.Response, request: ChatRequest, url: str
@@ -122,24 +135,23 @@ class OpenAIChatProvider:
         parser = ChunkParser(self.name)
         done = False
         try:
-            async for sse in iter_sse(response.aiter_lines()):
+            async for sse in iter_sse(iter_lines(response.aiter_text())):
                 if sse.data.strip() == "[DONE]":
                     done = True
                     break
                 for event in parser.parse(sse.data):
                     yield event
-        except httpx.TimeoutException as exc:
-            raise ProviderError(
-                f"{self.name}: the stream stalled (no data within the timeout)"
-            ) from exc
         except httpx.HTTPError as exc:
-            if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
-                raise StreamCutError(f"{self.name}: the stream was cut off mid-answer") from exc
-            raise connection_error(self.name, url, exc) from exc
+            raise self._read_error(exc, url) from exc
         for event in parser.flush():
             yield event
         if not done and len(parser.finished) < expected:
             raise StreamCutError(f"{self.name}: the stream ended before the answer was complete")
+
+
+def _is_json(response: httpx.Response) -> bool:
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
 class ChunkParser:

@@ -75,8 +75,9 @@ def _apply(endpoint: Endpoint, configured: ProviderSettings) -> Endpoint:
             changes[field] = value
     if configured.headers:
         changes["headers"] = {**endpoint.headers, **configured.headers}
-    if "base_url" in changes and endpoint.name not in PRESETS:
-        changes.setdefault("key_required", False)
+    if endpoint.name not in PRESETS:
+        # A new endpoint needs a key only when the config names where it comes from.
+        changes["key_required"] = configured.api_key_env is not None
     return dataclasses.replace(endpoint, **changes)  # type: ignore[arg-type]
 
 

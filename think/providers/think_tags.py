@@ -14,7 +14,7 @@ CLOSE = "</think>"
 class ThinkTagSplitter:
     def __init__(self) -> None:
         self._buffer = ""
-        self._state = "start"  # start -> (thinking ->) answer
+        self._state = "start"  # start -> (thinking -> closed ->) answer
 
     def feed(self, text: str) -> tuple[str, str]:
         """Return ``(reasoning, answer)`` text that can be released for this delta."""
@@ -33,13 +33,20 @@ class ThinkTagSplitter:
             end = self._buffer.find(CLOSE)
             if end >= 0:
                 reasoning = self._buffer[:end]
-                self._buffer = self._buffer[end + len(CLOSE) :].lstrip()
-                self._state = "answer"
+                self._buffer = self._buffer[end + len(CLOSE) :]
+                self._state = "closed"
             else:
                 keep = _partial_suffix(self._buffer, CLOSE)
                 reasoning = self._buffer[: len(self._buffer) - keep]
                 self._buffer = self._buffer[len(self._buffer) - keep :]
                 return reasoning, ""
+        if self._state == "closed":
+            # Drop the whitespace between "</think>" and the answer, even when it comes
+            # in later deltas than the tag.
+            self._buffer = self._buffer.lstrip()
+            if not self._buffer:
+                return reasoning, ""
+            self._state = "answer"
         if self._state == "answer":
             answer, self._buffer = self._buffer, ""
         return reasoning, answer
@@ -48,6 +55,8 @@ class ThinkTagSplitter:
         rest, self._buffer = self._buffer, ""
         if self._state == "thinking":
             return rest, ""
+        if self._state == "closed":
+            return "", ""
         return "", rest
 
 
