@@ -19,6 +19,7 @@ from pydantic_settings import (
     EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -74,6 +75,8 @@ class Settings(BaseSettings):
     aliases: dict[str, str] = Field(default_factory=dict)
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    replay_file: Path | None = None
+    """Recorded answers served by ``replay:`` models (``THINK_REPLAY_FILE``)."""
     local_model_path: Path | None = None
     local_context: int = Field(default=2048, ge=256)
     local_threads: int | None = Field(default=None, ge=1)
@@ -109,8 +112,14 @@ def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
         return Settings(**given)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"cannot parse config file {config_file()}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"cannot parse config file {config_file()}: not valid UTF-8 (byte {exc.start})"
+        ) from exc
     except ValidationError as exc:
         raise ConfigError(_describe(exc, _where(exc, given))) from exc
+    except SettingsError as exc:  # e.g. THINK_ALIASES that is not JSON
+        raise ConfigError(f"invalid setting: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"cannot read config file {config_file()}: {exc.strerror}") from exc
 
@@ -132,7 +141,7 @@ def origins(flags: Mapping[str, Any] | None = None) -> dict[str, Origin]:
     env = EnvSettingsSource(Settings, env_prefix="THINK_", env_nested_delimiter="__")()
     try:
         file_values = _toml_source(Settings)()
-    except (tomllib.TOMLDecodeError, OSError):
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
         file_values = {}
     result: dict[str, Origin] = {}
     for name in Settings.model_fields:

@@ -20,7 +20,7 @@ from think.ledger import Ledger, LedgerRecorder
 from think.model_ref import ModelRef, parse_model_ref
 from think.output import AnswerWriter
 from think.paths import default_ledger_file
-from think.pricing import ModelPrice, lookup_price
+from think.pricing import ModelPrice, PriceOverride, lookup_price
 from think.providers.base import Provider
 from think.providers.local_llama import SETUP_HINT, local_runtime_available
 from think.providers.registry import create_provider, resolve_endpoint
@@ -58,11 +58,15 @@ def price_lookup(settings: Settings) -> Callable[[ModelRef], ModelPrice | None]:
     @cache
     def price_for(ref: ModelRef) -> ModelPrice | None:
         endpoint = resolve_endpoint(ref.provider, settings)
+        builtin = {
+            f"{endpoint.name}:{model}": PriceOverride(input_mtok=i, output_mtok=o)
+            for model, i, o in endpoint.prices
+        }
         return lookup_price(
             ref.provider,
             ref.model,
             price_provider=endpoint.price_provider,
-            overrides=settings.prices,
+            overrides={**builtin, **settings.prices},
             local=endpoint.local,
         )
 

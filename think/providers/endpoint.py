@@ -31,5 +31,7 @@ class Endpoint:
     reasoning_models: str | None = None
     """Regex of model ids with a native reasoning mode (``reasoning_effort``)."""
     headers: dict[str, str] = field(default_factory=dict)
+    prices: tuple[tuple[str, float, float], ...] = ()
+    """Built-in prices (model, input, output USD per million tokens); config overrides win."""
     model_path: str | None = None
     """For in-process models: the weights file."""

@@ -96,6 +96,14 @@ PRESETS: dict[str, Endpoint] = {
             local=True,
         ),
         Endpoint(
+            name="replay",
+            protocol="replay",
+            key_required=False,
+            usage_in_stream="always",
+            # The 2023 list prices the recorded costs were computed with.
+            prices=(("gpt-3.5-turbo", 1.50, 2.00), ("gpt-4", 30.0, 60.0)),
+        ),
+        Endpoint(
             name="local",
             protocol="llama-cpp-local",
             key_required=False,

@@ -106,9 +106,16 @@ def _llama_cpp_local(endpoint: Endpoint, settings: Settings) -> Provider:
     return LocalLlamaProvider(endpoint, settings)
 
 
+def _replay(endpoint: Endpoint, settings: Settings) -> Provider:
+    from think.providers.replay import ReplayProvider
+
+    return ReplayProvider(endpoint, settings)
+
+
 BUILTIN_PROTOCOLS: dict[str, ProviderFactory] = {
     "openai-chat": _openai_chat,
     "llama-cpp-local": _llama_cpp_local,
+    "replay": _replay,
 }
 
 
