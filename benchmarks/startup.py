@@ -1,7 +1,8 @@
 """Startup time of the installed ``think`` against a bare Python interpreter.
 
 Prints a table of wall times (median and best of N runs) for ``python -c pass``,
-``think --version`` and ``think --help`` (and ``llm --version`` when it is installed). Run from the repository root with the venv's
+``think --version`` and ``think --help`` (and ``llm --version`` when it is installed).
+Run from the repository root with the venv's
 Python: ``.venv/bin/python benchmarks/startup.py [--runs N]``.
 """
 

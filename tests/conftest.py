@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,7 +32,7 @@ PROVIDER_ENV = (
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own ledger and config file and no provider keys or THINK_* vars."""
     for name in list(os.environ):
         if name.startswith("THINK_") or name in PROVIDER_ENV:
@@ -44,7 +43,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("THINK_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("THINK_CACHE_DIR", str(home / "cache"))
-    yield home
+    return home
 
 
 @pytest.fixture

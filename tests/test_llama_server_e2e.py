@@ -86,7 +86,12 @@ def test_think_streams_an_answer_from_the_real_llama_cpp_server(
 ) -> None:
     config_path.write_text(f'[providers.llamacpp]\nbase_url = "{llama_server}"\n')
     result = run_think(
-        config_path, "-m", "llamacpp:smollm2", "--max-tokens", "24", "Answer briefly:",
+        config_path,
+        "-m",
+        "llamacpp:smollm2",
+        "--max-tokens",
+        "24",
+        "Answer briefly:",
         stdin="What is the capital of France?",
     )
     assert result.returncode == 0, result.stderr
@@ -111,9 +116,7 @@ def test_think_streams_an_answer_from_the_real_llama_cpp_server(
 def test_non_streaming_mode_records_the_servers_exact_usage(
     llama_server: str, config_path: Path, ledger_path: Path
 ) -> None:
-    config_path.write_text(
-        f'[providers.llamacpp]\nbase_url = "{llama_server}"\nstream = false\n'
-    )
+    config_path.write_text(f'[providers.llamacpp]\nbase_url = "{llama_server}"\nstream = false\n')
     result = run_think(config_path, "-m", "llamacpp:smollm2", "--max-tokens", "8", "--json", "Hi")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)

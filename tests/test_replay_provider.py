@@ -60,7 +60,7 @@ def test_answers_in_recorded_order_then_refuses(replay_file: Path) -> None:
     second = ask(provider, "Solve step by step.\n\nWhat is 2+2?")
     texts = [e.text for e in first + second if isinstance(e, TextDelta)]
     assert texts == ["The answer is 4.", "The answer is 5."]
-    usage = [e.usage for e in first if isinstance(e, UsageReported)][0]
+    usage = next(e.usage for e in first if isinstance(e, UsageReported))
     assert (usage.input_tokens, usage.output_tokens) == (10, 5)
     assert usage.reported_cost_usd == Decimal("0.0001")
     with pytest.raises(ProviderError, match="only 2 recorded answers"):

@@ -34,8 +34,6 @@ from think.usage import Usage
 
 MIN_OUTPUT_TOKENS = 16
 """A call that can afford fewer output tokens than this is not worth making."""
-CHARS_PER_TOKEN = 4
-"""Rough running estimate while streaming; final counts use the tokenizer."""
 UNEXACT_INPUT_MARGIN = Decimal("1.25")
 """Safety factor on input counts that are estimates (another vendor's tokenizer)."""
 
@@ -128,7 +126,7 @@ async def run_call(
     status: events.CallStatus = "ok"
     error: Exception | None = None
     try:
-        await _consume(ctx, provider, request, meter, start)
+        await _consume(ctx, provider, ref, request, meter, start)
     except asyncio.CancelledError:
         status, error = "cancelled", None
         raise
@@ -142,6 +140,12 @@ async def run_call(
         error = BudgetExhausted(f"{ref}: stream cut at the budget cap")
     finally:
         record = _record(ctx, meter, ref, stage, seq, started_at, start, status, error, request)
+        if status == "budget" and record.cost.usd is not None and meter.limit is not None:
+            # Cut before the running count passed the reservation; the recount of the whole
+            # text may differ by a token or so: the cut call is charged at most its reservation.
+            record = dataclasses.replace(
+                record, cost=Cost(min(record.cost.usd, meter.limit), record.cost.source)
+            )
         ctx.budget.settle(reservation, record.cost.usd)
         ctx.records.append(record)
         ctx.emit(events.CallFinished(record))
@@ -171,19 +175,22 @@ class _Meter:
     ttft: float | None = None
     attempts: int = 1
     streamed_chars: int = 0
+    streamed_tokens: int = 0
+    """Output tokens streamed so far, counted delta by delta with the model's tokenizer."""
 
-    def running_cost(self) -> Decimal | None:
+    def running_cost(self, output_tokens: int) -> Decimal | None:
         if self.price is None:
             return None
-        estimate = Usage(
-            input_tokens=self.input_tokens,
-            output_tokens=self.streamed_chars // CHARS_PER_TOKEN + 1,
-        )
-        return self.price.cost(estimate)
+        return self.price.cost(Usage(input_tokens=self.input_tokens, output_tokens=output_tokens))
 
 
 async def _consume(
-    ctx: CallContext, provider: Provider, request: ChatRequest, meter: _Meter, start: float
+    ctx: CallContext,
+    provider: Provider,
+    ref: ModelRef,
+    request: ChatRequest,
+    meter: _Meter,
+    start: float,
 ) -> None:
     async for item in provider.stream(request):
         if isinstance(item, ResponseStarted):
@@ -191,19 +198,19 @@ async def _consume(
         elif isinstance(item, (TextDelta, ReasoningDelta)):
             if meter.ttft is None:
                 meter.ttft = time.monotonic() - start
+            tokens = max(1, count_text(item.text, ref.provider, ref.model).tokens)
+            running = meter.running_cost(meter.streamed_tokens + tokens)
+            if meter.limit is not None and running is not None and running > meter.limit:
+                raise _BudgetCut  # the delta that would pass the reservation is not kept
             meter.streamed_chars += len(item.text)
+            meter.streamed_tokens += tokens
             if isinstance(item, TextDelta):
                 meter.texts.setdefault(item.index, []).append(item.text)
                 ctx.emit(events.TextDelta(meter.id, item.text, item.index))
             else:
                 meter.reasoning.append(item.text)
                 ctx.emit(events.ReasoningDelta(meter.id, item.text, item.index))
-            running = meter.running_cost()
-            ctx.emit(
-                events.CallProgress(meter.id, meter.streamed_chars // CHARS_PER_TOKEN, running)
-            )
-            if meter.limit is not None and running is not None and running > meter.limit:
-                raise _BudgetCut
+            ctx.emit(events.CallProgress(meter.id, meter.streamed_tokens, running))
         elif isinstance(item, ChoiceFinished):
             meter.finish[item.index] = item.reason
         elif isinstance(item, UsageReported):

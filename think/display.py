@@ -19,6 +19,12 @@ from think import events
 from think.pricing import format_usd
 
 ANSWER_TAIL_LINES = 12
+MAX_SAMPLE_LINES = 8
+TALLY_BAR_WIDTH = 20
+
+
+def _short(answer: str, width: int = 24) -> str:
+    return answer if len(answer) <= width else answer[: width - 1] + "…"
 
 
 @dataclass
@@ -41,6 +47,10 @@ class LiveState:
     cap: Decimal | None = None
     started: float = field(default_factory=time.monotonic)
     finished: events.RunRecord | None = None
+    stages: list[str] = field(default_factory=list)
+    samples: list[tuple[str, str | None]] = field(default_factory=list)
+    votes: dict[str, int] = field(default_factory=dict)
+    decision: events.Decision | None = None
 
     def apply(self, event: events.Event) -> None:
         if isinstance(event, events.CallStarted):
@@ -64,8 +74,45 @@ class LiveState:
         elif isinstance(event, events.BudgetUpdate):
             self.spent = event.spent_usd
             self.cap = event.cap_usd
+        elif isinstance(event, events.StageChanged):
+            self.stages.append(event.stage)
+        elif isinstance(event, events.VoteCast):
+            self.samples.append((event.model, event.answer))
+            self.votes = dict(event.votes)
+        elif isinstance(event, events.Decision):
+            self.decision = event
         elif isinstance(event, events.RunFinished):
             self.finished = event.run
+
+    def timeline(self) -> Text:
+        line = Text()
+        for number, stage in enumerate(self.stages):
+            if number:
+                line.append(" → ", style="dim")
+            current = number == len(self.stages) - 1 and self.finished is None
+            line.append(stage, style="bold cyan" if current else "green")
+        if self.decision is not None:
+            line.append(f"   {self.decision.reason}", style="dim")
+        return line
+
+    def sample_lines(self) -> list[Text]:
+        lines = []
+        for number, (model, answer) in enumerate(self.samples[-MAX_SAMPLE_LINES:], 1):
+            line = Text(f"  #{number} {model}  → ", style="dim")
+            line.append(_short(answer) if answer is not None else "no answer", style="bold")
+            lines.append(line)
+        return lines
+
+    def tally_lines(self, width: int = TALLY_BAR_WIDTH) -> list[Text]:
+        total = sum(self.votes.values())
+        lines = []
+        for answer, count in sorted(self.votes.items(), key=lambda item: -item[1])[:5]:
+            bar = "█" * max(1, round(width * count / total)) if total else ""
+            line = Text(f"  {_short(answer):>12} ")
+            line.append(bar, style="magenta")
+            line.append(f" {count}")
+            lines.append(line)
+        return lines
 
     def running_cost(self) -> Decimal | None:
         running = [v.cost for v in self.calls.values() if v.status == "running"]
@@ -100,7 +147,18 @@ def summary_line(run: events.RunRecord) -> Text:
     seconds = (run.duration_ms or 0) / 1000
     text = Text()
     text.append(f"{run.status}", style=style)
-    text.append(f"  {run.answer_model or ', '.join(run.models)}  {tokens}  {cost}  {seconds:.1f}s")
+    text.append(f"  {run.answer_model or ', '.join(run.models)}")
+    if run.agreement is not None and run.votes:
+        agreeing = max(run.votes.values())
+        text.append(
+            f"  agreement {agreeing}/{round(agreeing / run.agreement) if run.agreement else 0}"
+        )
+    if run.escalated:
+        text.append("  escalated", style="yellow")
+    text.append(f"  {tokens}  {cost}")
+    if run.strong_only_cost_usd is not None:
+        text.append(f" (strong alone ≈ {format_usd(run.strong_only_cost_usd)})", style="dim")
+    text.append(f"  {seconds:.1f}s")
     text.append(f"  run {run.id[:8]}", style="dim")
     return text
 
@@ -124,7 +182,11 @@ class LiveView:
 
     def render(self) -> RenderableType:
         parts: list[RenderableType] = []
-        if self.show_answer and self.state.answer:
+        if self.state.stages:
+            parts.append(self.state.timeline())
+            parts.extend(self.state.sample_lines())
+            parts.extend(self.state.tally_lines())
+        if self.show_answer and self.state.answer and not self.state.stages:
             lines = "".join(self.state.answer).splitlines()[-ANSWER_TAIL_LINES:]
             parts.append(Text("\n".join(lines)))
         parts.append(self.state.status_line())

@@ -64,11 +64,14 @@ class RunRecord:
     cost: Cost | None = None
     usage: Usage | None = None
     calls: int = 0
+    final_answer: str | None = None
+    """The extracted, normalised final answer, when the strategy extracts one."""
     votes: dict[str, int] = field(default_factory=dict)
     agreement: float | None = None
     escalated: bool = False
     escalation_reason: str | None = None
     strong_only_cost_usd: Decimal | None = None
+    stages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,33 @@ class BudgetUpdate:
 
 
 @dataclass(frozen=True)
+class StageChanged:
+    """The strategy moved on: ``cheap`` → ``check`` → ``escalate`` (or ``vote``, ``refine``…)."""
+
+    stage: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class VoteCast:
+    """A sample's extracted final answer (``None``: nothing extractable)."""
+
+    call_id: str
+    model: str
+    answer: str | None
+    votes: dict[str, int]
+    agreement: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The check's verdict: accept the cheap answer, or escalate and why."""
+
+    escalated: bool
+    reason: str
+
+
+@dataclass(frozen=True)
 class RunFinished:
     run: RunRecord
 
@@ -135,6 +165,9 @@ Event = (
     | CallProgress
     | CallFinished
     | BudgetUpdate
+    | StageChanged
+    | VoteCast
+    | Decision
     | RunFinished
 )
 EventSink = Callable[[Event], None]

@@ -63,6 +63,7 @@ def run_row(run: events.RunRecord) -> dict[str, Any]:
         "prompt": run.prompt,
         "answer": run.answer,
         "answer_model": run.answer_model,
+        "final_answer": run.final_answer,
         "models": json.dumps(list(run.models)),
         "calls": run.calls,
         "cost_usd": _float(run.cost.usd) if run.cost else None,
@@ -77,6 +78,7 @@ def run_row(run: events.RunRecord) -> dict[str, Any]:
         "agreement": run.agreement,
         "escalated": int(run.escalated),
         "escalation_reason": run.escalation_reason,
+        "stages": json.dumps(list(run.stages)) if run.stages else None,
         "error": run.error,
         "think_version": __version__,
     }

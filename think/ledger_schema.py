@@ -22,6 +22,7 @@ RUN_COLUMNS: dict[str, type] = {
     "prompt": str,
     "answer": str,
     "answer_model": str,
+    "final_answer": str,
     "models": str,
     "calls": int,
     "cost_usd": float,
@@ -36,6 +37,7 @@ RUN_COLUMNS: dict[str, type] = {
     "agreement": float,
     "escalated": int,
     "escalation_reason": str,
+    "stages": str,
     "error": str,
     "think_version": str,
 }

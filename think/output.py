@@ -4,10 +4,16 @@ JSON document with ``--json``. Nothing else is ever written to stdout."""
 from __future__ import annotations
 
 import json
+import os
 import sys
+from decimal import Decimal
 from typing import IO, Any
 
 from think import events
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def run_document(run: events.RunRecord) -> dict[str, Any]:
@@ -34,6 +40,13 @@ def run_document(run: events.RunRecord) -> dict[str, Any]:
         "calls": run.calls,
         "duration_ms": run.duration_ms,
         "error": run.error,
+        "final_answer": run.final_answer,
+        "votes": run.votes,
+        "agreement": run.agreement,
+        "escalated": run.escalated,
+        "escalation_reason": run.escalation_reason,
+        "stages": list(run.stages),
+        "strong_only_cost_usd": _float(run.strong_only_cost_usd),
     }
 
 
@@ -58,6 +71,7 @@ class AnswerWriter:
         self._streaming: set[str] = set()
         self._written = False
         self._ends_with_newline = True
+        self._reader_gone = False
 
     def __call__(self, event: events.Event) -> None:
         if isinstance(event, events.CallStarted):
@@ -72,8 +86,17 @@ class AnswerWriter:
             self._finish(event.run)
 
     def _write(self, text: str) -> None:
-        self.out.write(text)
-        self.out.flush()
+        if self._reader_gone:
+            return
+        try:
+            self.out.write(text)
+            self.out.flush()
+        except BrokenPipeError:
+            # The reader went away (``| head``): the run goes on and is recorded; stdout is
+            # pointed at /dev/null so nothing (not even the exit-time flush) complains.
+            self._reader_gone = True
+            _silence(self.out)
+            return
         self._written = True
         self._ends_with_newline = text.endswith("\n")
 
@@ -86,3 +109,16 @@ class AnswerWriter:
             self._write(run.answer)
         if self._written and not self._ends_with_newline:
             self._write("\n")
+
+
+def _silence(out: IO[str]) -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.dup2(devnull, out.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    finally:
+        os.close(devnull)

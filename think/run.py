@@ -124,6 +124,13 @@ async def execute(
             cost=total_cost(calls.records),
             usage=total_usage(calls.records),
             calls=len(calls.records),
+            final_answer=result.final_answer,
+            votes=result.votes,
+            agreement=result.agreement,
+            escalated=result.escalated,
+            escalation_reason=result.escalation_reason,
+            strong_only_cost_usd=result.strong_only_cost_usd,
+            stages=tuple(result.stages),
         )
         emit(events.RunFinished(finished))
     return finished

@@ -60,7 +60,23 @@ class Settings(BaseSettings):
     """Model for single-model strategies; unset = an OpenAI key's default, else the local model."""
     cheap: str | None = None
     strong: str | None = None
-    strategy: Literal["single"] = "single"
+    strategy: Literal["single", "vote", "cascade", "refine"] = "single"
+    samples: int = Field(default=5, ge=1, le=64)
+    """Samples for ``vote`` (``-n``)."""
+    cascade_initial: int = Field(default=2, ge=1, le=64)
+    """Cheap samples the cascade draws at once before sampling adaptively."""
+    cascade_max_samples: int = Field(default=4, ge=1, le=64)
+    agreement: float = Field(default=0.75, gt=0, le=1)
+    """Share of the cascade's maximum samples that must agree to accept the cheap answer."""
+    verifier: Literal["none", "judge"] = "none"
+    judge: str | None = None
+    """Model for the LLM judge (default: the cheap model)."""
+    verify_cmd: str | None = None
+    verify_timeout: float = Field(default=30.0, gt=0)
+    rounds: int = Field(default=2, ge=1, le=10)
+    """Critique-and-revise rounds for ``refine``."""
+    effort: Literal["low", "medium", "high"] = "medium"
+    answer_format: str = "auto"
     max_cost: float | None = Field(default=None, ge=0)
     max_tokens: int = Field(default=1024, ge=1)
     temperature: float | None = Field(default=None, ge=0, le=2)

@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from think import __version__
-from think.cli import config_cmd, ledger_cmd, models_cmd, query
+from think.cli import config_cmd, eval_cmd, ledger_cmd, models_cmd, query
 from think.cli.console import report_error
 from think.errors import ThinkError
 from think.exit_codes import ExitCode
@@ -85,6 +85,9 @@ app.command(
     help="Ask a question (the default command: `think PROMPT` is `think ask PROMPT`).",
 )(query.ask)
 app.add_typer(ledger_cmd.app, name="ledger")
+app.command("eval", help="Accuracy against cost of each strategy on a dataset.")(
+    eval_cmd.eval_command
+)
 app.add_typer(config_cmd.app, name="config")
 app.command("models", help="List providers and models, their prices and keys.")(models_cmd.models)
 
@@ -110,6 +113,9 @@ def run(argv: list[str] | None = None) -> int:
     except typer.Abort:
         return ExitCode.INTERRUPTED
     except typer.TyperException as exc:  # bad command line (click's UsageError and kin)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `think config`: the help, as click does
+            sys.stderr.write(str(exc).rstrip("\n") + "\n")
+            return ExitCode.USAGE
         format_message = getattr(exc, "format_message", None)
         report_error(format_message() if format_message else str(exc))
         return int(getattr(exc, "exit_code", ExitCode.USAGE)) or ExitCode.USAGE
@@ -122,6 +128,12 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return ExitCode.OK
+    except SystemExit as exc:
+        # click turns a broken stdout pipe into exit 1 before we see the BrokenPipeError.
+        if isinstance(exc.__context__, BrokenPipeError):
+            _silence_stdout()
+            return ExitCode.OK
+        raise
     return int(result) if isinstance(result, int) else ExitCode.OK
 
 

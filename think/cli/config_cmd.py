@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
 import typer
@@ -10,6 +11,10 @@ import typer
 app = typer.Typer(
     help="Show the effective configuration.", no_args_is_help=True, rich_markup_mode=None
 )
+
+
+SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|session|password|credential", re.I)
+"""Header names whose values are credentials (``Authorization``, ``x-api-key`` …)."""
 
 
 def mask(secret: str) -> str:
@@ -25,11 +30,18 @@ def _plain(value: Any) -> Any:
     if isinstance(value, SecretStr):
         return mask(value.get_secret_value())
     if isinstance(value, BaseModel):
-        return {k: _plain(v) for k, v in value.model_dump().items() if v not in (None, {})} | {
+        plain = {k: _plain(v) for k, v in value.model_dump().items() if v not in (None, {})} | {
             k: _plain(getattr(value, k))
             for k in type(value).model_fields
             if isinstance(getattr(value, k), SecretStr)
         }
+        headers = plain.get("headers")
+        if isinstance(headers, dict):
+            plain["headers"] = {
+                name: mask(str(v)) if SECRET_HEADER.search(name) else v
+                for name, v in headers.items()
+            }
+        return plain
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if hasattr(value, "__fspath__"):

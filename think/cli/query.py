@@ -28,7 +28,33 @@ def ask(
         str | None, typer.Option(help="Strong reasoning model for cascades (provider:model).")
     ] = None,
     strategy: Annotated[
-        str | None, typer.Option("--strategy", "-s", help="Strategy: single.")
+        str | None,
+        typer.Option("--strategy", "-s", help="single, vote, cascade or refine."),
+    ] = None,
+    samples: Annotated[
+        int | None, typer.Option("--samples", "-n", help="Samples for vote (default 5).")
+    ] = None,
+    agreement: Annotated[
+        float | None,
+        typer.Option(help="Cascade: share of its samples that must agree (default 0.66)."),
+    ] = None,
+    verifier: Annotated[
+        str | None, typer.Option(help="none or judge (an LLM checks the answer).")
+    ] = None,
+    judge: Annotated[str | None, typer.Option(help="Model for the judge verifier.")] = None,
+    verify_cmd: Annotated[
+        str | None,
+        typer.Option(help="Command that gets the answer on stdin; exit 0 accepts it."),
+    ] = None,
+    rounds: Annotated[
+        int | None, typer.Option(help="Refine: critique-and-revise rounds (default 2).")
+    ] = None,
+    effort: Annotated[
+        str | None, typer.Option(help="Reasoning effort of the strong model: low|medium|high.")
+    ] = None,
+    answer_format: Annotated[
+        str | None,
+        typer.Option(help="auto|number|choice|yesno|date|text|regex:PATTERN."),
     ] = None,
     max_cost: Annotated[
         float | None, typer.Option(help="Never spend more than this many USD on the run.")
@@ -44,6 +70,12 @@ def ask(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No live view or summary on stderr.")
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the plan's worst-case and expected cost; spend nothing."
+        ),
+    ] = False,
 ) -> int:
     from think.cli.query_run import run_query
     from think.prompt_input import build_prompt
@@ -56,10 +88,22 @@ def ask(
             "cheap": cheap,
             "strong": strong,
             "strategy": strategy,
+            "samples": samples,
+            "agreement": agreement,
+            "verifier": verifier,
+            "judge": judge,
+            "verify_cmd": verify_cmd,
+            "rounds": rounds,
+            "effort": effort,
+            "answer_format": answer_format,
             "max_cost": max_cost,
             "max_tokens": max_tokens,
             "temperature": temperature,
             "system": system,
         }
     )
+    if dry_run:
+        from think.cli.dry_run import print_plan
+
+        return print_plan(text, settings, json_output=json_output)
     return run_query(text, settings, json_output=json_output, quiet=quiet)

@@ -14,34 +14,20 @@ from rich.console import Console
 from think import events
 from think.cli.console import report_error, report_warning, stderr_console
 from think.display import LiveView, summary_line
-from think.errors import ConfigError, LedgerError
+from think.errors import LedgerError, UsageError
 from think.exit_codes import ExitCode
 from think.ledger import Ledger, LedgerRecorder
-from think.model_ref import ModelRef, parse_model_ref
+from think.model_ref import ModelRef
 from think.output import AnswerWriter
 from think.paths import default_ledger_file
 from think.pricing import ModelPrice, PriceOverride, lookup_price
 from think.providers.base import Provider
-from think.providers.local_llama import SETUP_HINT, local_runtime_available
 from think.providers.registry import create_provider, resolve_endpoint
 from think.run import Query, execute
-from think.settings import Settings, env_value
+from think.settings import Settings
 from think.strategies.base import QueryOptions
-from think.strategies.single import ANSWER_STAGE, Single
-
-DEFAULT_OPENAI_MODEL = "openai:gpt-4.1-mini"
-LOCAL_MODEL = "local:smollm2"
-
-
-def default_model(settings: Settings) -> str:
-    """The configured model; else OpenAI when a key is set; else the embedded local model."""
-    if settings.model:
-        return settings.model
-    if env_value("OPENAI_API_KEY"):
-        return DEFAULT_OPENAI_MODEL
-    if local_runtime_available():
-        return LOCAL_MODEL
-    raise ConfigError(SETUP_HINT)
+from think.strategies.factory import build_strategy
+from think.strategies.single import ANSWER_STAGE
 
 
 def ledger_path(settings: Settings) -> str:
@@ -73,14 +59,30 @@ def price_lookup(settings: Settings) -> Callable[[ModelRef], ModelPrice | None]:
     return price_for
 
 
+def query_options(settings: Settings) -> QueryOptions:
+    from think.strategies.answers import parse_answer_format
+
+    try:
+        fmt = parse_answer_format(settings.answer_format)
+    except ValueError as exc:
+        raise UsageError(f"--answer-format: {exc}") from exc
+    return QueryOptions(
+        settings.max_tokens,
+        settings.temperature,
+        settings.system,
+        answer_format=fmt,
+        effort=settings.effort,
+    )
+
+
 def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool) -> int:
-    ref = parse_model_ref(default_model(settings), settings.aliases)
-    resolve_endpoint(ref.provider, settings)  # unknown provider: usage error before anything
-    strategy = Single(ref)
+    strategy = build_strategy(settings)
+    for ref in strategy.models:  # unknown provider: usage error before anything
+        resolve_endpoint(ref.provider, settings)
     query = Query(
         prompt=prompt,
         strategy=strategy,
-        options=QueryOptions(settings.max_tokens, settings.temperature, settings.system),
+        options=query_options(settings),
         max_cost=None if settings.max_cost is None else Decimal(str(settings.max_cost)),
     )
     try:

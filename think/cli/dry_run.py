@@ -1,0 +1,83 @@
+"""``think --dry-run``: show the plan and its cost bounds without calling any provider."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import typer
+
+from think.cli.query_run import price_lookup, query_options
+from think.plan import price_plan
+from think.pricing import format_usd
+from think.providers.registry import resolve_endpoint
+from think.run import messages_for
+from think.settings import Settings
+from think.strategies.factory import build_strategy
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
+    strategy = build_strategy(settings)
+    for ref in strategy.models:
+        resolve_endpoint(ref.provider, settings)
+    options = query_options(settings)
+    plan = price_plan(
+        strategy.plan(options), messages_for(prompt, settings.system), price_lookup(settings)
+    )
+    cap = None if settings.max_cost is None else Decimal(str(settings.max_cost))
+    worst = plan.worst_usd
+    fits = None if cap is None or worst is None else worst <= cap
+    if json_output:
+        document = {
+            "strategy": strategy.name,
+            "input_tokens": plan.input_tokens,
+            "input_tokens_exact": plan.input_exact,
+            "steps": [
+                {
+                    "stage": p.step.stage,
+                    "model": str(p.step.model),
+                    "max_calls": p.step.max_calls,
+                    "expected_calls": p.step.expected_calls,
+                    "max_tokens": p.step.max_tokens,
+                    "worst_usd": _float(p.worst_usd),
+                    "expected_usd": _float(p.expected_usd),
+                }
+                for p in plan.steps
+            ],
+            "worst_usd": _float(worst),
+            "expected_usd": _float(plan.expected_usd),
+            "max_cost_usd": _float(cap),
+            "worst_fits_cap": fits,
+        }
+        typer.echo(json.dumps(document))
+        return 0
+    from rich.table import Table
+
+    from think.cli.console import stdout_console
+
+    counted = "" if plan.input_exact else " (estimated)"
+    table = Table(
+        title=f"{strategy.name}: prompt {plan.input_tokens} tokens{counted}", header_style="bold"
+    )
+    for column in ("stage", "model", "calls", "max tokens", "worst case", "expected"):
+        table.add_column(column, justify="left" if column in ("stage", "model") else "right")
+    for p in plan.steps:
+        table.add_row(
+            p.step.stage,
+            str(p.step.model),
+            f"≤{p.step.max_calls}",
+            str(p.step.max_tokens),
+            format_usd(p.worst_usd),
+            format_usd(p.expected_usd),
+        )
+    table.add_row("total", "", "", "", format_usd(worst), format_usd(plan.expected_usd))
+    console = stdout_console()
+    console.print(table)
+    if cap is not None:
+        verdict = "fits within" if fits else "may exceed (calls that do not fit are not made)"
+        console.print(f"worst case {verdict} --max-cost {format_usd(cap)}")
+    return 0

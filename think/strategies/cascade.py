@@ -1,0 +1,205 @@
+"""Strategy ``cascade`` (the default): cheap samples, a check, escalation when it fails.
+
+1. cheap: draw ``initial`` samples from the cheap model concurrently, then one at a time,
+   stopping as soon as the outcome is decided either way (see :meth:`Tally.decided`).
+2. check: accept when ``ceil(agreement × max_samples)`` samples agree and the verifier (if
+   any) passes.
+3. escalate: ask the strong model in reasoning mode. A budget that cannot afford it ends
+   the run with the best cheap answer and status ``budget_exhausted``.
+Every run records why it escalated, or why not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from think import events
+from think.calls import run_call
+from think.errors import BudgetExhausted, ProviderError
+from think.model_ref import ModelRef
+from think.plan import PlanStep
+from think.strategies.base import QueryOptions, RunContext, StrategyResult
+from think.strategies.reasoning import (
+    ANSWER_LINE,
+    COT_TOKEN_MULTIPLIER,
+    reasoning_request,
+    with_system,
+)
+from think.strategies.sampling import Sample, draw, extract, first_for, request_for
+from think.strategies.tally import Tally
+from think.strategies.verifiers import JudgeVerifier, Verifier
+from think.tokens import estimate_tokens
+from think.usage import Usage
+
+CHEAP_STAGE = "cheap"
+CHECK_STAGE = "check"
+ESCALATE_STAGE = "escalate"
+EXPECTED_ESCALATION_RATE = 0.3
+"""For --dry-run's expected cost: a typical share of questions that need the strong model."""
+
+
+@dataclass(frozen=True)
+class CascadePolicy:
+    """Accept the cheap answer when ``ceil(agreement × max_samples)`` samples agree.
+
+    The default, 3 of up to 4, was chosen as a general rule (a clear majority of a small
+    sample), and measured on recorded GSM8K answers: benchmarks/README.md.
+    """
+
+    initial: int = 2
+    max_samples: int = 4
+    agreement: float = 0.75
+
+
+@dataclass(frozen=True)
+class Cascade:
+    cheap: ModelRef
+    strong: ModelRef
+    policy: CascadePolicy = CascadePolicy()
+    verifier: Verifier | None = None
+    name: str = "cascade"
+
+    @property
+    def models(self) -> tuple[ModelRef, ...]:
+        return (self.cheap, self.strong)
+
+    def plan(self, options: QueryOptions) -> list[PlanStep]:
+        policy = self.policy
+        steps = [
+            PlanStep(
+                CHEAP_STAGE, self.cheap, policy.max_samples, policy.initial, options.max_tokens
+            )
+        ]
+        if isinstance(self.verifier, JudgeVerifier):
+            steps.append(PlanStep("verify", self.verifier.model, 1, 1, options.max_tokens))
+        # Reasoning mode may multiply the output limit (chain of thought); plan for it.
+        strong_tokens = options.max_tokens * COT_TOKEN_MULTIPLIER[options.effort]
+        steps.append(
+            PlanStep(ESCALATE_STAGE, self.strong, 1, EXPECTED_ESCALATION_RATE, strong_tokens)
+        )
+        return steps
+
+    async def run(self, ctx: RunContext) -> StrategyResult:
+        ctx.messages = with_system(ctx.messages, ANSWER_LINE)
+        policy = self.policy
+        tally = Tally()
+        samples: list[Sample] = []
+        stages = [CHEAP_STAGE]
+        ctx.calls.emit(events.StageChanged(CHEAP_STAGE, str(self.cheap)))
+        reason: str | None = None
+        try:
+            batch = min(policy.initial, policy.max_samples)
+            while True:
+                samples += await draw(ctx, self.cheap, batch, stage=CHEAP_STAGE, tally=tally)
+                if tally.decided(policy.agreement, policy.max_samples) is not None:
+                    break
+                batch = 1
+        except BudgetExhausted:
+            reason = "budget: no more cheap samples fit"
+        stages.append(CHECK_STAGE)
+        ctx.calls.emit(events.StageChanged(CHECK_STAGE))
+        key, _ = tally.plurality()
+        candidate = first_for(samples, key)
+        escalate, why = await self._check(ctx, tally, samples, candidate, reason)
+        ctx.calls.emit(events.Decision(escalate, why))
+        result = StrategyResult(
+            "ok",
+            answer=candidate.text if candidate else None,
+            answer_model=str(self.cheap) if candidate else None,
+            final_answer=key,
+            votes=dict(tally.counts),
+            agreement=tally.agreement(),
+            escalated=escalate,
+            escalation_reason=why,
+            stages=stages,
+        )
+        if escalate:
+            await self._escalate(ctx, result, candidate)
+        result.strong_only_cost_usd = self._strong_only_cost(ctx, samples)
+        return result
+
+    async def _check(
+        self,
+        ctx: RunContext,
+        tally: Tally,
+        samples: list[Sample],
+        candidate: Sample | None,
+        budget_reason: str | None,
+    ) -> tuple[bool, str]:
+        _, count = tally.plurality()
+        shown = f"{count}/{tally.total} agree"
+        if samples and all(s.error is not None for s in samples):
+            return True, f"cheap model error: {samples[0].error}"
+        if candidate is None:
+            return True, "no extractable answer in the cheap samples"
+        verdict = tally.decided(self.policy.agreement, self.policy.max_samples)
+        if verdict != "accept":
+            if budget_reason and verdict is None:
+                return True, budget_reason
+            return True, f"disagreement: {shown} (needs {self._needed()})"
+        if self.verifier is not None:
+            check = await self.verifier.check(ctx, candidate)
+            if not check.passed:
+                return True, f"verifier rejected: {check.detail}"
+            return False, f"accepted: {shown}, {check.detail}"
+        return False, f"accepted: {shown}"
+
+    def _needed(self) -> str:
+        import math
+
+        needed = max(1, math.ceil(self.policy.agreement * self.policy.max_samples - 1e-9))
+        return f"{needed} of {self.policy.max_samples}"
+
+    async def _escalate(
+        self, ctx: RunContext, result: StrategyResult, candidate: Sample | None
+    ) -> None:
+        result.stages.append(ESCALATE_STAGE)
+        ctx.calls.emit(events.StageChanged(ESCALATE_STAGE, str(self.strong)))
+        provider = ctx.provider_for(self.strong)
+        request = reasoning_request(
+            provider, self.strong, request_for(ctx, self.strong), ctx.options.effort
+        )
+        try:
+            outcome = await run_call(ctx.calls, provider, self.strong, request, ESCALATE_STAGE)
+        except BudgetExhausted as exc:
+            result.status = "budget_exhausted"
+            result.error = exc
+            result.escalation_reason = (
+                f"{result.escalation_reason}; escalation did not fit the budget"
+            )
+            return
+        text = outcome.record.texts[0] if outcome.record.texts else ""
+        if outcome.error is not None:
+            if isinstance(outcome.error, BudgetExhausted):
+                result.status = "budget_exhausted"
+                result.error = outcome.error
+                return
+            if candidate is None:
+                result.status = "error"
+                result.error = (
+                    outcome.error
+                    if isinstance(outcome.error, ProviderError)
+                    else ProviderError(str(outcome.error))
+                )
+            return  # keep the best cheap answer
+        answer = extract(ctx, text)
+        result.answer = text
+        result.answer_model = str(self.strong)
+        result.final_answer = answer.key if answer else None
+
+    def _strong_only_cost(self, ctx: RunContext, samples: list[Sample]) -> Decimal | None:
+        """What one strong call would have cost: the escalation's own cost when there was
+        one, else the prompt plus an answer as long as the cheap ones at strong prices."""
+        for record in ctx.calls.records:
+            if record.stage == ESCALATE_STAGE and record.status == "ok":
+                return record.cost.usd
+        price = ctx.calls.price_for(self.strong)
+        if price is None:
+            return None
+        prompt = sum(estimate_tokens(m.content) + 4 for m in ctx.messages)
+        inputs = [s.call.usage.input_tokens for s in samples if s.call.usage.input_tokens]
+        outputs = [s.call.usage.output_tokens for s in samples if s.call.usage.output_tokens]
+        input_tokens = max(inputs) if inputs else prompt
+        output_tokens = sum(outputs) // len(outputs) if outputs else ctx.options.max_tokens
+        return price.cost(Usage(input_tokens=input_tokens, output_tokens=output_tokens))

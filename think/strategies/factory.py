@@ -1,0 +1,76 @@
+"""Build the strategy a command line asks for, from the effective settings."""
+
+from __future__ import annotations
+
+from think.errors import ConfigError, UsageError
+from think.model_ref import ModelRef, parse_model_ref
+from think.settings import Settings, env_value
+from think.strategies.base import Strategy
+
+DEFAULT_OPENAI_CHEAP = "openai:gpt-4.1-mini"
+DEFAULT_OPENAI_STRONG = "openai:o4-mini"
+LOCAL_MODEL = "local:smollm2"
+
+
+def default_model(settings: Settings) -> str:
+    """The configured model; else OpenAI when a key is set; else the embedded local model."""
+    from think.providers.local_llama import SETUP_HINT, local_runtime_available
+
+    if settings.model:
+        return settings.model
+    if env_value("OPENAI_API_KEY"):
+        return DEFAULT_OPENAI_CHEAP
+    if local_runtime_available():
+        return LOCAL_MODEL
+    raise ConfigError(SETUP_HINT)
+
+
+def cheap_model(settings: Settings) -> ModelRef:
+    return parse_model_ref(settings.cheap or default_model(settings), settings.aliases)
+
+
+def strong_model(settings: Settings) -> ModelRef:
+    if settings.strong:
+        return parse_model_ref(settings.strong, settings.aliases)
+    if not settings.model and env_value("OPENAI_API_KEY"):
+        return parse_model_ref(DEFAULT_OPENAI_STRONG)
+    return parse_model_ref(default_model(settings), settings.aliases)
+
+
+def build_strategy(settings: Settings) -> Strategy:
+    name = settings.strategy
+    if name == "single":
+        from think.strategies.single import Single
+
+        return Single(parse_model_ref(default_model(settings), settings.aliases))
+    if name == "vote":
+        from think.strategies.vote import Vote
+
+        return Vote(cheap_model(settings), settings.samples)
+    cheap = cheap_model(settings)
+    verifier = build_verifier(settings, cheap)
+    if name == "refine":
+        from think.strategies.refine import Refine
+
+        if verifier is None:
+            raise UsageError("refine needs a verifier: --verifier judge or --verify-cmd CMD")
+        return Refine(cheap, verifier, settings.rounds)
+    from think.strategies.cascade import Cascade, CascadePolicy
+
+    if settings.cascade_initial > settings.cascade_max_samples:
+        raise UsageError("cascade_initial cannot exceed cascade_max_samples")
+    policy = CascadePolicy(
+        settings.cascade_initial, settings.cascade_max_samples, settings.agreement
+    )
+    return Cascade(cheap, strong_model(settings), policy, verifier)
+
+
+def build_verifier(settings: Settings, cheap: ModelRef):  # type: ignore[no-untyped-def]
+    from think.strategies.verifiers import CommandVerifier, JudgeVerifier
+
+    if settings.verify_cmd:
+        return CommandVerifier.parse(settings.verify_cmd, settings.verify_timeout)
+    if settings.verifier == "judge":
+        judge = parse_model_ref(settings.judge, settings.aliases) if settings.judge else cheap
+        return JudgeVerifier(judge)
+    return None

@@ -1,0 +1,55 @@
+"""Vote counting: plurality with a deterministic tie-break, agreement, early decisions."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+Verdict = Literal["accept", "reject"]
+
+
+@dataclass
+class Tally:
+    counts: dict[str, int] = field(default_factory=dict)
+    """Votes per answer key, in order of first appearance."""
+    total: int = 0
+    """Samples counted, including those with no extractable answer."""
+
+    def add(self, key: str | None) -> None:
+        self.total += 1
+        if key is not None:
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def plurality(self) -> tuple[str | None, int]:
+        """The most voted answer; ties go to the answer that appeared first."""
+        best: str | None = None
+        best_count = 0
+        for key, count in self.counts.items():
+            if count > best_count:
+                best, best_count = key, count
+        return best, best_count
+
+    def agreement(self) -> float:
+        """The plurality's share of all samples counted (0 when none)."""
+        return self.plurality()[1] / self.total if self.total else 0.0
+
+    def decided(self, threshold: float, max_samples: int) -> Verdict | None:
+        """Whether more samples could still change the outcome.
+
+        An answer is accepted once ``ceil(threshold * max_samples)`` samples agree on it
+        and no rival can still overtake it; rejected once no answer can get there any
+        more; ``None`` means draw another sample.
+        """
+        needed = max(1, math.ceil(threshold * max_samples - 1e-9))
+        remaining = max(max_samples - self.total, 0)
+        _, leader = self.plurality()
+        ranked = sorted(self.counts.values(), reverse=True)
+        rival = ranked[1] if len(ranked) > 1 else 0
+        if leader >= needed and leader > rival + remaining:
+            return "accept"
+        if leader + remaining < needed:
+            return "reject"
+        if remaining == 0:
+            return "accept" if leader >= needed else "reject"
+        return None
