@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     """Model for single-model strategies; unset = an OpenAI key's default, else the local model."""
     cheap: str | None = None
     strong: str | None = None
-    strategy: Literal["single", "vote", "cascade", "refine"] = "single"
+    strategy: Literal["single", "vote", "cascade", "refine"] | None = None
+    """Unset: ``cascade`` when the cheap and strong models differ, else ``single``."""
     samples: int = Field(default=5, ge=1, le=64)
     """Samples for ``vote`` (``-n``)."""
     cascade_initial: int = Field(default=2, ge=1, le=64)

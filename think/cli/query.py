@@ -19,7 +19,10 @@ def ask(
     ] = None,
     file: FileOpt = None,
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Model for `single`: provider:model.")
+        str | None,
+        typer.Option(
+            "--model", "-m", help="The model for single-model strategies (provider:model)."
+        ),
     ] = None,
     cheap: Annotated[
         str | None, typer.Option(help="Cheap model for cascades (provider:model).")

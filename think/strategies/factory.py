@@ -37,8 +37,16 @@ def strong_model(settings: Settings) -> ModelRef:
     return parse_model_ref(default_model(settings), settings.aliases)
 
 
+def strategy_name(settings: Settings) -> str:
+    """The configured strategy; by default a cascade when there are two models to cascade
+    between, else a single answer."""
+    if settings.strategy:
+        return settings.strategy
+    return "cascade" if cheap_model(settings) != strong_model(settings) else "single"
+
+
 def build_strategy(settings: Settings) -> Strategy:
-    name = settings.strategy
+    name = strategy_name(settings)
     if name == "single":
         from think.strategies.single import Single
 
