@@ -14,6 +14,7 @@ from think.providers.registry import resolve_endpoint
 from think.run import messages_for
 from think.settings import Settings
 from think.strategies.factory import build_strategy
+from think.strategies.reasoning import ANSWER_LINE, with_system
 
 
 def _float(value: Decimal | None) -> float | None:
@@ -25,9 +26,10 @@ def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
     for ref in strategy.models:
         resolve_endpoint(ref.provider, settings)
     options = query_options(settings)
-    plan = price_plan(
-        strategy.plan(options), messages_for(prompt, settings.system), price_lookup(settings)
-    )
+    messages = messages_for(prompt, settings.system)
+    if strategy.name != "single":
+        messages = with_system(messages, ANSWER_LINE)  # what the strategy will send
+    plan = price_plan(strategy.plan(options), messages, price_lookup(settings))
     cap = None if settings.max_cost is None else Decimal(str(settings.max_cost))
     worst = plan.worst_usd
     fits = None if cap is None or worst is None else worst <= cap
