@@ -493,6 +493,9 @@ def _resolve(source: AnswerSource, body: JSONDict, index: int) -> str:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default listen backlog is 5: a burst of concurrent connections beyond
+    # it has SYNs dropped and retried after a second, which would serialise the requests.
+    request_queue_size = 128
 
     def __init__(self, owner: FakeOpenAIServer, host: str) -> None:
         self.owner = owner
