@@ -96,7 +96,8 @@ def test_cascade_accepts_agreeing_cheap_answers_without_escalating() -> None:
     assert record.answer_model == "fake:cheap"
     assert record.calls == 3
     assert record.stages == ("cheap", "check")
-    assert record.strong_only_cost_usd is not None and record.strong_only_cost_usd > 0
+    assert record.strong_only_cost_usd is not None
+    assert record.strong_only_cost_usd > 0
     stages = [e.stage for e in seen if isinstance(e, events.StageChanged)]
     assert stages == ["cheap", "check"]
 
@@ -164,7 +165,8 @@ def test_escalation_that_does_not_fit_the_budget_keeps_the_best_cheap_answer() -
     assert record.status == "budget_exhausted"
     assert record.escalated
     assert record.answer is not None
-    assert record.cost is not None and record.cost.usd is not None
+    assert record.cost is not None
+    assert record.cost.usd is not None
     assert record.cost.usd <= Decimal("0.002")
 
 

@@ -198,7 +198,10 @@ async def _consume(
         elif isinstance(item, (TextDelta, ReasoningDelta)):
             if meter.ttft is None:
                 meter.ttft = time.monotonic() - start
-            tokens = max(1, count_text(item.text, ref.provider, ref.model).tokens)
+            if meter.limit is not None:  # a cap to enforce: count exactly
+                tokens = max(1, count_text(item.text, ref.provider, ref.model).tokens)
+            else:  # only the live view uses it; spare loading a tokenizer
+                tokens = max(1, estimate_tokens(item.text))
             running = meter.running_cost(meter.streamed_tokens + tokens)
             if meter.limit is not None and running is not None and running > meter.limit:
                 raise _BudgetCut  # the delta that would pass the reservation is not kept
