@@ -584,3 +584,35 @@ def test_json_error_body_with_status_200_on_a_streaming_request(
     error = out.failed()
     assert not isinstance(error, StreamCutError)
     assert "Model is loading, try later" in str(error)
+
+
+def test_a_key_echoed_by_the_server_is_masked_in_the_error(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    from tests.fakes.openai_server import Status
+    from think.providers.base import ChatRequest, Message
+    from think.providers.endpoint import Endpoint
+    from think.providers.http import RetryPolicy, Timeouts, make_client
+    from think.providers.openai_chat import OpenAIChatProvider
+
+    key = "sk-live-secret-key-0123456789"
+    fake_openai.script(Status(401, {"error": {"message": f"Key {key} is revoked"}}))
+    fake_openai.script(ErrorInStream(1, {"message": f"quota for {key} exceeded", "code": 429}))
+    endpoint = Endpoint(
+        name="openai", protocol="openai-chat", base_url=fake_openai.base_url, api_key=key
+    )
+    for _ in range(2):
+        provider = OpenAIChatProvider(endpoint, make_client(Timeouts()), RetryPolicy(0))
+        request = ChatRequest("gpt-4o-mini", (Message("user", "hi"),), max_tokens=10)
+
+        async def consume(p: OpenAIChatProvider = provider, r: ChatRequest = request) -> None:
+            try:
+                async for _ in p.stream(r):
+                    pass
+            finally:
+                await p.aclose()
+
+        with pytest.raises(ProviderError) as caught:
+            asyncio.run(consume())
+        assert key not in str(caught.value)
+        assert "sk-…6789" in str(caught.value)

@@ -19,12 +19,12 @@ class ModelRef:
 
 def parse_model_ref(text: str, aliases: Mapping[str, str] | None = None) -> ModelRef:
     """Parse ``provider:model``, resolving aliases (which may chain, but not loop)."""
-    seen: set[str] = set()
+    chain: list[str] = []
     value = text.strip()
     while aliases and value in aliases:
-        if value in seen:
-            raise UsageError(f"model alias loop: {' -> '.join([*seen, value])}")
-        seen.add(value)
+        if value in chain:
+            raise UsageError(f"model alias loop: {' -> '.join([*chain, value])}")
+        chain.append(value)
         value = aliases[value].strip()
     provider, sep, model = value.partition(":")
     if not sep or not provider or not model:

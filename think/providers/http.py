@@ -98,6 +98,33 @@ def _error_code(body: Any) -> str | None:
     return None
 
 
+SECRET_HEADERS = ("authorization", "x-api-key", "x-goog-api-key", "api-key")
+
+
+def secrets_in(headers: Mapping[str, str]) -> list[str]:
+    """The credentials carried by request headers (bearer tokens and API-key headers)."""
+    found = []
+    for name, value in headers.items():
+        if name.lower() in SECRET_HEADERS and value:
+            token = value.split(" ", 1)[1] if value.lower().startswith("bearer ") else value
+            if len(token) >= 8:
+                found.append(token)
+    return found
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """``text`` with every credential masked (servers sometimes echo the key they got)."""
+    for secret in secrets:
+        text = text.replace(secret, f"{secret[:3]}…{secret[-4:]}")
+    return text
+
+
+def redacted(error: ProviderError, secrets: list[str]) -> ProviderError:
+    if error.args:
+        error.args = (redact(str(error.args[0]), secrets), *error.args[1:])
+    return error
+
+
 def status_error(
     provider: str,
     status: int,
@@ -240,5 +267,6 @@ async def _send(
             raw = b""
         finally:
             await response.aclose()
-        raise status_error(provider, response.status_code, response.headers, raw, parse_message)
+        error = status_error(provider, response.status_code, response.headers, raw, parse_message)
+        raise redacted(error, secrets_in(headers))
     return response

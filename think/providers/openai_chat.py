@@ -29,7 +29,14 @@ from think.providers.base import (
     UsageReported,
 )
 from think.providers.endpoint import Endpoint
-from think.providers.http import AttemptCounter, RetryPolicy, connection_error, open_response
+from think.providers.http import (
+    AttemptCounter,
+    RetryPolicy,
+    connection_error,
+    open_response,
+    redacted,
+    secrets_in,
+)
 from think.providers.sse import iter_lines, iter_sse
 from think.providers.think_tags import ThinkTagSplitter
 from think.usage import Usage
@@ -107,18 +114,21 @@ class OpenAIChatProvider:
             counter=counter,
         ) as response:
             yield ResponseStarted(counter.attempts)
-            if self.endpoint.stream and not _is_json(response):
-                async for event in self._read_stream(response, request, url):
-                    yield event
-            else:
-                # Also a server that ignored ``stream: true`` or answered it with a JSON
-                # error body and status 200.
-                try:
-                    raw = await response.aread()
-                except httpx.HTTPError as exc:
-                    raise self._read_error(exc, url) from exc
-                for event in parse_completion(self.name, raw):
-                    yield event
+            try:
+                if self.endpoint.stream and not _is_json(response):
+                    async for event in self._read_stream(response, request, url):
+                        yield event
+                else:
+                    # Also a server that ignored ``stream: true`` or answered it with a JSON
+                    # error body and status 200.
+                    try:
+                        raw = await response.aread()
+                    except httpx.HTTPError as exc:
+                        raise self._read_error(exc, url) from exc
+                    for event in parse_completion(self.name, raw):
+                        yield event
+            except ProviderError as exc:  # an error body inside the stream may echo the key
+                raise redacted(exc, secrets_in(self.headers())) from exc.__cause__
 
     def _read_error(self, exc: httpx.HTTPError, url: str) -> ProviderError:
         """The error for a response that failed after its headers arrived."""
