@@ -115,3 +115,46 @@ def test_priced_call_shows_zero_before_its_first_token_and_unpriced_shows_unknow
     state = LiveState()
     state.apply(events.CallStarted("r-001", "answer", "x:y", 1, None, priced=False))
     assert "unknown" in render(state)
+
+
+def test_cascade_view_shows_timeline_samples_and_tally() -> None:
+    view = LiveView(console(), show_answer=False)
+    state = view.state
+    state.apply(events.StageChanged("cheap", "openai:gpt-4o-mini"))
+    state.apply(events.CallStarted("r-001", "cheap", "openai:gpt-4o-mini", 1, None))
+    state.apply(events.VoteCast("r-001", "openai:gpt-4o-mini", "18", {"18": 1}, 1.0))
+    state.apply(events.VoteCast("r-002", "openai:gpt-4o-mini", "20", {"18": 1, "20": 1}, 0.5))
+    state.apply(events.VoteCast("r-003", "openai:gpt-4o-mini", "18", {"18": 2, "20": 1}, 0.67))
+    state.apply(events.StageChanged("check"))
+    state.apply(events.Decision(True, "disagreement: 2/4 agree (needs 3 of 4)"))
+    state.apply(events.StageChanged("escalate", "openai:o4-mini"))
+    target = console(100)
+    target.print(view.render())
+    assert isinstance(target.file, io.StringIO)
+    lines = target.file.getvalue().splitlines()
+    assert lines[0].startswith("cheap → check → escalate")
+    assert "disagreement: 2/4 agree" in lines[0]
+    assert any("#1 openai:gpt-4o-mini  → 18" in line for line in lines)
+    assert any("#2 openai:gpt-4o-mini  → 20" in line for line in lines)
+    tally = [line for line in lines if "█" in line]
+    assert tally[0].strip().startswith("18")
+    assert tally[0].count("█") == 2 * tally[1].count("█")
+    assert lines[-1].startswith("● openai:gpt-4o-mini")
+
+
+def test_summary_line_for_an_escalated_cascade() -> None:
+    target = console(160)
+    record = run_record(
+        votes={"18": 2, "20": 1},
+        agreement=2 / 3,
+        escalated=True,
+        answer_model="openai:o4-mini",
+        strong_only_cost_usd=Decimal("0.004"),
+    )
+    target.print(summary_line(record))
+    assert isinstance(target.file, io.StringIO)
+    out = target.file.getvalue()
+    assert "openai:o4-mini" in out
+    assert "agreement 2/3" in out
+    assert "escalated" in out
+    assert "strong alone ≈ $0.004" in out

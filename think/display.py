@@ -104,10 +104,10 @@ class LiveState:
         return lines
 
     def tally_lines(self, width: int = TALLY_BAR_WIDTH) -> list[Text]:
-        total = sum(self.votes.values())
+        most = max(self.votes.values(), default=0)
         lines = []
         for answer, count in sorted(self.votes.items(), key=lambda item: -item[1])[:5]:
-            bar = "█" * max(1, round(width * count / total)) if total else ""
+            bar = "█" * max(1, round(width * count / most)) if most else ""
             line = Text(f"  {_short(answer):>12} ")
             line.append(bar, style="magenta")
             line.append(f" {count}")
