@@ -1,7 +1,8 @@
-"""Final-answer extraction and normalisation: pure functions, no I/O.
+"""Final-answer extraction: pure functions, no I/O.
 
-``extract_answer`` finds the final answer in a model's text (``\\boxed{}``, "The answer
-is", "Answer:", else the last line) and gives it a canonical ``key``: two samples with equal
+``extract_answer`` finds the final answer in a model's text — the last ``\\boxed{}``, else the
+last explicit marker ("The answer is", "Final answer:", "Therefore, ..."), else the last
+non-empty line — and gives it a canonical ``key`` (see ``normalize``): two samples with equal
 keys gave the same answer, which is what voting counts.
 """
 
@@ -10,13 +11,38 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, get_args
 
-AnswerKind = Literal["number", "choice", "yesno", "date", "text", "code", "regex"]
+from think.strategies.normalize import (
+    AnswerKind,
+    Number,
+    choice_key,
+    clean,
+    code_key,
+    collapse,
+    date_key,
+    find_numbers,
+    normalize,
+    number_key,
+    text_key,
+    yesno_key,
+)
+
+__all__ = [
+    "AUTO",
+    "AnswerFormat",
+    "AnswerKind",
+    "Extracted",
+    "FormatKind",
+    "extract_answer",
+    "normalize",
+    "parse_answer_format",
+    "same_answer",
+]
+
 FormatKind = Literal["auto", "number", "choice", "yesno", "date", "text", "regex"]
-FORMAT_KINDS: tuple[FormatKind, ...] = ("auto", "number", "choice", "yesno", "date", "text")
+FORMAT_KINDS: tuple[FormatKind, ...] = get_args(FormatKind)
 
 
 @dataclass(frozen=True)
@@ -30,272 +56,309 @@ AUTO = AnswerFormat("auto")
 
 @dataclass(frozen=True)
 class Extracted:
-    text: str
-    key: str
+    text: str  # the final-answer span as written
+    key: str  # canonical form: equal keys == same answer
     kind: AnswerKind
 
 
 def parse_answer_format(spec: str) -> AnswerFormat:
-    spec = spec.strip()
-    if spec.startswith("regex:"):
+    """``auto|number|choice|yesno|date|text|regex:PATTERN``; ``ValueError`` otherwise."""
+    name, colon, pattern = spec.partition(":")
+    name = name.strip().lower()
+    if name == "regex" and colon:
+        if not pattern:
+            raise ValueError("regex: needs a pattern, e.g. regex:ANSWER: (\\d+)")
         try:
-            return AnswerFormat("regex", re.compile(spec[len("regex:") :]))
+            return AnswerFormat("regex", re.compile(pattern))
         except re.error as exc:
-            raise ValueError(f"bad regular expression: {exc}") from exc
-    if spec in FORMAT_KINDS:
-        assert spec in ("auto", "number", "choice", "yesno", "date", "text")
-        return AnswerFormat(spec)
-    raise ValueError(f"{spec!r} is not one of {', '.join(FORMAT_KINDS)}, regex:PATTERN")
+            raise ValueError(f"bad regular expression {pattern!r}: {collapse(str(exc))}") from exc
+    for kind in FORMAT_KINDS:
+        if name == kind and kind != "regex" and not colon:
+            return AnswerFormat(kind)
+    choices = "|".join(kind for kind in FORMAT_KINDS if kind != "regex")
+    raise ValueError(f"unknown answer format {collapse(spec)!r}: use {choices} or regex:PATTERN")
 
 
 # ---------------------------------------------------------------------------- locating
 
-MARKERS = re.compile(
-    r"(?:the\s+(?:final\s+|correct\s+)?answer\s+(?:is|would\s+be|=)\s*:?|"
-    r"final\s+answer\s*[:=]|\banswer\s*[:=]|\*\*answer\*\*\s*:?|"
-    r"so\s+the\s+answer\s+is|therefore,?\s+the\s+answer\s+is)",
+MARKER_RE = re.compile(
+    r"""
+    (?P<strong>
+        \b(?:so\s+|thus\s+|hence\s+)?the\s+(?:final\s+|correct\s+|right\s+|best\s+)?
+            (?:answer|choice|option)\s+(?:is|would\s+be|will\s+be)\b(?:\s*:)?
+      | \bfinal\s+answer\b\s*(?:is\b)?\s*[:：]?
+      | \*\*\s*(?:final\s+)?answer\s*[:：]?\s*\*\*\s*[:：]?
+      | \banswer\s*[:：]
+    )
+    | (?P<weak>\btherefore\b,?)
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(?P<code>.*?)^[ \t]*\1[ \t]*$", re.S | re.M)
+REFUSAL_RE = re.compile(
+    r"\b(?:I\s*(?:'|’)?m\s+sorry|I\s+apologi[sz]e"
+    r"|I\s+(?:cannot|can(?:'|’)t|am\s+unable\s+to)\s+(?:answer|help|assist|provide|determine|solve)"
+    r"|(?:cannot|can(?:'|’)t|can\s+not)\s+be\s+(?:determined|answered|calculated|solved)"
+    r"|(?:not|in)\s*(?:enough|sufficient)\s+information|(?:impossible|not\s+possible)\s+to\s+"
+    r"(?:determine|answer|say|tell))",
     re.IGNORECASE,
 )
-FENCE = re.compile(r"```[\w+-]*\n(.*?)```", re.DOTALL)
+BOXED_RE = re.compile(r"\\boxed\s*\{")
+EQUALS_RE = re.compile(r"=|≈|\\approx")
+SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
+ABBREVIATION = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|approx|etc|e\.g|i\.e"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)$",
+    re.IGNORECASE,
+)
+LONE_CHOICE = re.compile(
+    r"(?i:(?:option|choice)\s+)?[\(\[]?[A-Ea-e][\)\]]?"  # B, (b), [B], option B
+    r"|(?i:(?:option|choice)\s+)?(?:\([A-Ea-e]\)|[A-Ea-e]\))\s.*",  # (b) 42 apples, b) 42
+    re.DOTALL,
+)
+CODE_LINE = re.compile(r"[A-Za-z_][\w.]*(?:\[[^\]]*\])?\s*[-+*/]?=\s*[A-Za-z_][\w.()\[\]]*")
 
 
-def _boxed(text: str) -> str | None:
-    start = text.rfind("\\boxed{")
-    if start < 0:
-        return None
-    depth, i = 0, start + len("\\boxed")
-    for j in range(i, len(text)):
-        if text[j] == "{":
-            depth += 1
-        elif text[j] == "}":
-            depth -= 1
-            if depth == 0:
-                return text[i + 1 : j]
+@dataclass(frozen=True)
+class Span:
+    text: str  # the candidate text: a box's content, a marker's sentence, or the last line
+    marked: bool  # found by \boxed{} or a marker: take the first number, not the last
+    strong: bool  # \boxed{} or an answer marker (not "Therefore"): no number there, no answer
+    end: int  # where the span ends in the full text
+
+
+def _boxed(text: str) -> Span | None:
+    """The content of the last non-empty ``\\boxed{...}`` (braces nest)."""
+    closing: dict[int, int] = {}
+    opened: list[int] = []
+    for i, char in enumerate(text):
+        if char == "{":
+            opened.append(i)
+        elif char == "}" and opened:
+            closing[opened.pop()] = i
+    for box in reversed(list(BOXED_RE.finditer(text))):
+        start = box.end() - 1
+        end = closing.get(start)
+        if end is not None and text[start + 1 : end].strip():
+            return Span(text[start + 1 : end].strip(), True, True, end + 1)
     return None
 
 
-def locate(text: str) -> tuple[str, bool]:
-    """The final-answer span, and whether an explicit marker (or box) found it."""
-    boxed = _boxed(text)
-    if boxed is not None:
-        return boxed.strip(), True
-    matches = list(MARKERS.finditer(text))
-    if matches:
-        rest = text[matches[-1].end() :].strip()
-        span = rest.split("\n", 1)[0].strip()
-        if span:
-            return span, True
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return (lines[-1] if lines else ""), False
+def _is_sentence_end(text: str, end: re.Match[str]) -> bool:
+    window = max(0, end.start() - 8)  # abbreviations are short: no rescanning from 0
+    return end.group() == "\n" or not ABBREVIATION.search(text, window, end.start())
 
 
-def _clean(span: str) -> str:
-    span = re.sub(r"\\text\{([^}]*)\}", r"\1", span)
-    span = span.replace("\\(", "").replace("\\)", "").replace("$$", "")
-    span = re.sub(r"[*_`]+", "", span)
-    return span.strip().rstrip(".;:!,").strip()
+def _first_sentence(rest: str) -> str:
+    rest = rest.lstrip()
+    for end in SENTENCE_END.finditer(rest):
+        if _is_sentence_end(rest, end):
+            return rest[: end.start()]
+    return rest
 
 
-# ---------------------------------------------------------------------------- numbers
+def _marker(text: str) -> Span | None:
+    """The span after the last marker; ``None`` if that marker heads a question.
 
-NUMBER = re.compile(
-    r"(?P<sign>[-−–]?)\s*[$€£]?\s*"
-    r"(?:(?P<whole>\d+)\s+(?P<fn>\d+)/(?P<fd>\d+)|"
-    r"\\frac\{(?P<tn>-?\d+)\}\{(?P<td>\d+)\}|"
-    r"(?P<num>\d{1,3}(?:[, ]\d{3})+(?:\.\d+)?|\d*\.\d+|\d+)"
-    r"(?:\s*/\s*(?P<den>\d+))?"
-    r"(?:\s*(?:[eE](?P<exp>[-+]?\d+)|[×x]\s*10\^\{?(?P<exp2>[-+]?\d+)\}?))?)"
-    r"(?P<pct>\s*%)?"
-)
-
-
-def _number_value(match: re.Match[str]) -> Fraction | None:
-    try:
-        if match["whole"]:
-            value = int(match["whole"]) + Fraction(int(match["fn"]), int(match["fd"]))
-        elif match["tn"]:
-            value = Fraction(int(match["tn"]), int(match["td"]))
-        else:
-            value = Fraction(match["num"].replace(",", "").replace(" ", ""))
-            if match["den"]:
-                value /= int(match["den"])
-        exponent = match["exp"] or match["exp2"]
-        if exponent:
-            value *= Fraction(10) ** int(exponent)
-    except (ZeroDivisionError, ValueError):
+    "Therefore, ..." counts only as the last word on numbers: no number may follow its
+    sentence (working that goes on after an early "Therefore" is not the conclusion).
+    """
+    matches = list(MARKER_RE.finditer(text))
+    while matches and matches[-1]["weak"]:
+        rest = text[matches[-1].end() :]
+        if not find_numbers(rest[len(_first_sentence(rest)) + len(rest) - len(rest.lstrip()) :]):
+            break
+        matches.pop()
+    if not matches:
         return None
-    if match["sign"]:
-        value = -value
-    return value
-
-
-def number_key(value: Fraction) -> str:
-    if value.denominator == 1:
-        return str(value.numerator)
-    denominator = value.denominator
-    for prime in (2, 5):
-        while denominator % prime == 0:
-            denominator //= prime
-    if denominator != 1:
-        return f"{value.numerator}/{value.denominator}"
-    text = f"{float(value):.12f}" if abs(value) < 10**15 else str(float(value))
-    return text.rstrip("0").rstrip(".")
-
-
-def _numbers(span: str) -> list[tuple[Fraction, str]]:
-    found = []
-    for match in NUMBER.finditer(span):
-        value = _number_value(match)
-        if value is not None:
-            found.append((value, match.group(0).strip()))
-    return found
-
-
-# ---------------------------------------------------------------------------- other kinds
-
-CHOICE = re.compile(
-    r"^(?:option|choice|\(?answer\)?)?\s*[\(\[]?([A-Ea-e])[\)\]\.:]?(?:\s|$)", re.IGNORECASE
-)
-CHOICE_ANYWHERE = re.compile(r"(?:\(([A-E])\)|\b(?:option|choice)\s+([A-E])\b)", re.IGNORECASE)
-YES = {"yes", "true", "y"}
-NO = {"no", "false", "n"}
-MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        [
-            "january",
-            "february",
-            "march",
-            "april",
-            "may",
-            "june",
-            "july",
-            "august",
-            "september",
-            "october",
-            "november",
-            "december",
-        ]
-    )
-}
-MONTHS.update({name[:3]: number for name, number in list(MONTHS.items())})
-DATE_PATTERNS = (
-    re.compile(r"\b(?P<m>\d{1,2})/(?P<d>\d{1,2})/(?P<y>\d{4})\b"),
-    re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b"),
-    re.compile(r"\b(?P<mn>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})\b"),
-    re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?\s+(?P<mn>[A-Za-z]{3,9})\.?,?\s+(?P<y>\d{4})\b"),
-)
-
-
-def date_key(span: str) -> str | None:
-    for pattern in DATE_PATTERNS:
-        for match in reversed(list(pattern.finditer(span))):
-            groups = match.groupdict()
-            month = MONTHS.get(groups["mn"].lower()) if groups.get("mn") else int(groups["m"])
-            if month is None:
-                continue
-            try:
-                day = date(int(groups["y"]), month, int(groups["d"]))
-            except ValueError:
-                continue
-            return f"{day.month:02d}/{day.day:02d}/{day.year:04d}"
-    return None
-
-
-def choice_key(span: str, options: Sequence[str] | None = None) -> str | None:
-    cleaned = _clean(span)
-    match = CHOICE.match(cleaned)
-    if match and (len(cleaned) <= 12 or match.group(0).strip().startswith(("(", "option"))):
-        return match.group(1).upper()
-    found: list[tuple[str, str]] = CHOICE_ANYWHERE.findall(span)
-    if found:
-        first, second = found[-1]
-        return (first or second).upper()
-    if options:
-        lowered = text_key(span)
-        for index, option in enumerate(options):
-            if text_key(option) and text_key(option) == lowered:
-                return "ABCDE"[index] if index < 5 else None
-    return match.group(1).upper() if match else None
-
-
-def yesno_key(span: str) -> str | None:
-    words = re.findall(r"[a-z]+", _clean(span).lower())
-    if not words:
+    last = matches[-1]
+    rest = text[last.end() :]
+    line = rest.lstrip().split("\n", 1)[0]
+    if line.rstrip(" *_").endswith("?"):  # "Final Answer: How much does she make?" (a header)
         return None
-    if words[0] in YES or (len(words) == 1 and words[0] in YES):
-        return "yes"
-    if words[0] in NO:
-        return "no"
-    return None
+    sentence = _first_sentence(rest)
+    if not clean(sentence):
+        return None
+    strong = last["strong"] is not None
+    return Span(sentence, True, strong, last.end() + len(rest) - len(rest.lstrip()) + len(sentence))
 
 
-def text_key(span: str) -> str:
-    value = " ".join(_clean(span).casefold().split())
-    value = re.sub(r"^(?:the|a|an)\s+", "", value)
-    return value.strip(" .,:;!?\"'")
+def _last_line(text: str) -> Span | None:
+    lines = [line for line in text.splitlines() if clean(line)]
+    if not lines:
+        return None
+    return Span(lines[-1].strip(), False, False, len(text.rstrip()))
 
 
-def normalize(value: str, kind: AnswerKind, *, options: Sequence[str] | None = None) -> str | None:
-    """Canonical key of a bare value (also used to normalise gold answers)."""
-    if kind == "number":
-        numbers = _numbers(_clean(value))
-        return number_key(numbers[-1][0]) if numbers else None
-    if kind == "choice":
-        return choice_key(value, options)
-    if kind == "yesno":
-        return yesno_key(value)
-    if kind == "date":
-        return date_key(value) or (text_key(value) or None)
-    key = text_key(value)
-    return key or None
+def locate(text: str) -> Span | None:
+    """The final-answer span: the last \\boxed{}, else the last marker, else the last line."""
+    return _boxed(text) or _marker(text) or _last_line(text)
+
+
+def _code_block(text: str, span: Span, *, closing: bool) -> Extracted | None:
+    """The last fenced code block, unless a marker comes after it.
+
+    ``closing``: only a block that ends the text (how ``auto`` recognises a code answer).
+    """
+    blocks = list(FENCE_RE.finditer(text))
+    if not blocks:
+        return None
+    block = blocks[-1]
+    if span.marked and span.end > block.end():
+        return None
+    if closing and text[block.end() :].strip():
+        return None
+    code = block["code"]
+    return Extracted(code.strip("\n"), code_key(code), "code") if code_key(code) else None
+
+
+# ---------------------------------------------------------------------------- per kind
+
+
+def _sentences(line: str) -> list[str]:
+    found, start = [], 0
+    for end in SENTENCE_END.finditer(line):
+        if _is_sentence_end(line, end):
+            found.append(line[start : end.start()])
+            start = end.end()
+    found.append(line[start:])
+    return [sentence for sentence in found if sentence.strip()]
+
+
+def _computed(text: str) -> set[Fraction]:
+    """Values that ``text`` computed: the first number after each ``=``."""
+    values = set()
+    for match in re.finditer(r"=([^=\n]*)", text):
+        numbers = find_numbers(clean(match.group(1)))
+        if numbers:
+            values.add(numbers[0].value)
+    return values
+
+
+def _after_equals(sentence: str) -> Number | None:
+    """The first number after the last ``=``: "… 9 * $2 = $18 …" -> 18."""
+    parts = EQUALS_RE.split(sentence)
+    if len(parts) < 2:
+        return None
+    numbers = find_numbers(clean(parts[-1]))
+    return numbers[0] if numbers else None
+
+
+def _number_in_line(line: str, text: str) -> Number | None:
+    """The answer in a closing line: "So he pays 15 * $5 = $75 over 30 days" -> 75.
+
+    In the line's last sentence with a number (parenthesised working left out): the result
+    of its last ``=``; else its last number that the text computed somewhere; else its last.
+    """
+    bare = re.sub(r"\([^()]*\)", " ", line)
+    sentences = [s for s in _sentences(bare) if find_numbers(clean(s))]
+    if not sentences:
+        numbers = find_numbers(clean(line))
+        return numbers[-1] if numbers else None
+    sentence = sentences[-1]
+    result = _after_equals(sentence)
+    if result is not None:
+        return result
+    numbers = find_numbers(clean(sentence))
+    computed = _computed(text)
+    results = [number for number in numbers if number.value in computed]
+    return (results or numbers)[-1]
+
+
+def _number(span: Span, text: str) -> Extracted | None:
+    if REFUSAL_RE.search(span.text):
+        return None  # "The answer cannot be determined without knowing 3 more facts."
+    if span.marked:
+        bare = re.sub(r"\([^()]*\)", " ", span.text)  # "18 (9 * 2 = 18)": the working aside
+        region = bare if find_numbers(clean(bare)) else span.text
+        number = _after_equals(region)
+        cleaned = clean(region)
+        numbers = find_numbers(cleaned)
+        if number is None and numbers and len(cleaned[: numbers[0].start].split()) > 5:
+            number = _number_in_line(region, text)  # "Final Answer: In 2 days she has 18"
+        number = number or (numbers[0] if numbers else None)
+        if number is None and span.strong and not text[span.end :].strip("\n .*"):
+            return None  # "The answer is None.": an explicit answer that is not a number
+        if number is None:  # "Final Answer: Calculate the total." heads the working below
+            span = _last_line(text) or span
+    else:
+        number = None
+    if number is None and not span.marked:
+        if CODE_LINE.fullmatch(span.text.strip()):
+            return None  # a program that was never run: "answer = total_cost"
+        number = _number_in_line(span.text, text)
+        if number is None and not REFUSAL_RE.search(text):
+            everywhere = find_numbers(clean(text))
+            number = everywhere[-1] if everywhere else None
+    if number is None:
+        return None
+    return Extracted(number.text, number_key(number.value), "number")
+
+
+def _choice(span: Span, text: str, options: Sequence[str] | None) -> Extracted | None:
+    key = choice_key(span.text, options)
+    if key is None and not span.marked:
+        tail = "\n".join(text.strip().splitlines()[-3:])
+        key = choice_key(tail, options)
+    return Extracted(clean(span.text), key, "choice") if key else None
+
+
+def _guess(span: str, options: Sequence[str] | None) -> AnswerKind:
+    cleaned = clean(span)
+    if options or re.fullmatch(LONE_CHOICE, cleaned):
+        return "choice"
+    if yesno_key(cleaned, strict=True) is not None:
+        return "yesno"
+    if date_key(cleaned) is not None:
+        return "date"
+    if find_numbers(cleaned):
+        return "number"
+    return "text"
 
 
 def extract_answer(
     text: str, fmt: AnswerFormat = AUTO, *, options: Sequence[str] | None = None
 ) -> Extracted | None:
+    """The final answer in ``text`` with its canonical key, or ``None`` if there is none."""
     if not text or not text.strip():
         return None
-    if fmt.kind == "regex" and fmt.pattern is not None:
-        matches = list(fmt.pattern.finditer(text))
-        if not matches:
-            return None
-        last = matches[-1]
-        found = last.group(1) if last.re.groups else last.group(0)
-        found = found or ""
-        return Extracted(found, " ".join(found.split()), "regex")
-    span, marked = locate(text)
-    cleaned = _clean(span)
-    kind: AnswerKind = _guess(cleaned, options) if fmt.kind == "auto" else fmt.kind
-    if kind == "number":
-        numbers = _numbers(cleaned)
-        if not numbers and not marked:
-            numbers = _numbers(text)
-        if not numbers:
-            return None
-        value, written = numbers[0] if marked else numbers[-1]
-        return Extracted(written, number_key(value), "number")
-    if kind == "text" and not marked:
-        fence = FENCE.findall(text)
-        if fence:
-            code = fence[-1].strip()
-            return Extracted(code, "\n".join(line.rstrip() for line in code.splitlines()), "code")
-    key = normalize(cleaned, kind, options=options)
-    if key is None:
+    if fmt.kind == "regex":
+        return _regex(text, fmt.pattern)
+    span = locate(text)
+    if span is None:
         return None
-    return Extracted(cleaned, key, kind)
+    if fmt.kind == "text" or (fmt.kind == "auto" and not span.marked):
+        code = _code_block(text, span, closing=fmt.kind == "auto")
+        if code is not None:
+            return code
+    kind: AnswerKind = _guess(span.text, options) if fmt.kind == "auto" else fmt.kind
+    if kind == "number":
+        return _number(span, text)
+    if kind == "choice":
+        return _choice(span, text, options)
+    written = clean(span.text)
+    if kind == "yesno":
+        key = yesno_key(written)
+    elif kind == "date":
+        key = normalize(written, "date")
+    elif fmt.kind == "auto" and (REFUSAL_RE.search(written) or CODE_LINE.fullmatch(written)):
+        key = None  # a refusal, or a program that was never run: no answer
+    else:
+        key = text_key(written) or None
+    return Extracted(written, key, kind) if key else None
 
 
-def _guess(span: str, options: Sequence[str] | None) -> AnswerKind:
-    if options or re.fullmatch(r"\(?[A-Ea-e]\)?|(?:option|choice)\s+[A-Ea-e]", span, re.I):
-        return "choice"
-    if yesno_key(span) is not None and len(span.split()) <= 2:
-        return "yesno"
-    if date_key(span) is not None:
-        return "date"
-    if _numbers(span):
-        return "number"
-    return "text"
+def _regex(text: str, pattern: re.Pattern[str] | None) -> Extracted | None:
+    if pattern is None:
+        return None
+    matches = list(pattern.finditer(text))
+    if not matches:
+        return None
+    last = matches[-1]
+    found = last.group(1) if pattern.groups else last.group(0)
+    if found is None or not collapse(found):
+        return None
+    return Extracted(found, collapse(found), "regex")
 
 
 def same_answer(
@@ -305,5 +368,8 @@ def same_answer(
     *,
     options: Sequence[str] | None = None,
 ) -> bool:
+    """Whether ``answer`` is the (bare) ``gold`` answer of ``kind``."""
+    if answer is None:
+        return False
     expected = normalize(gold, kind, options=options)
-    return answer is not None and expected is not None and answer.key == expected
+    return expected is not None and answer.key == expected
