@@ -149,38 +149,42 @@ def _is_sentence_end(text: str, end: re.Match[str]) -> bool:
     return end.group() == "\n" or not ABBREVIATION.search(text, window, end.start())
 
 
-def _first_sentence(rest: str) -> str:
-    rest = rest.lstrip()
-    for end in SENTENCE_END.finditer(rest):
-        if _is_sentence_end(rest, end):
-            return rest[: end.start()]
-    return rest
+def _sentence_at(text: str, pos: int) -> tuple[int, int]:
+    """Where the sentence that begins at ``pos`` (after whitespace) starts and ends."""
+    start = pos
+    while start < len(text) and text[start].isspace():
+        start += 1
+    for end in SENTENCE_END.finditer(text, start):
+        if _is_sentence_end(text, end):
+            return start, end.start()
+    return start, len(text)
 
 
 def _marker(text: str) -> Span | None:
-    """The span after the last marker; ``None`` if that marker heads a question.
+    """The sentence after the last marker; ``None`` if that marker heads a question.
 
     "Therefore, ..." counts only as the last word on numbers: no number may follow its
     sentence (working that goes on after an early "Therefore" is not the conclusion).
     """
     matches = list(MARKER_RE.finditer(text))
-    while matches and matches[-1]["weak"]:
-        rest = text[matches[-1].end() :]
-        if not find_numbers(rest[len(_first_sentence(rest)) + len(rest) - len(rest.lstrip()) :]):
-            break
-        matches.pop()
+    if matches and matches[-1]["weak"]:
+        numbers = find_numbers(text)
+        last_number = numbers[-1].start if numbers else -1
+        while matches and matches[-1]["weak"]:
+            if last_number < _sentence_at(text, matches[-1].end())[1]:
+                break
+            matches.pop()
     if not matches:
         return None
     last = matches[-1]
-    rest = text[last.end() :]
-    line = rest.lstrip().split("\n", 1)[0]
+    start, end = _sentence_at(text, last.end())
+    line_end = text.find("\n", start)
+    line = text[start : line_end if line_end >= 0 else len(text)]
     if line.rstrip(" *_").endswith("?"):  # "Final Answer: How much does she make?" (a header)
         return None
-    sentence = _first_sentence(rest)
-    if not clean(sentence):
+    if not clean(text[start:end]):
         return None
-    strong = last["strong"] is not None
-    return Span(sentence, True, strong, last.end() + len(rest) - len(rest.lstrip()) + len(sentence))
+    return Span(text[start:end], True, last["strong"] is not None, end)
 
 
 def _last_line(text: str) -> Span | None:
