@@ -27,7 +27,7 @@ _think() {
         "eval") opts="--cheap --strong --limit --concurrency --json --help -h"; cmds="" ;;
         "ledger") opts="-n --limit --json --help -h"; cmds="path" ;;
         "ledger path") opts="--help -h"; cmds="" ;;
-        "models") opts="--json --help -h"; cmds="" ;;
+        "models") opts="--providers --json --help -h"; cmds="" ;;
     esac
     if [[ "$cur" == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))

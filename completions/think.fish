@@ -67,5 +67,6 @@ complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_su
 complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from path' -a path -d 'Print the ledger file'\''s path'
 complete -c think -n '__fish_seen_subcommand_from path' -l help -s h -d 'Show help and exit'
 complete -c think -n '__fish_use_subcommand; or __fish_seen_subcommand_from ask' -a models -d 'List providers and models, their prices and keys'
+complete -c think -n '__fish_seen_subcommand_from models' -l providers -d 'List providers instead of models'
 complete -c think -n '__fish_seen_subcommand_from models' -l json -d 'One JSON document'
 complete -c think -n '__fish_seen_subcommand_from models' -l help -s h -d 'Show help and exit'

@@ -272,7 +272,7 @@ def test_models_lists_presets_with_key_status(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("COLUMNS", "200")
-    result = run_cli(["models"], capsys, monkeypatch)
+    result = run_cli(["models", "--providers"], capsys, monkeypatch)
     assert result.code == ExitCode.OK
     rows = {line.split()[0]: line for line in result.out.splitlines()[1:] if line.strip()}
     assert result.out.split()[:4] == ["provider", "protocol", "location", "key"]
@@ -310,6 +310,59 @@ def test_models_json(
     for row in document["providers"]:
         assert set(row) == {"provider", "protocol", "location", "key", "n_per_request", "local"}
     assert API_KEY not in result.out
+
+
+def test_models_lists_prices_reasoning_and_keys(
+    server: FakeOpenAIServer,
+    config_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config_path.write_text(
+        '[prices."ollama:qwen3:8b"]\ninput_mtok = 0.05\noutput_mtok = 0.2\n'
+        '[prices."openai:gpt-4.1-mini"]\ninput_mtok = 9\noutput_mtok = 10\n',
+        encoding="utf-8",
+    )
+    result = run_cli(["models", "--json"], capsys, monkeypatch)
+    assert result.code == ExitCode.OK
+    rows = {row["model"]: row for row in result.json["models"]}
+    o4 = rows["openai:o4-mini"]
+    assert (o4["input_per_mtok"], o4["cached_input_per_mtok"], o4["output_per_mtok"]) == (
+        "1.1",
+        "0.275",
+        "4.4",
+    )
+    assert o4["reasoning"] == "native"
+    assert o4["key"] == "configured"
+    assert o4["price_source"] == "genai-prices"
+    assert rows["openai:gpt-4.1"]["reasoning"] == "CoT"
+    assert rows["groq:llama-3.3-70b-versatile"]["key"] == "missing (GROQ_API_KEY)"
+    # Configured prices win over the catalogue and add models it does not know.
+    assert rows["openai:gpt-4.1-mini"]["input_per_mtok"] == "9"
+    assert rows["openai:gpt-4.1-mini"]["price_source"] == "config"
+    assert rows["ollama:qwen3:8b"]["output_per_mtok"] == "0.2"
+    # Local and replay models are listed with their (zero or built-in) prices.
+    assert rows["local:smollm2"]["output_per_mtok"] == "0"
+    assert rows["replay:gpt-4"]["input_per_mtok"] == "30"
+    assert API_KEY not in result.out
+
+
+def test_models_filter_and_table(
+    server: FakeOpenAIServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    result = run_cli(["models", "O4-MINI"], capsys, monkeypatch)
+    assert result.code == ExitCode.OK
+    lines = result.out.splitlines()
+    assert lines[0].split() == ["model", "input", "cached", "output", "reasoning", "key"]
+    models = [line.split()[0] for line in lines[1:-1]]
+    assert "openai:o4-mini" in models
+    assert all("o4-mini" in model for model in models)
+    row = next(line for line in lines if line.startswith("openai:o4-mini "))
+    assert row.split()[1:] == ["$1.1", "$0.275", "$4.4", "native", "configured"]
+    assert run_cli(["models", "no-such-model", "--json"], capsys, monkeypatch).json["models"] == []
 
 
 def test_models_without_keys(

@@ -271,6 +271,31 @@ def _genai_lookup(price_provider: str, model: str, when: datetime | None) -> Mod
     return None
 
 
+def catalogue(price_provider: str, when: datetime | None = None) -> list[ModelPrice]:
+    """Every current chat model genai-prices lists for ``price_provider``, with its price.
+
+    Deprecated models and models without a per-token chat price (embeddings) are left out.
+    """
+    from genai_prices import data_snapshot
+
+    snapshot = data_snapshot.get_snapshot()
+    provider = next((p for p in snapshot.providers if p.id == price_provider), None)
+    if provider is None:
+        return []
+    moment = when or datetime.now(tz=UTC)
+    found: list[ModelPrice] = []
+    for info in provider.models:
+        if info.deprecated:
+            continue
+        try:
+            price = _from_genai(info.get_prices(moment), model_id=info.id, provider_id=provider.id)
+        except (TypeError, ValueError, IndexError):
+            continue
+        if price is not None:
+            found.append(price)
+    return found
+
+
 def lookup_price(
     provider: str,
     model: str,
