@@ -18,8 +18,8 @@ _think() {
         --agreement|--answer-format|--cheap|--concurrency|--effort|--judge|--limit|--max-cost|--max-tokens|--model|--rounds|--samples|--strategy|--strong|--system|--temperature|--verifier|--verify-cmd|-m|-n|-s) COMPREPLY=(); return ;;
     esac
     case "$path" in
-        "") opts="--version -V --file -f --model -m --cheap --strong --strategy -s --samples -n --agreement --verifier --judge --verify-cmd --rounds --effort --answer-format --max-cost --max-tokens --temperature --system --json --quiet -q --dry-run --help -h"; cmds="ask completion config eval ledger models" ;;
-        "ask") opts="--file -f --model -m --cheap --strong --strategy -s --samples -n --agreement --verifier --judge --verify-cmd --rounds --effort --answer-format --max-cost --max-tokens --temperature --system --json --quiet -q --dry-run --help -h"; cmds="" ;;
+        "") opts="--version -V --file -f --model -m --cheap --strong --strategy -s --samples -n --agreement --verifier --judge --verify-cmd --rounds --effort --answer-format --max-cost --max-tokens --temperature --system --json --quiet -q --hide-reasoning --dry-run --help -h"; cmds="ask completion config eval ledger models" ;;
+        "ask") opts="--file -f --model -m --cheap --strong --strategy -s --samples -n --agreement --verifier --judge --verify-cmd --rounds --effort --answer-format --max-cost --max-tokens --temperature --system --json --quiet -q --hide-reasoning --dry-run --help -h"; cmds="" ;;
         "completion") opts="--help -h"; cmds="" ;;
         "config") opts="--help -h"; cmds="path show" ;;
         "config path") opts="--help -h"; cmds="" ;;

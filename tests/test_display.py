@@ -158,3 +158,45 @@ def test_summary_line_for_an_escalated_cascade() -> None:
     assert "agreement 2/3" in out
     assert "escalated" in out
     assert "strong alone ≈ $0.004" in out
+
+
+def _rendered(view: LiveView, width: int = 60) -> str:
+    target = Console(
+        file=io.StringIO(), width=width, height=24, force_terminal=True, color_system="standard"
+    )
+    target.print(view.render())
+    assert isinstance(target.file, io.StringIO)
+    return target.file.getvalue()
+
+
+def _thinking_view(*, show_reasoning: bool) -> LiveView:
+    view = LiveView(console(60), show_answer=False, show_reasoning=show_reasoning)
+    view.state.apply(events.CallStarted("r-001", "escalate", "openai:o4-mini", 1, None))
+    lines = [f"step {number}: consider case {number}" for number in range(1, 10)]
+    view.state.apply(events.ReasoningDelta("r-001", "\n".join(lines[:5]) + "\n"))
+    view.state.apply(events.ReasoningDelta("r-001", "\n".join(lines[5:]) + " " + "x" * 70))
+    return view
+
+
+def test_reasoning_tail_is_shown_dim_while_the_model_thinks() -> None:
+    out = _rendered(_thinking_view(show_reasoning=True))
+    assert "step 9: consider case 9" in out
+    assert "step 3:" not in out  # only the last lines
+    assert "\x1b[2;3m" in out  # dim italic
+    assert max(len(line) for line in out.splitlines()) <= 60 + 20  # wrapped to the width
+    assert "thinking" in out
+
+
+def test_hide_reasoning_shows_only_the_amount() -> None:
+    out = _rendered(_thinking_view(show_reasoning=False))
+    assert "step" not in out
+    assert "thinking" in out
+    assert "chars" in out
+
+
+def test_reasoning_tail_disappears_when_the_call_ends() -> None:
+    view = _thinking_view(show_reasoning=True)
+    view.state.apply(events.CallProgress("r-001", 10, None))
+    assert "step 9" in _rendered(view)
+    view.state.calls["r-001"].status = "ok"
+    assert "step 9" not in _rendered(view)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.openai_server import FakeOpenAIServer, Generate
 
 THINK = str(Path(sys.executable).with_name("think"))
 
@@ -90,3 +90,49 @@ def test_quiet_keeps_the_terminal_silent(fake_openai: FakeOpenAIServer) -> None:
         os.close(controller)
     assert result.returncode == 0
     assert shown == b""
+
+
+def _run_on_terminal(fake_openai: FakeOpenAIServer, *flags: str) -> tuple[str, str]:
+    """Run think with stderr on a pseudo-terminal; return (stdout, what the terminal showed)."""
+    env = {
+        **os.environ,
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "OPENAI_API_KEY": "sk-test-live-0000000000",
+        "COLUMNS": "100",
+    }
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [THINK, *flags, "-m", "openai:o4-mini", "what is 2+2?"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            env=env,
+        )
+        stdout, _ = process.communicate(timeout=60)
+        os.close(terminal)
+        terminal = -1
+        shown = read_all(controller).decode("utf-8", "replace")
+    finally:
+        if terminal >= 0:
+            os.close(terminal)
+        os.close(controller)
+    assert process.returncode == 0
+    return stdout.decode(), shown
+
+
+def test_reasoning_is_shown_live_on_the_terminal_never_on_stdout(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    fake_openai.chunk_delay = 0.08
+    fake_openai.reasoning_field = "reasoning_content"  # as DeepSeek and llama.cpp stream it
+    thinking = "Carefully adding the two numbers gives four"
+    fake_openai.script(Generate(reasoning=thinking))
+    stdout, shown = _run_on_terminal(fake_openai)
+    assert stdout == "The answer is 4.\n"
+    assert "Carefully adding" in shown
+    fake_openai.script(Generate(reasoning=thinking))
+    stdout, shown = _run_on_terminal(fake_openai, "--hide-reasoning")
+    assert stdout == "The answer is 4.\n"
+    assert "Carefully" not in shown
+    assert "thinking" in shown

@@ -1,8 +1,10 @@
 """The live view on stderr (terminal only) and the final one-line summary.
 
 A consumer of the run's events. It renders model, tokens, elapsed time and the running
-cost (against the cap when there is one); when stdout is a terminal too, it also shows
-the answer as it streams, and the answer is printed to stdout once complete.
+cost (against the cap when there is one), and the tail of the model's reasoning text (dim)
+while it thinks, unless ``--hide-reasoning``; when stdout is a terminal too, it also shows
+the answer as it streams, and the answer is printed to stdout once complete. Reasoning
+never goes to stdout.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from think import events
 from think.pricing import format_usd
 
 ANSWER_TAIL_LINES = 12
+REASONING_TAIL_LINES = 6
 MAX_SAMPLE_LINES = 8
 TALLY_BAR_WIDTH = 20
 
@@ -42,6 +45,7 @@ class LiveState:
 
     calls: dict[str, _CallView] = field(default_factory=dict)
     answer: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
     reasoning_chars: int = 0
     spent: Decimal = Decimal(0)
     cap: Decimal | None = None
@@ -59,6 +63,7 @@ class LiveState:
         elif isinstance(event, events.TextDelta):
             self.answer.append(event.text)
         elif isinstance(event, events.ReasoningDelta):
+            self.reasoning.append(event.text)
             self.reasoning_chars += len(event.text)
         elif isinstance(event, events.CallProgress):
             view = self.calls.get(event.call_id)
@@ -114,6 +119,17 @@ class LiveState:
             lines.append(line)
         return lines
 
+    def reasoning_tail(self, width: int, lines: int = REASONING_TAIL_LINES) -> Text | None:
+        """The last lines of the reasoning text, while a call is still running."""
+        if not self.reasoning or not any(v.status == "running" for v in self.calls.values()):
+            return None
+        text = "".join(self.reasoning[-400:])  # the tail is enough; bounded work per refresh
+        wrapped: list[str] = []
+        for raw in text.splitlines():
+            wrapped.extend(raw[i : i + width] for i in range(0, max(len(raw), 1), width))
+        tail = [line for line in wrapped if line.strip()][-lines:]
+        return Text("\n".join(tail), style="dim italic") if tail else None
+
     def running_cost(self) -> Decimal | None:
         running = [v.cost for v in self.calls.values() if v.status == "running"]
         if any(cost is None for cost in running) and running:
@@ -166,10 +182,11 @@ def summary_line(run: events.RunRecord) -> Text:
 class LiveView:
     """Renders :class:`LiveState` with ``rich.live.Live`` on a stderr console."""
 
-    def __init__(self, console: Console, *, show_answer: bool) -> None:
+    def __init__(self, console: Console, *, show_answer: bool, show_reasoning: bool = True) -> None:
         self.console = console
         self.state = LiveState()
         self.show_answer = show_answer
+        self.show_reasoning = show_reasoning
         self._live = Live(
             console=console,
             get_renderable=self.render,
@@ -186,6 +203,10 @@ class LiveView:
             parts.append(self.state.timeline())
             parts.extend(self.state.sample_lines())
             parts.extend(self.state.tally_lines())
+        if self.show_reasoning:
+            tail = self.state.reasoning_tail(max(self.console.width - 2, 20))
+            if tail is not None:
+                parts.append(tail)
         if self.show_answer and self.state.answer and not self.state.stages:
             lines = "".join(self.state.answer).splitlines()[-ANSWER_TAIL_LINES:]
             parts.append(Text("\n".join(lines)))

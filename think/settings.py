@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=1024, ge=1)
     temperature: float | None = Field(default=None, ge=0, le=2)
     system: str | None = None
+    hide_reasoning: bool = False
+    """Do not show reasoning text in the live view (``--hide-reasoning``)."""
     timeout: float = Field(default=120.0, gt=0)
     """Seconds to wait for the next bytes of a response before giving up."""
     connect_timeout: float = Field(default=10.0, gt=0)

@@ -39,7 +39,7 @@ def ask(
     ] = None,
     agreement: Annotated[
         float | None,
-        typer.Option(help="Cascade: share of its samples that must agree (default 0.66)."),
+        typer.Option(help="Cascade: share of its samples that must agree (default 0.75)."),
     ] = None,
     verifier: Annotated[
         str | None, typer.Option(help="none or judge (an LLM checks the answer).")
@@ -73,6 +73,13 @@ def ask(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No live view or summary on stderr.")
     ] = False,
+    hide_reasoning: Annotated[
+        bool | None,
+        typer.Option(
+            "--hide-reasoning",
+            help="Do not show the model's reasoning text live (it is still in the ledger).",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -103,6 +110,7 @@ def ask(
             "max_tokens": max_tokens,
             "temperature": temperature,
             "system": system,
+            "hide_reasoning": hide_reasoning,
         }
     )
     if dry_run:

@@ -96,7 +96,11 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
     live: LiveView | None = None
     console = stderr_console()
     if live_enabled:
-        live = LiveView(console, show_answer=stdout_tty and not json_output)
+        live = LiveView(
+            console,
+            show_answer=stdout_tty and not json_output,
+            show_reasoning=not settings.hide_reasoning,
+        )
         sinks.append(live)
     stream_stage = None if (live is not None and stdout_tty) else ANSWER_STAGE
     sinks.append(recorder)
