@@ -134,7 +134,9 @@ async def run_call(
         status, error = "cut", exc
     except ProviderError as exc:
         status, error = "error", exc
-        meter.attempts = exc.attempts
+        # Set when the request itself failed; an error after the response began keeps the
+        # count its ResponseStarted reported.
+        meter.attempts = max(meter.attempts, exc.attempts)
     except _BudgetCut:
         status = "budget"
         error = BudgetExhausted(f"{ref}: stream cut at the budget cap")
