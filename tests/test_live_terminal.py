@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
@@ -136,3 +137,41 @@ def test_reasoning_is_shown_live_on_the_terminal_never_on_stdout(
     assert stdout == "The answer is 4.\n"
     assert "Carefully" not in shown
     assert "thinking" in shown
+
+
+def test_eval_shows_a_progress_bar_on_the_terminal_and_keeps_stdout_clean(
+    tmp_path: Path,
+) -> None:
+    from tests.test_eval_and_plan import record
+
+    dataset = tmp_path / "set.jsonl"
+    rows = [record(n, "4", ["4", "5", "4", "4"], "4") for n in range(1, 31)]
+    dataset.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    env = {**os.environ, "THINK_LEDGER": str(tmp_path / "ledger.db"), "COLUMNS": "120"}
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [
+                *(THINK, "eval", str(dataset), "--json", "--concurrency", "1"),
+                *("--cheap", "replay:small", "--strong", "replay:big"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            env=env,
+        )
+        stdout, _ = process.communicate(timeout=120)
+        os.close(terminal)
+        terminal = -1
+        shown = read_all(controller).decode("utf-8", "replace")
+    finally:
+        if terminal >= 0:
+            os.close(terminal)
+        os.close(controller)
+    assert process.returncode == 0
+    document = json.loads(stdout)  # stdout holds exactly the JSON document
+    assert document["n"] == 30
+    assert "eval" in shown
+    assert "accuracy 100.0%" in shown
+    assert "120/120" in shown or "/120" in shown  # 30 questions x 4 strategies
+    assert "spent $" in shown
