@@ -15,7 +15,7 @@ _think() {
     done
     case "$prev" in
         --file|-f) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --agreement|--answer-format|--cheap|--concurrency|--effort|--judge|--limit|--max-cost|--max-tokens|--model|--rounds|--samples|--strategy|--strong|--system|--temperature|--verifier|--verify-cmd|-m|-n|-s) COMPREPLY=(); return ;;
+        --agreement|--answer-format|--cheap|--concurrency|--effort|--grid|--judge|--limit|--max-cost|--max-tokens|--model|--plot|--results|--rounds|--sample|--samples|--seed|--strategy|--strong|--system|--temperature|--verifier|--verify-cmd|-m|-n|-s) COMPREPLY=(); return ;;
     esac
     case "$path" in
         "") opts="--version -V --file -f --model -m --cheap --strong --strategy -s --samples -n --agreement --verifier --judge --verify-cmd --rounds --effort --answer-format --max-cost --max-tokens --temperature --system --json --quiet -q --hide-reasoning --dry-run --help -h"; cmds="ask completion config eval ledger models" ;;
@@ -24,7 +24,7 @@ _think() {
         "config") opts="--help -h"; cmds="path show" ;;
         "config path") opts="--help -h"; cmds="" ;;
         "config show") opts="--json --help -h"; cmds="" ;;
-        "eval") opts="--cheap --strong --limit --concurrency --json --help -h"; cmds="" ;;
+        "eval") opts="--cheap --strong --grid --limit --sample --seed --concurrency --max-cost --results --fresh --plot --json --csv --help -h"; cmds="" ;;
         "ledger") opts="-n --limit --json --help -h"; cmds="path" ;;
         "ledger path") opts="--help -h"; cmds="" ;;
         "models") opts="--providers --json --help -h"; cmds="" ;;

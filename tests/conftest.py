@@ -43,6 +43,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("THINK_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("THINK_CACHE_DIR", str(home / "cache"))
+    monkeypatch.setenv("THINK_EVAL_DIR", str(home / "evals"))
     return home
 
 

@@ -176,6 +176,8 @@ class _Meter:
     usage: Usage | None = None
     ttft: float | None = None
     attempts: int = 1
+    responded: bool = False
+    """The provider accepted the request (its response began)."""
     streamed_chars: int = 0
     streamed_tokens: int = 0
     """Output tokens streamed so far, counted delta by delta with the model's tokenizer."""
@@ -197,6 +199,7 @@ async def _consume(
     async for item in provider.stream(request):
         if isinstance(item, ResponseStarted):
             meter.attempts = item.attempts
+            meter.responded = True
         elif isinstance(item, (TextDelta, ReasoningDelta)):
             if meter.ttft is None:
                 meter.ttft = time.monotonic() - start
@@ -245,8 +248,12 @@ def _record(
         prompt = count_messages(request.messages, ref.provider, ref.model).tokens
         usage = Usage(input_tokens=prompt, output_tokens=output, source="estimated")
         usage_source = "estimated" if status == "ok" else "unknown"
-    if status == "error" and not meter.streamed_chars and meter.usage is None:
-        # Nothing was generated: a refused or failed request costs nothing.
+    if status == "error" and not meter.responded:
+        # Refused before any response (an HTTP error, no connection): nothing is billed,
+        # whether or not the price is known.
+        cost = Cost(Decimal(0), "computed")
+    elif status == "error" and not meter.streamed_chars and meter.usage is None:
+        # Nothing was generated: a failed request costs nothing.
         cost = Cost(Decimal(0), "estimated") if meter.price is not None else Cost(None, "unknown")
     else:
         cost = call_cost(meter.price, usage)

@@ -2,30 +2,40 @@
 
 Datasets are JSONL: ``question``, ``gold``, optional ``answer_kind``
 (number|choice|yesno|date|text) and ``options`` — the replay format (../shared/replay) is
-one. Every (question, strategy) pair is a real run of the strategy code through the
+one. Every (question, setting) pair is a real run of the strategy code through the
 providers (``replay:`` models serve recorded answers), scored by comparing the run's
-extracted final answer with the normalised gold answer.
+extracted final answer with the normalised gold answer. Results are appended to a results
+file as they land, so an interrupted evaluation resumes where it stopped; an evaluation-wide
+budget reserves each run's worst case before it starts, so ``--max-cost`` is never exceeded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from think import events
+from think.budget import Budget
 from think.calls import PriceLookup
-from think.errors import UsageError
+from think.errors import BudgetExhausted, UsageError
+from think.eval_results import ItemResult, ResultsFile
+from think.plan import price_plan
 from think.providers.base import Provider
-from think.run import Query, execute
+from think.run import Query, execute, messages_for
 from think.strategies.answers import normalize, parse_answer_format
 from think.strategies.base import QueryOptions, Strategy
 
 KINDS = ("number", "choice", "yesno", "date", "text")
+PLAN_MARGIN = Decimal("1.25")
+"""Each run may spend up to its plan's worst case plus this margin (system instructions the
+strategy adds are not in the plan's prompt count)."""
 
 
 @dataclass(frozen=True)
@@ -64,31 +74,25 @@ def load_dataset(path: Path) -> list[EvalItem]:
     return items
 
 
-@dataclass
-class Score:
-    strategy: str
-    n: int = 0
-    correct: int = 0
-    cost: Decimal = Decimal(0)
-    cost_unknown: int = 0
-    escalated: int = 0
-    errors: int = 0
-    durations_ms: list[int] = field(default_factory=list)
-
-    @property
-    def accuracy(self) -> float:
-        return self.correct / self.n if self.n else 0.0
-
-    @property
-    def mean_cost(self) -> Decimal:
-        return self.cost / self.n if self.n else Decimal(0)
-
-    @property
-    def escalation_rate(self) -> float:
-        return self.escalated / self.n if self.n else 0.0
+def sample_items(items: list[EvalItem], size: int | None, seed: int) -> list[EvalItem]:
+    """``size`` questions drawn without replacement with ``seed`` (all when ``size`` is None),
+    kept in dataset order."""
+    if size is None or size >= len(items):
+        return items
+    chosen = set(random.Random(seed).sample(range(len(items)), size))
+    return [item for number, item in enumerate(items) if number in chosen]
 
 
-StrategyFactory = Callable[[], Strategy]
+@dataclass(frozen=True)
+class Contestant:
+    """One row of the comparison: a strategy at one setting."""
+
+    name: str
+    technique: str
+    make: Callable[[], Strategy]
+    options: QueryOptions
+    fingerprint: str = ""
+    """Identifies the setting's configuration: results of an edited setting are not reused."""
 
 
 def is_correct(run: events.RunRecord, item: EvalItem) -> bool:
@@ -96,74 +100,99 @@ def is_correct(run: events.RunRecord, item: EvalItem) -> bool:
     return gold is not None and run.final_answer == gold
 
 
+class EvalStopped(Exception):
+    """The evaluation-wide budget cannot afford the next run."""
+
+
 async def evaluate(
     items: Sequence[EvalItem],
-    strategies: dict[str, StrategyFactory],
+    contestants: Sequence[Contestant],
     *,
-    options: QueryOptions,
     price_for: PriceLookup,
     make_provider: Callable[[str], Provider],
     concurrency: int = 8,
-    sink: events.EventSink | None = None,
-    progress: Callable[[str, events.RunRecord, bool], None] | None = None,
-) -> list[Score]:
-    scores = {name: Score(name) for name in strategies}
+    results: ResultsFile | None = None,
+    max_cost: Decimal | None = None,
+    progress: Callable[[ItemResult], None] | None = None,
+) -> tuple[list[ItemResult], str | None]:
+    """Run every (question, contestant) pair not already in ``results``.
+
+    Returns all results (resumed ones included) and why the evaluation stopped early, if
+    it did (the budget).
+    """
+    done = results.load() if results is not None else {}
+    budget = Budget(max_cost)
+    collected: list[ItemResult] = []
+    stopped: list[str] = []
     gate = asyncio.Semaphore(max(concurrency, 1))
 
-    async def one(item: EvalItem, name: str) -> None:
-        fmt = parse_answer_format(item.kind)
-        query = Query(
-            prompt=item.question,
-            strategy=strategies[name](),
-            options=QueryOptions(
-                options.max_tokens,
-                options.temperature,
-                options.system,
-                answer_format=fmt,
-                choices=item.options,
-                effort=options.effort,
-            ),
-            max_cost=None,
-        )
+    async def one(item: EvalItem, contestant: Contestant) -> None:
+        previous = done.get((contestant.name, item.id))
+        if previous is not None and previous.fingerprint == contestant.fingerprint:
+            collected.append(previous)
+            if progress is not None:
+                progress(previous)
+            return
         async with gate:
-            run = await execute(query, sink or _ignore, price_for, make_provider)
-        score = scores[name]
-        correct = is_correct(run, item)
-        score.n += 1
-        score.correct += int(correct)
-        score.escalated += int(run.escalated)
-        score.errors += int(run.status != "ok")
-        if run.cost is None or run.cost.usd is None:
-            score.cost_unknown += 1
-        else:
-            score.cost += run.cost.usd
-        score.durations_ms.append(run.duration_ms or 0)
+            if stopped:
+                return
+            try:
+                result = await _run_one(item, contestant, price_for, make_provider, budget)
+            except EvalStopped as exc:
+                stopped.append(str(exc))
+                return
+        collected.append(result)
+        if results is not None:
+            results.append(result)
         if progress is not None:
-            progress(name, run, correct)
+            progress(result)
 
-    await asyncio.gather(*(one(item, name) for item in items for name in strategies))
-    return [scores[name] for name in strategies]
+    await asyncio.gather(*(one(item, c) for item in items for c in contestants))
+    return collected, stopped[0] if stopped else None
+
+
+async def _run_one(
+    item: EvalItem,
+    contestant: Contestant,
+    price_for: PriceLookup,
+    make_provider: Callable[[str], Provider],
+    budget: Budget,
+) -> ItemResult:
+    strategy = contestant.make()
+    options = dataclasses.replace(
+        contestant.options,
+        answer_format=parse_answer_format(item.kind),
+        choices=item.options,
+    )
+    cap: Decimal | None = None
+    reservation = None
+    if budget.cap is not None:
+        messages = messages_for(item.question, options.system)
+        worst = price_plan(strategy.plan(options), messages, price_for).worst_usd
+        if worst is not None:  # room for the instructions strategies add to the prompt
+            worst = worst * PLAN_MARGIN
+        try:
+            reservation = budget.reserve(worst, contestant.name)
+        except BudgetExhausted as exc:
+            spent = f"${budget.spent:.4f} of ${budget.cap:f} spent"
+            raise EvalStopped(f"--max-cost: the next run does not fit ({spent}): {exc}") from exc
+        cap = reservation.amount
+    query = Query(prompt=item.question, strategy=strategy, options=options, max_cost=cap)
+    run = await execute(query, _ignore, price_for, make_provider)
+    cost = run.cost.usd if run.cost is not None else None
+    if reservation is not None:
+        budget.settle(reservation, cost)
+    return ItemResult(
+        setting=contestant.name,
+        item_id=item.id,
+        correct=is_correct(run, item),
+        cost_usd=None if cost is None else float(cost),
+        escalated=run.escalated,
+        status=run.status,
+        duration_ms=run.duration_ms or 0,
+        fingerprint=contestant.fingerprint,
+    )
 
 
 def _ignore(event: events.Event) -> None:
     return None
-
-
-def report(scores: list[Score], baseline: str = "single-strong") -> dict[str, Any]:
-    strong = next((s for s in scores if s.strategy == baseline), None)
-    strong_cost = strong.mean_cost if strong else Decimal(0)
-    rows = []
-    for score in scores:
-        ratio = float(score.mean_cost / strong_cost) if strong_cost else None
-        rows.append(
-            {
-                "strategy": score.strategy,
-                "accuracy": round(score.accuracy, 4),
-                "mean_cost_usd": float(score.mean_cost),
-                "escalation_rate": round(score.escalation_rate, 4),
-                "cost_vs_strong": None if ratio is None else round(ratio, 4),
-                "errors": score.errors,
-                "cost_unknown": score.cost_unknown,
-            }
-        )
-    return {"n": scores[0].n if scores else 0, "strategies": rows}

@@ -31,3 +31,13 @@ def cache_dir() -> Path:
     from platformdirs import user_cache_path
 
     return user_cache_path(APP)
+
+
+def eval_results_dir() -> Path:
+    """Where ``think eval`` keeps per-question results (``THINK_EVAL_DIR`` overrides)."""
+    override = os.environ.get("THINK_EVAL_DIR")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path(APP) / "evals"

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     """Model for single-model strategies; unset = an OpenAI key's default, else the local model."""
     cheap: str | None = None
     strong: str | None = None
-    strategy: Literal["single", "vote", "cascade", "refine"] | None = None
+    strategy: Literal["single", "reason", "vote", "cascade", "refine"] | None = None
     """Unset: ``cascade`` when the cheap and strong models differ, else ``single``."""
     samples: int = Field(default=5, ge=1, le=64)
     """Samples for ``vote`` (``-n``)."""
@@ -141,6 +141,14 @@ def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
         raise ConfigError(f"invalid setting: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"cannot read config file {config_file()}: {exc.strerror}") from exc
+
+
+def with_overrides(settings: Settings, overrides: Mapping[str, Any], where: str) -> Settings:
+    """``settings`` with ``overrides`` applied and validated (a grid setting, a profile)."""
+    try:
+        return Settings.model_validate({**settings.model_dump(), **overrides})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, where)) from exc
 
 
 def _where(error: ValidationError, flags: Mapping[str, Any]) -> str:

@@ -1,68 +1,177 @@
-"""``think eval``: accuracy against cost of each strategy on a dataset."""
+"""``think eval``: accuracy against cost of strategies and settings on a dataset."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from think.eval_grid import GridSetting
+    from think.evaluation import Contestant, EvalItem
+    from think.settings import Settings
 
 
 def eval_command(
     dataset: Annotated[Path, typer.Argument(help="JSONL: question, gold, answer_kind, options.")],
     cheap: Annotated[str | None, typer.Option(help="Cheap model (provider:model).")] = None,
     strong: Annotated[str | None, typer.Option(help="Strong model (provider:model).")] = None,
+    grid: Annotated[
+        str | None,
+        typer.Option(help="Compare a grid of settings: 'default' or a TOML/JSON file."),
+    ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="Questions in flight at once.")] = 8,
+    sample: Annotated[
+        int | None, typer.Option(min=1, help="A random sample of N questions (see --seed).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for --sample.")] = 0,
+    concurrency: Annotated[int, typer.Option(min=1, help="Runs in flight at once.")] = 8,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(min=0, help="Never spend more than this many USD on the whole evaluation."),
+    ] = None,
+    results: Annotated[
+        Path | None,
+        typer.Option(help="Results file (JSONL) to resume from and append to."),
+    ] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Ignore results kept from an earlier run.")
+    ] = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write accuracy against cost as a PNG (needs [plot]).")
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    csv_output: Annotated[bool, typer.Option("--csv", help="The table as CSV.")] = False,
 ) -> None:
-    """Run single-cheap, single-strong, vote and cascade on every question and compare
-    accuracy, mean cost, escalation rate and cost relative to the strong model alone."""
-    import asyncio
-
-    from think.cli.eval_view import EvalProgress, print_table
-    from think.cli.query_run import price_lookup, query_options
-    from think.evaluation import evaluate, load_dataset, report
-    from think.providers.registry import create_provider, resolve_endpoint
+    """Run each setting on every question and compare accuracy (95% CI), cost per query,
+    compute relative to one cheap pass, escalation rate and latency; mark the Pareto
+    frontier and fit accuracy ≈ a·compute^α. Without --grid: single-cheap, single-strong,
+    vote and cascade at the configured defaults."""
+    from think.cli.eval_view import print_eval
+    from think.eval_grid import FOUR_ROWS, load_grid
+    from think.evaluation import load_dataset, sample_items
     from think.settings import load_settings
-    from think.strategies.cascade import Cascade, CascadePolicy
-    from think.strategies.factory import cheap_model, strong_model
-    from think.strategies.single import Single
-    from think.strategies.vote import Vote
 
-    items = load_dataset(dataset)[:limit]
-    flags: dict[str, object] = {"cheap": cheap, "strong": strong}
-    settings = load_settings(flags)
+    settings = load_settings({"cheap": cheap, "strong": strong})
     if settings.replay_file is None:
         settings = settings.model_copy(update={"replay_file": dataset})
+    items = sample_items(load_dataset(dataset), sample, seed)[:limit]
+    grid_settings = load_grid(grid) if grid else FOUR_ROWS
+    results_path = results or default_results_path(dataset, settings)
+    document = run_grid(
+        items,
+        grid_settings,
+        settings,
+        results_path=results_path,
+        fresh=fresh,
+        concurrency=concurrency,
+        max_cost=max_cost,
+    )
+    print_eval(document, json_output=json_output, csv_output=csv_output, plot=plot)
+
+
+def default_results_path(dataset: Path, settings: Settings) -> Path:
+    """One results file per dataset content and pair of models."""
+    from think.paths import eval_results_dir
+    from think.strategies.factory import cheap_model, strong_model
+
+    digest = hashlib.sha256()
+    try:
+        digest.update(dataset.read_bytes())
+    except OSError:
+        digest.update(str(dataset).encode())
+    digest.update(f"{cheap_model(settings)}|{strong_model(settings)}".encode())
+    return eval_results_dir() / f"{dataset.stem}-{digest.hexdigest()[:12]}.jsonl"
+
+
+def contestants(
+    grid: tuple[GridSetting, ...], settings: Settings
+) -> tuple[list[Contestant], dict[str, Settings]]:
+    """A runnable contestant per grid setting, and each setting's effective settings."""
+    from think.cli.query_run import query_options
+    from think.evaluation import Contestant
+    from think.providers.registry import resolve_endpoint
+    from think.settings import with_overrides
+    from think.strategies.factory import build_strategy, cheap_model, strong_model
+
     cheap_ref, strong_ref = cheap_model(settings), strong_model(settings)
     for ref in (cheap_ref, strong_ref):
-        resolve_endpoint(ref.provider, settings)
-    policy = CascadePolicy(
-        settings.cascade_initial, settings.cascade_max_samples, settings.agreement
-    )
-    strategies = {
-        "single-cheap": lambda: Single(cheap_ref),
-        "single-strong": lambda: Single(strong_ref),
-        "vote": lambda: Vote(cheap_ref, settings.samples),
-        "cascade": lambda: Cascade(cheap_ref, strong_ref, policy),
-    }
-    progress = EvalProgress(len(items) * len(strategies))
-    with progress:
-        scores = asyncio.run(
-            evaluate(
-                items,
-                strategies,  # type: ignore[arg-type]
-                options=query_options(settings),
-                price_for=price_lookup(settings),
-                make_provider=lambda name: create_provider(name, settings),
-                concurrency=concurrency,
-                progress=progress.advance,
+        resolve_endpoint(ref.provider, settings)  # an unknown provider fails before any run
+    built: list[Contestant] = []
+    effective: dict[str, Settings] = {}
+    for setting in grid:
+        overrides = setting.resolved(str(cheap_ref), str(strong_ref))
+        own = with_overrides(settings, overrides, f"eval setting {setting.name}")
+        build_strategy(own)  # a setting that cannot be built fails before any run
+        fingerprint = hashlib.sha256(
+            json.dumps(overrides, sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
+        built.append(
+            Contestant(
+                setting.name,
+                setting.technique,
+                lambda own=own: build_strategy(own),  # type: ignore[misc]
+                query_options(own),
+                fingerprint,
             )
         )
-    document = report(scores)
-    if json_output:
-        typer.echo(json.dumps(document))
-    else:
-        print_table(document)
+        effective[setting.name] = own
+    return built, effective
+
+
+def run_grid(
+    items: list[EvalItem],
+    grid: tuple[GridSetting, ...],
+    settings: Settings,
+    *,
+    results_path: Path,
+    fresh: bool = False,
+    concurrency: int = 8,
+    max_cost: float | None = None,
+) -> dict[str, Any]:
+    """Evaluate every grid setting on ``items`` and build the report document."""
+    import asyncio
+    from decimal import Decimal
+
+    from think.cli.console import report_warning
+    from think.cli.eval_view import EvalProgress
+    from think.cli.query_run import price_lookup
+    from think.eval_report import report, scores
+    from think.eval_results import ResultsFile
+    from think.evaluation import evaluate
+    from think.providers.registry import create_provider
+
+    built, _ = contestants(grid, settings)
+    if fresh:
+        results_path.unlink(missing_ok=True)
+    store = ResultsFile(results_path)
+    kept = len(store.load())
+    if kept:
+        report_warning(f"resuming: {kept} results kept in {results_path} (--fresh starts over)")
+    progress = EvalProgress(len(items) * len(built))
+    try:
+        with progress:
+            collected, stopped = asyncio.run(
+                evaluate(
+                    items,
+                    built,
+                    price_for=price_lookup(settings),
+                    make_provider=lambda name: create_provider(name, settings),
+                    concurrency=concurrency,
+                    results=store,
+                    max_cost=None if max_cost is None else Decimal(str(max_cost)),
+                    progress=progress.advance,
+                )
+            )
+    finally:
+        store.close()
+    wanted = {item.id for item in items}
+    collected = [r for r in collected if r.item_id in wanted]
+    if stopped:
+        report_warning(f"evaluation stopped early: {stopped}; rerun to resume")
+    document = report(scores([(c.name, c.technique) for c in built], collected), stopped=stopped)
+    document["results_file"] = str(results_path)
+    return document

@@ -32,7 +32,7 @@ def ask(
     ] = None,
     strategy: Annotated[
         str | None,
-        typer.Option("--strategy", "-s", help="single, vote, cascade or refine."),
+        typer.Option("--strategy", "-s", help="single, reason, vote, cascade or refine."),
     ] = None,
     samples: Annotated[
         int | None, typer.Option("--samples", "-n", help="Samples for vote (default 5).")

@@ -47,10 +47,11 @@ def strategy_name(settings: Settings) -> str:
 
 def build_strategy(settings: Settings) -> Strategy:
     name = strategy_name(settings)
-    if name == "single":
+    if name in ("single", "reason"):
         from think.strategies.single import Single
 
-        return Single(parse_model_ref(default_model(settings), settings.aliases))
+        model = parse_model_ref(default_model(settings), settings.aliases)
+        return Single(model, reasoning=name == "reason")
     if name == "vote":
         from think.strategies.vote import Vote
 

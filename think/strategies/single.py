@@ -1,4 +1,6 @@
-"""Strategy ``single``: one streamed answer from one model."""
+"""Strategies ``single`` (one streamed answer from one model) and ``reason`` (one answer in
+reasoning mode: the model's native effort control, else a chain-of-thought prompt with a
+larger output budget; see :mod:`think.strategies.reasoning`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from think.model_ref import ModelRef
 from think.plan import PlanStep
 from think.providers.base import ChatRequest
 from think.strategies.base import QueryOptions, RunContext, StrategyResult
+from think.strategies.reasoning import COT_TOKEN_MULTIPLIER, reasoning_request
 from think.strategies.sampling import extract
 
 ANSWER_STAGE = "answer"
@@ -18,14 +21,22 @@ ANSWER_STAGE = "answer"
 @dataclass(frozen=True)
 class Single:
     model: ModelRef
-    name: str = "single"
+    reasoning: bool = False
+    """Ask in reasoning mode (strategy ``reason``)."""
+
+    @property
+    def name(self) -> str:
+        return "reason" if self.reasoning else "single"
 
     @property
     def models(self) -> tuple[ModelRef, ...]:
         return (self.model,)
 
     def plan(self, options: QueryOptions) -> list[PlanStep]:
-        return [PlanStep(ANSWER_STAGE, self.model, 1, 1, options.max_tokens)]
+        tokens = options.max_tokens
+        if self.reasoning:  # a chain-of-thought prompt may multiply the output limit
+            tokens *= COT_TOKEN_MULTIPLIER[options.effort]
+        return [PlanStep(ANSWER_STAGE, self.model, 1, 1, tokens)]
 
     async def run(self, ctx: RunContext) -> StrategyResult:
         request = ChatRequest(
@@ -35,6 +46,8 @@ class Single:
             temperature=ctx.options.temperature,
         )
         provider = ctx.provider_for(self.model)
+        if self.reasoning:
+            request = reasoning_request(provider, self.model, request, ctx.options.effort)
         outcome = await run_call(ctx.calls, provider, self.model, request, ANSWER_STAGE)
         record = outcome.record
         answer = record.texts[0] if record.texts else None
