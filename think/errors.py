@@ -54,3 +54,9 @@ class BudgetExhausted(ThinkError):
 
 class LedgerError(ThinkError):
     exit_code = ExitCode.NOT_RECORDED
+
+
+class CalibrationError(ThinkError):
+    """No setting of the grid meets what ``think calibrate`` was asked for."""
+
+    exit_code = ExitCode.TARGET_NOT_MET

@@ -79,9 +79,16 @@ DEFAULT_GRID: tuple[GridSetting, ...] = (
         _s(f"vote-{n}", "self-consistency", strategy="vote", model=CHEAP, samples=n)
         for n in (1, 3, 5, 10)
     ),
+    # Cascades needing k of up to m cheap answers to agree (3 of 4 is the default).
     *(
-        _s(f"cascade-{share:g}", "cascade", strategy="cascade", agreement=share)
-        for share in (0.5, 0.75, 1.0)
+        _s(
+            f"cascade-{k}of{m}",
+            "cascade",
+            strategy="cascade",
+            agreement=k / m,
+            cascade_max_samples=m,
+        )
+        for k, m in ((2, 3), (3, 3), (2, 4), (3, 4), (4, 4))
     ),
     *(
         _s(

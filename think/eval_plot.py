@@ -21,7 +21,7 @@ def write_plot(document: dict[str, Any], path: Path) -> None:
         raise UsageError(PLOT_HINT) from exc
     rows = [r for r in document["strategies"] if r["n"] and r["mean_cost_usd"] > 0]
     figure, axes = plt.subplots(figsize=(8, 5), dpi=120)
-    for row in rows:
+    for row in _merged(rows):
         low, high = row["accuracy_ci95"]
         colour = "tab:red" if row["frontier"] else "tab:blue"
         axes.errorbar(
@@ -64,3 +64,21 @@ def write_plot(document: dict[str, Any], path: Path) -> None:
         raise UsageError(f"--plot: cannot write {path}: {exc.strerror}") from exc
     finally:
         plt.close(figure)
+
+
+def _merged(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Settings with the same cost and accuracy drawn as one point, labelled with the first
+    name and how many others it stands for (the table lists them all)."""
+    groups: dict[tuple[float, float], dict[str, Any]] = {}
+    for row in rows:
+        key = (round(row["mean_cost_usd"], 12), row["accuracy"])
+        group = groups.get(key)
+        if group is None:
+            groups[key] = {**row, "same": 0}
+        else:
+            group["same"] += 1
+            group["frontier"] = group["frontier"] or row["frontier"]
+    for group in groups.values():
+        if group["same"]:
+            group["strategy"] += f" (+{group['same']} equal)"
+    return list(groups.values())

@@ -20,5 +20,7 @@ class ExitCode(IntEnum):
     """The budget ran out before an answer was complete; the best answer so far is printed."""
     NOT_RECORDED = 6
     """The answer was printed but the ledger could not record the run."""
+    TARGET_NOT_MET = 8
+    """``think calibrate``: no setting of the grid meets the target; nothing was saved."""
     INTERRUPTED = 130
     """Ctrl-C (SIGINT); the partial run is still recorded."""

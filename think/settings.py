@@ -27,7 +27,7 @@ from think.errors import ConfigError
 from think.paths import config_file
 from think.pricing import PriceOverride
 
-Origin = Literal["flag", "env", "file", "default"]
+Origin = Literal["flag", "profile", "env", "file", "default"]
 
 
 class ProviderSettings(BaseModel):
@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     aliases: dict[str, str] = Field(default_factory=dict)
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    profile: str | None = None
+    """Apply the settings of ``[profiles.NAME]`` (``--profile``; see ``think calibrate``)."""
+    profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
     replay_file: Path | None = None
     """Recorded answers served by ``replay:`` models (``THINK_REPLAY_FILE``)."""
     local_model_path: Path | None = None
@@ -128,7 +131,7 @@ def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
     """Effective settings; ``flags`` holds only the options given on the command line."""
     given = {key: value for key, value in (flags or {}).items() if value is not None}
     try:
-        return Settings(**given)
+        settings = Settings(**given)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"cannot parse config file {config_file()}: {exc}") from exc
     except UnicodeDecodeError as exc:
@@ -141,6 +144,13 @@ def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
         raise ConfigError(f"invalid setting: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"cannot read config file {config_file()}: {exc.strerror}") from exc
+    if settings.profile:
+        from think.profiles import profile_settings
+
+        chosen = profile_settings(settings.profiles, settings.profile)
+        wins = {key: value for key, value in chosen.items() if key not in given}
+        settings = with_overrides(settings, wins, f"profile {settings.profile}")
+    return settings
 
 
 def with_overrides(settings: Settings, overrides: Mapping[str, Any], where: str) -> Settings:
@@ -158,6 +168,7 @@ def _where(error: ValidationError, flags: Mapping[str, Any]) -> str:
         "flag": f"--{key.replace('_', '-')}",
         "env": f"THINK_{key.upper()}",
         "file": str(config_file()),
+        "profile": "profile",
         "default": "default",
     }[origin]
 
@@ -170,10 +181,15 @@ def origins(flags: Mapping[str, Any] | None = None) -> dict[str, Origin]:
         file_values = _toml_source(Settings)()
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
         file_values = {}
+    profile = (flags or {}).get("profile") or env.get("profile") or file_values.get("profile")
+    profiles = file_values.get("profiles") or {}
+    chosen = profiles.get(profile, {}) if isinstance(profiles, dict) and profile else {}
     result: dict[str, Origin] = {}
     for name in Settings.model_fields:
         if name in given:
             result[name] = "flag"
+        elif name in chosen:
+            result[name] = "profile"
         elif name in env:
             result[name] = "env"
         elif name in file_values:

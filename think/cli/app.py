@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from think import __version__
-from think.cli import config_cmd, eval_cmd, ledger_cmd, models_cmd, query
+from think.cli import calibrate_cmd, config_cmd, eval_cmd, ledger_cmd, models_cmd, query
 from think.cli.console import report_error
 from think.errors import ThinkError
 from think.exit_codes import ExitCode
@@ -85,8 +85,11 @@ app.command(
     help="Ask a question (the default command: `think PROMPT` is `think ask PROMPT`).",
 )(query.ask)
 app.add_typer(ledger_cmd.app, name="ledger")
-app.command("eval", help="Accuracy against cost of each strategy on a dataset.")(
+app.command("eval", help="Accuracy against cost of strategies and settings on a dataset.")(
     eval_cmd.eval_command
+)
+app.command("calibrate", help="Pick the cheapest setting that meets a target; save a profile.")(
+    calibrate_cmd.calibrate_command
 )
 app.add_typer(config_cmd.app, name="config")
 app.command("models", help="List providers and models, their prices and keys.")(models_cmd.models)

@@ -73,6 +73,10 @@ def ask(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No live view or summary on stderr.")
     ] = False,
+    profile: Annotated[
+        str | None,
+        typer.Option(help="Use the settings of [profiles.NAME] (saved by think calibrate)."),
+    ] = None,
     hide_reasoning: Annotated[
         bool | None,
         typer.Option(
@@ -111,6 +115,7 @@ def ask(
             "temperature": temperature,
             "system": system,
             "hide_reasoning": hide_reasoning,
+            "profile": profile,
         }
     )
     if dry_run:
