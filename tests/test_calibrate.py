@@ -43,9 +43,9 @@ def test_choose_cheapest_meeting_the_target_or_best_within_the_cost() -> None:
 
 
 def calibrate(
-    capsys: pytest.CaptureFixture[str], dataset: Path, *args: str
+    capsys: pytest.CaptureFixture[str], path: Path, *args: str
 ) -> tuple[int, dict[str, Any], str]:
-    code, out, err = think(capsys, "calibrate", str(dataset), *MODELS, "--json", *args)
+    code, out, err = think(capsys, "calibrate", str(path), *MODELS, "--json", *args)
     return code, (json.loads(out) if out.strip() else {}), err
 
 
