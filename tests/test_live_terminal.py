@@ -31,26 +31,19 @@ def read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def test_terminal_stderr_gets_live_view_and_summary_while_stdout_is_a_pipe(
-    fake_openai: FakeOpenAIServer,
-) -> None:
-    fake_openai.chunk_delay = 0.05
-    env = {
-        **os.environ,
-        "OPENAI_BASE_URL": fake_openai.base_url,
-        "OPENAI_API_KEY": "sk-test-live-0000000000",
-        "COLUMNS": "100",
-    }
+def on_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """Run think with stderr on a pseudo-terminal and stdout on a pipe; return the exit
+    code, stdout and what the terminal showed."""
     controller, terminal = pty.openpty()
     try:
         process = subprocess.Popen(
-            [THINK, "-m", "openai:gpt-4o-mini", "what is 2+2?"],
+            [THINK, *argv],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=terminal,
-            env=env,
+            env={**os.environ, "COLUMNS": "100", **env},
         )
-        stdout, _ = process.communicate(timeout=60)
+        stdout, _ = process.communicate(timeout=120)
         os.close(terminal)
         terminal = -1
         shown = read_all(controller).decode("utf-8", "replace")
@@ -58,8 +51,22 @@ def test_terminal_stderr_gets_live_view_and_summary_while_stdout_is_a_pipe(
         if terminal >= 0:
             os.close(terminal)
         os.close(controller)
-    assert process.returncode == 0
-    assert stdout.decode() == "The answer is 4.\n"
+    return process.returncode, stdout.decode(), shown
+
+
+def server_env(server: FakeOpenAIServer) -> dict[str, str]:
+    return {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-test-live-0000000000"}
+
+
+def test_terminal_stderr_gets_live_view_and_summary_while_stdout_is_a_pipe(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    fake_openai.chunk_delay = 0.05
+    code, stdout, shown = on_terminal(
+        ["-m", "openai:gpt-4o-mini", "what is 2+2?"], server_env(fake_openai)
+    )
+    assert code == 0
+    assert stdout == "The answer is 4.\n"
     assert "openai:gpt-4o-mini" in shown
     assert "ok" in shown
     assert "run " in shown
@@ -67,59 +74,9 @@ def test_terminal_stderr_gets_live_view_and_summary_while_stdout_is_a_pipe(
 
 
 def test_quiet_keeps_the_terminal_silent(fake_openai: FakeOpenAIServer) -> None:
-    env = {
-        **os.environ,
-        "OPENAI_BASE_URL": fake_openai.base_url,
-        "OPENAI_API_KEY": "sk-test-live-0000000000",
-    }
-    controller, terminal = pty.openpty()
-    try:
-        result = subprocess.run(
-            [THINK, "-q", "-m", "openai:gpt-4o-mini", "hi"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=terminal,
-            env=env,
-            timeout=60,
-        )
-        os.close(terminal)
-        terminal = -1
-        shown = read_all(controller)
-    finally:
-        if terminal >= 0:
-            os.close(terminal)
-        os.close(controller)
-    assert result.returncode == 0
-    assert shown == b""
-
-
-def _run_on_terminal(fake_openai: FakeOpenAIServer, *flags: str) -> tuple[str, str]:
-    """Run think with stderr on a pseudo-terminal; return (stdout, what the terminal showed)."""
-    env = {
-        **os.environ,
-        "OPENAI_BASE_URL": fake_openai.base_url,
-        "OPENAI_API_KEY": "sk-test-live-0000000000",
-        "COLUMNS": "100",
-    }
-    controller, terminal = pty.openpty()
-    try:
-        process = subprocess.Popen(
-            [THINK, *flags, "-m", "openai:o4-mini", "what is 2+2?"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=terminal,
-            env=env,
-        )
-        stdout, _ = process.communicate(timeout=60)
-        os.close(terminal)
-        terminal = -1
-        shown = read_all(controller).decode("utf-8", "replace")
-    finally:
-        if terminal >= 0:
-            os.close(terminal)
-        os.close(controller)
-    assert process.returncode == 0
-    return stdout.decode(), shown
+    code, _, shown = on_terminal(["-q", "-m", "openai:gpt-4o-mini", "hi"], server_env(fake_openai))
+    assert code == 0
+    assert shown == ""
 
 
 def test_reasoning_is_shown_live_on_the_terminal_never_on_stdout(
@@ -128,12 +85,14 @@ def test_reasoning_is_shown_live_on_the_terminal_never_on_stdout(
     fake_openai.chunk_delay = 0.08
     fake_openai.reasoning_field = "reasoning_content"  # as DeepSeek and llama.cpp stream it
     thinking = "Carefully adding the two numbers gives four"
+    argv = ["-m", "openai:o4-mini", "what is 2+2?"]
     fake_openai.script(Generate(reasoning=thinking))
-    stdout, shown = _run_on_terminal(fake_openai)
+    code, stdout, shown = on_terminal(argv, server_env(fake_openai))
+    assert code == 0
     assert stdout == "The answer is 4.\n"
     assert "Carefully adding" in shown
     fake_openai.script(Generate(reasoning=thinking))
-    stdout, shown = _run_on_terminal(fake_openai, "--hide-reasoning")
+    code, stdout, shown = on_terminal(["--hide-reasoning", *argv], server_env(fake_openai))
     assert stdout == "The answer is 4.\n"
     assert "Carefully" not in shown
     assert "thinking" in shown
@@ -147,31 +106,15 @@ def test_eval_shows_a_progress_bar_on_the_terminal_and_keeps_stdout_clean(
     dataset = tmp_path / "set.jsonl"
     rows = [record(n, "4", ["4", "5", "4", "4"], "4") for n in range(1, 31)]
     dataset.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    env = {**os.environ, "THINK_LEDGER": str(tmp_path / "ledger.db"), "COLUMNS": "120"}
-    controller, terminal = pty.openpty()
-    try:
-        process = subprocess.Popen(
-            [
-                *(THINK, "eval", str(dataset), "--json", "--concurrency", "1"),
-                *("--cheap", "replay:small", "--strong", "replay:big"),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=terminal,
-            env=env,
-        )
-        stdout, _ = process.communicate(timeout=120)
-        os.close(terminal)
-        terminal = -1
-        shown = read_all(controller).decode("utf-8", "replace")
-    finally:
-        if terminal >= 0:
-            os.close(terminal)
-        os.close(controller)
-    assert process.returncode == 0
+    argv = ["eval", str(dataset), "--json", "--concurrency", "1"]
+    code, stdout, shown = on_terminal(
+        [*argv, "--cheap", "replay:small", "--strong", "replay:big"],
+        {"THINK_LEDGER": str(tmp_path / "ledger.db"), "COLUMNS": "120"},
+    )
+    assert code == 0
     document = json.loads(stdout)  # stdout holds exactly the JSON document
     assert document["n"] == 30
     assert "eval" in shown
     assert "accuracy 100.0%" in shown
-    assert "120/120" in shown or "/120" in shown  # 30 questions x 4 strategies
+    assert "/120" in shown  # 30 questions x 4 strategies
     assert "spent $" in shown
