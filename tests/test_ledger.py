@@ -348,12 +348,13 @@ def test_think_ledger_lists_runs(
         "status",
         "strategy",
         "model",
-        "tokens",
+        "agree",
+        "esc",
         "cost",
         "prompt",
     ]
     assert second[:8] in lines[1]
-    assert "budget_exhausted" in lines[1]
+    assert " budget " in lines[1]
     assert "second question" in lines[1]
     assert first[:8] in lines[2]
     assert " ok " in lines[2]

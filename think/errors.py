@@ -54,3 +54,9 @@ class BudgetExhausted(ThinkError):
 
 class LedgerError(ThinkError):
     exit_code = ExitCode.NOT_RECORDED
+
+
+class SpendingCapReached(ThinkError):
+    """The run's maximum cost does not fit what ``daily_budget``/``monthly_budget`` leave."""
+
+    exit_code = ExitCode.SPENDING_CAP

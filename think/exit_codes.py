@@ -20,5 +20,7 @@ class ExitCode(IntEnum):
     """The budget ran out before an answer was complete; the best answer so far is printed."""
     NOT_RECORDED = 6
     """The answer was printed but the ledger could not record the run."""
+    SPENDING_CAP = 7
+    """A daily or monthly spending cap leaves too little for the run: refused, nothing spent."""
     INTERRUPTED = 130
     """Ctrl-C (SIGINT); the partial run is still recorded."""

@@ -73,6 +73,14 @@ def ask(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No live view or summary on stderr.")
     ] = False,
+    no_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--no-log",
+            help="Record cost, tokens and timings but no prompt, answer or reasoning.",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -103,6 +111,7 @@ def ask(
             "max_tokens": max_tokens,
             "temperature": temperature,
             "system": system,
+            "no_log": no_log,
         }
     )
     if dry_run:

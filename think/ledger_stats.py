@@ -1,0 +1,145 @@
+"""Spend statistics from the ledger: by day, week, strategy, model or provider.
+
+Model and provider rows count the calls made since the start (the other groupings count
+runs started since then). A run's spend is its recorded cost, or, while it has none
+(running, crashed, or a call of unknown price), the known costs of its calls. Savings
+compare what the strong model alone would have cost (recorded by cascades) with what those
+same runs spent. Days and weeks are local time; weeks start on Monday.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from think.ledger import Ledger
+from think.money import usd_from_ledger
+
+GroupBy = Literal["day", "week", "strategy", "model", "provider"]
+GROUPS: tuple[GroupBy, ...] = ("day", "week", "strategy", "model", "provider")
+
+_RUN_KEYS = {
+    "day": "date(started_at, 'localtime')",
+    "week": "date(started_at, 'localtime', 'weekday 0', '-6 days')",
+    "strategy": "strategy",
+}
+_CALL_KEYS = {"model": "provider || ':' || model", "provider": "provider"}
+_RUN_SPENT = "coalesce(cost_usd, (SELECT sum(c.cost_usd) FROM calls c WHERE c.run_id = runs.id), 0)"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One group (or the total). Model and provider rows count calls (``runs`` is 0); their
+    escalation and savings are ``None``: those belong to runs, not to calls."""
+
+    key: str
+    runs: int
+    spent: Decimal
+    calls: int | None = None
+    cascades: int | None = None
+    escalated: int | None = None
+    strong_alone: Decimal | None = None
+    """What the strong model alone would have cost the runs that record it."""
+    spent_comparable: Decimal | None = None
+    """What those same runs spent."""
+    unknown_cost: int = 0
+    """Runs whose cost is not fully known (a model without a price): counted at what is."""
+
+    @property
+    def saved(self) -> Decimal | None:
+        if self.strong_alone is None or self.spent_comparable is None:
+            return None
+        return self.strong_alone - self.spent_comparable
+
+    @property
+    def escalation_rate(self) -> float | None:
+        if not self.cascades or self.escalated is None:
+            return None
+        return self.escalated / self.cascades
+
+    @property
+    def average(self) -> Decimal | None:
+        return self.spent / self.runs if self.runs else None
+
+
+@dataclass(frozen=True)
+class Stats:
+    by: GroupBy
+    since: str | None
+    rows: list[Row]
+    total: Row
+
+
+def _usd(value: float | None) -> Decimal:
+    return usd_from_ledger(value).normalize()
+
+
+def _run_rows(ledger: Ledger, key: str, since: str | None) -> list[Row]:
+    sql = (
+        f"SELECT {key} AS key, count(*) AS runs, sum({_RUN_SPENT}) AS spent, "
+        "sum(strategy = 'cascade') AS cascades, "
+        "sum(CASE WHEN strategy = 'cascade' THEN escalated ELSE 0 END) AS escalated, "
+        "sum(strong_only_cost_usd) AS strong_alone, "
+        f"sum(CASE WHEN strong_only_cost_usd IS NOT NULL THEN {_RUN_SPENT} END) AS comparable, "
+        "sum(cost_usd IS NULL AND status != 'running') AS unknown_cost "
+        f"FROM runs WHERE started_at >= ? GROUP BY {key} ORDER BY {key}"
+    )
+    return [
+        Row(
+            key=str(r["key"]),
+            runs=int(r["runs"]),
+            spent=_usd(r["spent"]),
+            cascades=int(r["cascades"]),
+            escalated=int(r["escalated"]),
+            strong_alone=None if r["strong_alone"] is None else _usd(r["strong_alone"]),
+            spent_comparable=None if r["comparable"] is None else _usd(r["comparable"]),
+            unknown_cost=int(r["unknown_cost"] or 0),
+        )
+        for r in ledger.rows(sql, [since or ""])
+    ]
+
+
+def _call_rows(ledger: Ledger, key: str, since: str | None) -> list[Row]:
+    sql = (
+        f"SELECT {key} AS key, count(*) AS calls, sum(cost_usd) AS spent, "
+        "sum(cost_usd IS NULL) AS unknown_cost FROM calls WHERE started_at >= ? "
+        f"GROUP BY {key} ORDER BY sum(cost_usd) DESC, {key}"
+    )
+    return [
+        Row(
+            key=str(r["key"]),
+            runs=0,
+            calls=int(r["calls"]),
+            spent=_usd(r["spent"]),
+            unknown_cost=int(r["unknown_cost"] or 0),
+        )
+        for r in ledger.rows(sql, [since or ""])
+    ]
+
+
+def _add(rows: list[Row]) -> Row:
+    def total(values: list[Decimal | None]) -> Decimal | None:
+        known = [value for value in values if value is not None]
+        return sum(known, Decimal(0)) if known else None
+
+    return Row(
+        "total",
+        runs=sum(row.runs for row in rows),
+        spent=sum((row.spent for row in rows), Decimal(0)),
+        cascades=sum(row.cascades or 0 for row in rows),
+        escalated=sum(row.escalated or 0 for row in rows),
+        strong_alone=total([row.strong_alone for row in rows]),
+        spent_comparable=total([row.spent_comparable for row in rows]),
+        unknown_cost=sum(row.unknown_cost for row in rows),
+    )
+
+
+def spend_stats(ledger: Ledger, by: GroupBy, since: str | None) -> Stats:
+    """Spend grouped ``by``, for runs started at or after ``since`` (UTC ISO; None: all)."""
+    with ledger.snapshot():
+        if by in _RUN_KEYS:
+            rows = _run_rows(ledger, _RUN_KEYS[by], since)
+            return Stats(by, since, rows, _add(rows))
+        rows = _call_rows(ledger, _CALL_KEYS[by], since)
+        return Stats(by, since, rows, _add(_run_rows(ledger, "'total'", since)))
