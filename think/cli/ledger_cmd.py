@@ -84,7 +84,8 @@ def recent(
     elif fmt == "csv":
         write_csv(rows, list(RUN_COLUMNS))
     elif rows:
-        _console().print(runs_table(rows))
+        console = _console()
+        console.print(runs_table(rows, console.width))
     else:
         _console().print("no runs match" if flt != RunFilter() else "no runs recorded yet")
 

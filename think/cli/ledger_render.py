@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from think.ledger_stats import Row, Stats
 
 Format = Literal["table", "json", "csv"]
-BAR_WIDTH = 20
+BAR_WIDTH = 12
+"""The least width of a stats table's bars (they take what the terminal has left)."""
 STATUS_SHORT = {"budget_exhausted": "budget"}
 
 
@@ -87,28 +88,56 @@ def _table(*columns: str) -> Table:
     return table
 
 
-def runs_table(rows: list[dict[str, Any]]) -> Table:
+def runs_table(rows: list[dict[str, Any]], width: int) -> Table:
+    """Recent runs; at 80 columns the fixed columns keep their width, the model (without its
+    provider: ``think ledger show`` has it) and the prompt share what is left."""
     table = _table("time", "run", "status", "strategy", "model", "agree", "esc", "cost")
-    table.columns[4].max_width = 22
-    table.add_column("prompt", no_wrap=True, overflow="ellipsis", ratio=1, min_width=12)
-    for row in rows:
-        prompt = excerpt(row["prompt"]) if not row.get("no_log") else "(not logged)"
-        table.add_row(
+    table.add_column("prompt", no_wrap=True, overflow="ellipsis", min_width=10)
+    cells = [
+        [
             local_time(row["started_at"]),
             row["id"][:8],
             STATUS_SHORT.get(row["status"], row["status"]),
             row["strategy"],
-            row["answer_model"] or "",
+            (row["answer_model"] or "").partition(":")[2] or (row["answer_model"] or ""),
             agreement(row["votes"]),
             "yes" if row["escalated"] else "",
             usd(row["cost_usd"]) if row["status"] != "running" else "…",
-            prompt,
-        )
+            excerpt(row["prompt"]) if not row.get("no_log") else "(not logged)",
+        ]
+        for row in rows
+    ]
+    _fit_widths(table, cells, width, squeeze={4: 11})
+    for row_cells in cells:
+        table.add_row(*row_cells)
     return table
 
 
+def _fit_widths(
+    table: Table, cells: list[list[str]], width: int, squeeze: dict[int, int] | None = None
+) -> None:
+    """Fix every column's width: the content's, except the last column, which gets what is
+    left of ``width`` (at least its ``min_width``), taken first from the ``squeeze``
+    columns (down to the width given for each)."""
+    widths = [
+        max([len(str(column.header)), *(len(row[index]) for row in cells)])
+        for index, column in enumerate(table.columns[:-1])
+    ]
+    last = table.columns[-1]
+    gaps = len(table.columns) - 1
+    short = (last.min_width or 0) - (width - sum(widths) - gaps)
+    for index, least in (squeeze or {}).items():
+        if short > 0:
+            cut = min(short, max(widths[index] - least, 0))
+            widths[index] -= cut
+            short -= cut
+    for column, fixed in zip(table.columns, widths, strict=False):
+        column.width = fixed
+    last.width = max(width - sum(widths) - gaps, last.min_width or 0)
+
+
 def _field(label: str, value: object) -> str:
-    return f"[bold]{label:<11}[/bold] {value}"
+    return f"[bold]{label:<12}[/bold] {value}"
 
 
 def show_run(console: Console, run: dict[str, Any], calls: list[dict[str, Any]]) -> None:
@@ -200,13 +229,6 @@ def _seconds(ms: int | None) -> str:
     return "-" if ms is None else f"{ms / 1000:.2f}s"
 
 
-def stats_columns(by: str) -> list[str]:
-    per_call = by in ("model", "provider")
-    if per_call:
-        return [by, "calls", "spent", "share"]
-    return [by, "runs", "spent", "avg/run", "escalated", "strong alone", "saved"]
-
-
 def stats_record(row: Row, by: str, total: Row) -> dict[str, Any]:
     """A stats row as plain values (JSON and CSV)."""
     record: dict[str, Any] = {by: row.key}
@@ -239,45 +261,61 @@ def print_stats(console: Console, stats: Stats) -> None:
 
     total = stats.total
     since = f"since {local_time(stats.since, full=True)}" if stats.since else "all time"
-    console.print(
+    lines = [
         Text(
             f"{total.runs} runs {since}: {usd(total.spent)} spent, "
             f"{usd(total.average)} per run on average",
             style="bold",
-        )
-    )
-    summary = [f"escalated {_rate(total)} of cascade runs"]
+        ),
+        Text(f"escalated {_rate(total)} of cascade runs"),
+    ]
     if total.saved is not None:
-        summary.append(
-            f"the strong model alone would have cost {usd(total.strong_alone)}: "
-            f"saved {usd(total.saved)}"
+        lines.append(
+            Text(
+                f"the strong model alone would have cost {usd(total.strong_alone)}: "
+                f"saved {usd(total.saved)}"
+            )
         )
-    console.print("; ".join(summary))
     if total.unknown_cost:
-        console.print(f"{total.unknown_cost} runs used a model of unknown price (counted at $0)")
-    if not stats.rows:
-        return
-    console.print()
+        lines.append(Text(f"{total.unknown_cost} runs used a model of unknown price"))
+    for line in lines:
+        console.print(line, soft_wrap=False)
+    if stats.rows:
+        console.print()
+        console.print(stats_table(stats, console.width))
+
+
+def stats_table(stats: Stats, width: int) -> Table:
+    """One row per group, with a bar of its spend."""
+    from rich.text import Text
+
     per_call = stats.by in ("model", "provider")
-    table = _table(*stats_columns(stats.by), "")
-    for index in range(1, len(table.columns) - 1):
-        table.columns[index].justify = "right"
-    top = max((row.spent for row in stats.rows), default=Decimal(0))
+    if per_call:
+        table = _table(stats.by, "calls", "spent", "share")
+    else:
+        table = _table(stats.by, "runs", "spent", "avg", "escalated", "strong", "saved")
+    table.add_column("", no_wrap=True, min_width=BAR_WIDTH)
+    for column in table.columns[1:-1]:
+        column.justify = "right"
+    cells = []
     for row in stats.rows:
-        bar = _bar(row.spent, top)
         if per_call:
-            share = f"{row.spent / total.spent:.0%}" if total.spent else "-"
-            cells = [str(row.calls), usd(row.spent), share]
+            share = f"{row.spent / stats.total.spent:.0%}" if stats.total.spent else "-"
+            cells.append([row.key, str(row.calls), usd(row.spent), share])
         else:
-            cells = [str(row.runs), usd(row.spent), usd(row.average), _rate(row)]
-            cells += [usd(row.strong_alone), usd(row.saved)]
-        table.add_row(row.key, *cells, Text(bar, style="cyan"))
-    console.print(table)
+            money = [usd(row.spent), usd(row.average), _rate(row), usd(row.strong_alone)]
+            cells.append([row.key, str(row.runs), *money, usd(row.saved)])
+    _fit_widths(table, cells, min(width, 100))
+    top = max((row.spent for row in stats.rows), default=Decimal(0))
+    bar_width = table.columns[-1].width or BAR_WIDTH
+    for row, row_cells in zip(stats.rows, cells, strict=True):
+        table.add_row(*row_cells, Text(_bar(row.spent, top, bar_width), style="cyan"))
+    return table
 
 
-def _bar(value: Decimal, top: Decimal) -> str:
+def _bar(value: Decimal, top: Decimal, width: int) -> str:
     if top <= 0 or value <= 0:
         return ""
-    eighths = int(value / top * BAR_WIDTH * 8)
+    eighths = int(value / top * width * 8)
     full, rest = divmod(max(eighths, 1), 8)
     return "█" * full + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[rest]
