@@ -3,7 +3,7 @@ _think() {
     local cur prev path="" word i opts cmds known
     cur="${COMP_WORDS[COMP_CWORD]}"
     prev="${COMP_WORDS[COMP_CWORD-1]}"
-    known=("ask" "completion" "config" "config path" "config show" "eval" "ledger" "ledger path" "models")
+    known=("ask" "completion" "config" "config path" "config show" "eval" "ledger" "ledger backup" "ledger export" "ledger path" "ledger prune" "ledger show" "ledger stats" "models")
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         for candidate in "${known[@]}"; do
@@ -15,18 +15,23 @@ _think() {
     done
     case "$prev" in
         --file|-f) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --agreement|--answer-format|--cheap|--concurrency|--effort|--judge|--limit|--max-cost|--max-tokens|--model|--rounds|--samples|--strategy|--strong|--system|--temperature|--verifier|--verify-cmd|-m|-n|-s) COMPREPLY=(); return ;;
+        --agreement|--answer-format|--before|--by|--cheap|--concurrency|--effort|--format|--judge|--limit|--max-cost|--max-tokens|--model|--query|--rounds|--samples|--since|--status|--strategy|--strong|--system|--temperature|--verifier|--verify-cmd|-m|-n|-q|-s) COMPREPLY=(); return ;;
     esac
     case "$path" in
-        "") opts="--version -V --file -f --model -m --cheap --strong --strategy -s --samples -n --agreement --verifier --judge --verify-cmd --rounds --effort --answer-format --max-cost --max-tokens --temperature --system --json --quiet -q --dry-run --help -h"; cmds="ask completion config eval ledger models" ;;
-        "ask") opts="--file -f --model -m --cheap --strong --strategy -s --samples -n --agreement --verifier --judge --verify-cmd --rounds --effort --answer-format --max-cost --max-tokens --temperature --system --json --quiet -q --dry-run --help -h"; cmds="" ;;
+        "") opts="--version -V --file -f --model -m --cheap --strong --strategy -s --samples -n --agreement --verifier --judge --verify-cmd --rounds --effort --answer-format --max-cost --max-tokens --temperature --system --json --quiet -q --no-log --dry-run --help -h"; cmds="ask completion config eval ledger models" ;;
+        "ask") opts="--file -f --model -m --cheap --strong --strategy -s --samples -n --agreement --verifier --judge --verify-cmd --rounds --effort --answer-format --max-cost --max-tokens --temperature --system --json --quiet -q --no-log --dry-run --help -h"; cmds="" ;;
         "completion") opts="--help -h"; cmds="" ;;
         "config") opts="--help -h"; cmds="path show" ;;
         "config path") opts="--help -h"; cmds="" ;;
         "config show") opts="--json --help -h"; cmds="" ;;
         "eval") opts="--cheap --strong --limit --concurrency --json --help -h"; cmds="" ;;
-        "ledger") opts="-n --limit --json --help -h"; cmds="path" ;;
+        "ledger") opts="-n --limit --since --model -m --status --escalated --not-escalated -q --query --json --csv --help -h"; cmds="backup export path prune show stats" ;;
+        "ledger backup") opts="--help -h"; cmds="" ;;
+        "ledger export") opts="--format --since --help -h"; cmds="" ;;
         "ledger path") opts="--help -h"; cmds="" ;;
+        "ledger prune") opts="--before --yes -y --help -h"; cmds="" ;;
+        "ledger show") opts="--json --csv --help -h"; cmds="" ;;
+        "ledger stats") opts="--by --since --json --csv --help -h"; cmds="" ;;
         "models") opts="--json --help -h"; cmds="" ;;
     esac
     if [[ "$cur" == -* ]]; then

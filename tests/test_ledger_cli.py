@@ -17,7 +17,7 @@ import pytest
 from tests.cli_support import assert_one_error_line, run_cli, runs
 from tests.ledger_support import finished_run, make_call, record
 from think.exit_codes import ExitCode
-from think.ledger import Ledger
+from think.ledger import Ledger, run_row
 from think.ledger_schema import CALL_COLUMNS, RUN_COLUMNS
 from think.periods import iso
 from think.pricing import Cost
@@ -504,3 +504,21 @@ def test_path_follows_the_config_file(
     result = run_cli(["ledger"], capsys, monkeypatch)
     assert result.code == ExitCode.USAGE
     assert_one_error_line(result.err, "ledger_timeout")
+
+
+def test_search_returns_the_newest_matches_past_the_first_batch(
+    ledger_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = Ledger(ledger_path)
+    try:
+        with ledger.immediate() as conn:
+            for i in range(450):
+                word = "needle" if i % 150 == 0 else "hay"
+                started = iso(NOW - timedelta(minutes=1000 - i))
+                row = run_row(finished_run(f"r{i:04d}", started, prompt=f"{word} {i}"))
+                ledger.upsert(conn, "runs", row)
+    finally:
+        ledger.close()
+    assert ledger_json(["-q", "needle"], capsys, monkeypatch) == ["r0300", "r0150", "r0000"]
+    assert ledger_json(["-q", "hay", "-n", "2"], capsys, monkeypatch) == ["r0449", "r0448"]
+    assert ledger_json(["-q", "needle", "-n", "1"], capsys, monkeypatch) == ["r0300"]

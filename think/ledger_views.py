@@ -26,8 +26,9 @@ class RunFilter:
     escalated: bool | None = None
     text: str | None = None
 
-    def where(self) -> tuple[str, list[Any]]:
-        """The SQL condition on ``runs`` (no alias) and its parameters."""
+    def where(self, *, text: bool = True) -> tuple[str, list[Any]]:
+        """The SQL condition on ``runs`` (no alias) and its parameters (``text=False``:
+        without the full-text condition)."""
         clauses: list[str] = []
         params: list[Any] = []
         if self.since is not None:
@@ -51,7 +52,7 @@ class RunFilter:
                 "AND (c.model = ? OR c.provider || ':' || c.model = ?)))"
             )
             params += [self.model, self.model, self.model]
-        if self.text is not None:
+        if self.text is not None and text:
             clauses.append("rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH ?)")
             params.append(fts_query(self.text))
         return (" AND ".join(clauses) or "1"), params
@@ -80,6 +81,8 @@ def decode_run(row: dict[str, Any]) -> dict[str, Any]:
 
 def list_runs(ledger: Ledger, flt: RunFilter, limit: int) -> list[dict[str, Any]]:
     """The newest ``limit`` runs that match, newest first."""
+    if flt.text is not None:
+        return _search(ledger, flt, limit)
     where, params = flt.where()
     return list(
         ledger.rows(
@@ -87,6 +90,36 @@ def list_runs(ledger: Ledger, flt: RunFilter, limit: int) -> list[dict[str, Any]
             [*params, limit],
         )
     )
+
+
+def _search(ledger: Ledger, flt: RunFilter, limit: int) -> list[dict[str, Any]]:
+    """Full-text matches, newest first, reading the index newest-first in growing batches
+    (rowids grow as runs are recorded) until ``limit`` runs also pass the other filters: a
+    common word costs no more than a rare one (instead of sorting every match by time)."""
+    where, params = flt.where(text=False)
+    query = fts_query(flt.text or "")
+    batch_sql = (
+        "SELECT rowid FROM runs_fts WHERE runs_fts MATCH ? AND rowid < ? "
+        "ORDER BY rowid DESC LIMIT ?"
+    )
+    found: list[dict[str, Any]] = []
+    below = 2**63 - 1
+    batch = max(4 * limit, 200)
+    while len(found) < limit:
+        bounds = ledger.one(
+            f"SELECT count(*) AS n, min(rowid) AS low FROM ({batch_sql})", [query, below, batch]
+        )
+        if bounds is None or not bounds["n"]:
+            break
+        found += ledger.rows(
+            f"SELECT * FROM runs WHERE rowid IN ({batch_sql}) AND {where}",
+            [query, below, batch, *params],
+        )
+        if bounds["n"] < batch:
+            break
+        below, batch = bounds["low"], batch * 4
+    found.sort(key=lambda row: row["started_at"], reverse=True)
+    return found[:limit]
 
 
 def find_run(ledger: Ledger, prefix: str) -> dict[str, Any]:
