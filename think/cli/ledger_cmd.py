@@ -33,10 +33,10 @@ SinceOpt = Annotated[
 
 
 def _ledger() -> Ledger:
-    from think.ledger import Ledger
-    from think.paths import ledger_location
+    from think.ledger import open_ledger
+    from think.settings import load_settings
 
-    return Ledger(*ledger_location())
+    return open_ledger(load_settings())  # a bad config is an error here too
 
 
 def _since(text: str | None) -> str | None:
@@ -199,9 +199,10 @@ def _flat_rows(documents: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 @app.command("path")
 def path() -> None:
     """Print the ledger file's path."""
-    from think.paths import ledger_location
+    from think.ledger import ledger_path
+    from think.settings import load_settings
 
-    typer.echo(ledger_location()[0])
+    typer.echo(ledger_path(load_settings()))
 
 
 @app.command("backup")
