@@ -2,7 +2,8 @@
 
 Fills a temporary ledger with synthetic runs spread over the last 90 days (cascades with
 cheap samples and some escalations, single and vote runs; prompts drawn from a vocabulary),
-then measures, as subprocesses of the installed console script (median of N):
+then measures, as subprocesses of the installed console script (median wall and CPU time
+of N):
 ``think ledger``, ``think ledger stats``, ``think ledger stats --by model`` and
 ``think ledger -q WORDS``; and, in-process, what recording a run adds (the run's start, its
 calls and its end as ``think`` writes them), without and with a spending cap.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -138,13 +140,18 @@ def fill(path: Path, count: int) -> int:
     return calls_written
 
 
-def wall(command: list[str], env: dict[str, str], runs: int) -> float:
-    times = []
+def measure(command: list[str], env: dict[str, str], runs: int) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system) of the command, in seconds.
+    CPU time shows what the command costs when the machine's 2 cores are busy elsewhere."""
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def record_ms(path: Path, runs: int, caps: Caps | None) -> float:
@@ -171,21 +178,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--ledger", type=Path, help="reuse (or keep) this filled ledger file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "ledger.db"
-        start = time.perf_counter()
-        calls = fill(path, args.runs)
-        size = path.stat().st_size / 1e6
-        print(
-            f"filled {args.runs:,} runs and {calls:,} calls in "
-            f"{time.perf_counter() - start:.1f} s ({size:.0f} MB)\n"
-        )
+        path = args.ledger or Path(tmp) / "ledger.db"
+        if not path.exists():
+            start = time.perf_counter()
+            calls = fill(path, args.runs)
+            print(f"filled {args.runs:,} runs and {calls:,} calls in ", end="")
+            print(f"{time.perf_counter() - start:.1f} s ({path.stat().st_size / 1e6:.0f} MB)")
         env = {**os.environ, "THINK_LEDGER": str(path), "NO_COLOR": "1", "COLUMNS": "100"}
         env["THINK_CONFIG"] = str(Path(tmp) / "none.toml")
         think = think_command()
         cases = {
             "think --version": [*think, "--version"],
+            "think ledger path (startup, no query)": [*think, "ledger", "path"],
             "think ledger": [*think, "ledger"],
             "think ledger -q COMMON_WORD": [*think, "ledger", "-q", COMMON],
             "think ledger -q RARE_WORD": [*think, "ledger", "-q", RARE],
@@ -202,10 +209,14 @@ def main() -> None:
             "think ledger stats --by model": [*think, "ledger", "stats", "--by", "model"],
             "think ledger stats --since 7d": [*think, "ledger", "stats", "--since", "7d"],
         }
-        print(f"{'command':<38} {'median s':>9}")
+        counts = Ledger(path).one("select count(*) as n from runs")
+        print(f"ledger: {counts['n'] if counts else 0:,} runs\n")
+        print(f"load average before: {os.getloadavg()[0]:.2f}")
+        print(f"{'command':<38} {'wall s':>7} {'cpu s':>7}")
         for name, command in cases.items():
-            wall(command, env, 1)  # warm the page cache
-            print(f"{name:<38} {wall(command, env, args.repeat):>9.3f}")
+            measure(command, env, 1)  # warm the page cache
+            wall_s, cpu_s = measure(command, env, args.repeat)
+            print(f"{name:<38} {wall_s:>7.3f} {cpu_s:>7.3f}")
         print()
         print(f"{'recording a 3-call run':<38} {'ms/run':>9}")
         print(f"{'  no cap':<38} {record_ms(path, 200, None):>9.2f}")
