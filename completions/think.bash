@@ -3,7 +3,7 @@ _think() {
     local cur prev path="" word i opts cmds known
     cur="${COMP_WORDS[COMP_CWORD]}"
     prev="${COMP_WORDS[COMP_CWORD-1]}"
-    known=("ask" "calibrate" "completion" "config" "config path" "config show" "eval" "ledger" "ledger path" "models")
+    known=("ask" "calibrate" "completion" "config" "config path" "config show" "eval" "ledger" "ledger backup" "ledger export" "ledger path" "ledger prune" "ledger show" "ledger stats" "models")
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         for candidate in "${known[@]}"; do
@@ -15,19 +15,24 @@ _think() {
     done
     case "$prev" in
         --file|-f) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --agreement|--answer-format|--cheap|--concurrency|--effort|--grid|--judge|--limit|--max-cost|--max-cost-per-query|--max-tokens|--model|--plot|--profile|--results|--rounds|--sample|--samples|--seed|--split|--strategy|--strong|--system|--target-accuracy|--temperature|--verifier|--verify-cmd|-m|-n|-s) COMPREPLY=(); return ;;
+        --agreement|--answer-format|--before|--by|--cheap|--concurrency|--effort|--format|--grid|--judge|--limit|--max-cost|--max-cost-per-query|--max-tokens|--model|--plot|--profile|--query|--results|--rounds|--sample|--samples|--seed|--since|--split|--status|--strategy|--strong|--system|--target-accuracy|--temperature|--verifier|--verify-cmd|-m|-n|-q|-s) COMPREPLY=(); return ;;
     esac
     case "$path" in
-        "") opts="--version -V --file -f --model -m --cheap --strong --strategy -s --samples -n --agreement --verifier --judge --verify-cmd --rounds --effort --answer-format --max-cost --max-tokens --temperature --system --json --quiet -q --profile --hide-reasoning --dry-run --help -h"; cmds="ask calibrate completion config eval ledger models" ;;
-        "ask") opts="--file -f --model -m --cheap --strong --strategy -s --samples -n --agreement --verifier --judge --verify-cmd --rounds --effort --answer-format --max-cost --max-tokens --temperature --system --json --quiet -q --profile --hide-reasoning --dry-run --help -h"; cmds="" ;;
+        "") opts="--version -V --file -f --model -m --cheap --strong --strategy -s --samples -n --agreement --verifier --judge --verify-cmd --rounds --effort --answer-format --max-cost --max-tokens --temperature --system --json --quiet -q --profile --hide-reasoning --no-log --dry-run --help -h"; cmds="ask calibrate completion config eval ledger models" ;;
+        "ask") opts="--file -f --model -m --cheap --strong --strategy -s --samples -n --agreement --verifier --judge --verify-cmd --rounds --effort --answer-format --max-cost --max-tokens --temperature --system --json --quiet -q --profile --hide-reasoning --no-log --dry-run --help -h"; cmds="" ;;
         "calibrate") opts="--target-accuracy --max-cost-per-query --profile --grid --split --seed --cheap --strong --limit --sample --concurrency --max-cost --no-save --json --help -h"; cmds="" ;;
         "completion") opts="--help -h"; cmds="" ;;
         "config") opts="--help -h"; cmds="path show" ;;
         "config path") opts="--help -h"; cmds="" ;;
         "config show") opts="--json --help -h"; cmds="" ;;
         "eval") opts="--cheap --strong --grid --limit --sample --seed --concurrency --max-cost --results --fresh --plot --json --csv --help -h"; cmds="" ;;
-        "ledger") opts="-n --limit --json --help -h"; cmds="path" ;;
+        "ledger") opts="-n --limit --since --model -m --status --escalated --not-escalated -q --query --json --csv --help -h"; cmds="backup export path prune show stats" ;;
+        "ledger backup") opts="--help -h"; cmds="" ;;
+        "ledger export") opts="--format --since --help -h"; cmds="" ;;
         "ledger path") opts="--help -h"; cmds="" ;;
+        "ledger prune") opts="--before --yes -y --help -h"; cmds="" ;;
+        "ledger show") opts="--json --csv --help -h"; cmds="" ;;
+        "ledger stats") opts="--by --since --json --csv --help -h"; cmds="" ;;
         "models") opts="--providers --json --help -h"; cmds="" ;;
     esac
     if [[ "$cur" == -* ]]; then

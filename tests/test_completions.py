@@ -33,7 +33,18 @@ def bash_complete(*words: str) -> list[str]:
 
 def test_bash_completes_commands_and_options() -> None:
     assert bash_complete("led") == ["ledger"]
-    assert set(bash_complete("ledger", "--")) == {"--limit", "--json", "--help"}
+    assert set(bash_complete("ledger", "--")) == {
+        "--limit",
+        "--since",
+        "--model",
+        "--status",
+        "--escalated",
+        "--not-escalated",
+        "--query",
+        "--json",
+        "--csv",
+        "--help",
+    }
     assert bash_complete("config", "s") == ["show"]
     assert "--max-cost" in bash_complete("--max")
     assert "--max-cost" in bash_complete("ask", "--max")

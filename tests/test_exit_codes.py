@@ -49,6 +49,7 @@ def test_documented_values() -> None:
         "AUTH": 4,
         "BUDGET": 5,
         "NOT_RECORDED": 6,
+        "SPENDING_CAP": 7,
         "INTERRUPTED": 130,
     }
 

@@ -20,6 +20,7 @@ from tests.cli_support import (
     use_server,
 )
 from tests.fakes.openai_server import FakeOpenAIServer, invalid_api_key
+from tests.ledger_support import make_call, make_run
 from think import events
 from think.errors import LedgerError
 from think.exit_codes import ExitCode
@@ -48,45 +49,6 @@ def columns(path: Path, table: str) -> dict[str, tuple[str, int, int]]:
         }
     finally:
         conn.close()
-
-
-def make_run(run_id: str = "r1", **changes: object) -> events.RunRecord:
-    fields: dict[str, object] = {
-        "id": run_id,
-        "started_at": "2025-01-02T03:04:05.000Z",
-        "prompt": "what is 2+2?",
-        "strategy": "single",
-        "status": "running",
-        "models": (MODEL,),
-        "max_cost_usd": Decimal("0.5"),
-    }
-    fields.update(changes)
-    return events.RunRecord(**fields)  # type: ignore[arg-type]
-
-
-def make_call(run_id: str = "r1", seq: int = 1, **changes: object) -> events.CallRecord:
-    fields: dict[str, object] = {
-        "id": f"{run_id}-{seq}",
-        "run_id": run_id,
-        "seq": seq,
-        "stage": "answer",
-        "provider": "openai",
-        "model": "gpt-4o-mini",
-        "started_at": "2025-01-02T03:04:05.100Z",
-        "status": "ok",
-        "latency_ms": 120,
-        "ttft_ms": 40,
-        "n": 1,
-        "texts": ("4",),
-        "reasoning": "",
-        "finish_reasons": ("stop",),
-        "usage": Usage(input_tokens=10, output_tokens=2, source="reported"),
-        "usage_source": "reported",
-        "cost": Cost(Decimal("0.0000027"), "computed"),
-        "attempts": 1,
-    }
-    fields.update(changes)
-    return events.CallRecord(**fields)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------------------
@@ -348,16 +310,17 @@ def test_think_ledger_lists_runs(
         "status",
         "strategy",
         "model",
-        "tokens",
+        "agree",
+        "esc",
         "cost",
         "prompt",
     ]
     assert second[:8] in lines[1]
-    assert "budget_exhausted" in lines[1]
+    assert " budget " in lines[1]
     assert "second question" in lines[1]
     assert first[:8] in lines[2]
     assert " ok " in lines[2]
-    assert MODEL in lines[2]
+    assert "gpt-4o-mini" in lines[2]
     assert "first question" in lines[2]
     assert "$0.0000" in lines[2]
     assert len(lines) == 3

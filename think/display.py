@@ -18,7 +18,7 @@ from rich.live import Live
 from rich.text import Text
 
 from think import events
-from think.pricing import format_usd
+from think.money import format_usd
 
 ANSWER_TAIL_LINES = 12
 REASONING_TAIL_LINES = 6

@@ -60,3 +60,8 @@ class CalibrationError(ThinkError):
     """No setting of the grid meets what ``think calibrate`` was asked for."""
 
     exit_code = ExitCode.TARGET_NOT_MET
+
+class SpendingCapReached(ThinkError):
+    """The run's maximum cost does not fit what ``daily_budget``/``monthly_budget`` leave."""
+
+    exit_code = ExitCode.SPENDING_CAP

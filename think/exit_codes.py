@@ -20,6 +20,8 @@ class ExitCode(IntEnum):
     """The budget ran out before an answer was complete; the best answer so far is printed."""
     NOT_RECORDED = 6
     """The answer was printed but the ledger could not record the run."""
+    SPENDING_CAP = 7
+    """A daily or monthly spending cap leaves too little for the run: refused, nothing spent."""
     TARGET_NOT_MET = 8
     """``think calibrate``: no setting of the grid meets the target; nothing was saved."""
     INTERRUPTED = 130

@@ -1,10 +1,14 @@
 """The ledger: every run and every provider call, in a local SQLite file.
 
-Only this module (with its schema) touches SQLite. The file is created with mode 0600, uses
-WAL so concurrent ``think`` processes do not block each other's readers, and waits on a
-busy writer instead of failing. Rows are written as the run goes (the run when it starts,
-each call when it ends, the run again when it finishes), so a crash loses nothing already
-recorded.
+Only this module and its siblings (``ledger_schema``, ``ledger_caps``, ``ledger_views``,
+``ledger_stats``) touch SQLite. The file is created with mode 0600, uses WAL so concurrent
+``think`` processes never block each other's readers and never lose a row, and waits up to a
+busy timeout on a writer instead of failing. Rows are written as the run goes (the run when it
+starts, each call when it ends, the run again when it finishes), so a crash loses nothing
+already recorded. Migrations (``ledger_schema``) are applied when a ledger is opened.
+
+Everyday reads and writes use :mod:`sqlite3` directly; sqlite-utils is imported only to run
+migrations (its import alone costs more than a run's ledger writes).
 """
 
 from __future__ import annotations
@@ -13,17 +17,24 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from think import __version__, events
+from think import __version__
 from think.errors import LedgerError
 
-if TYPE_CHECKING:
-    from sqlite_utils import Database
+if TYPE_CHECKING:  # think.events imports pydantic (via pricing): too slow for `think ledger`
+    from think import events
+    from think.settings import Settings
 
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_S = 10.0
+"""How long a ledger write waits for another process's write before giving up."""
+CONTENT_FIELDS_RUN = ("prompt", "answer", "final_answer", "votes")
+CONTENT_FIELDS_CALL = ("text", "reasoning")
+"""What ``--no-log`` leaves out: the text of prompts, answers and reasoning."""
 
 
 def import_sqlite_utils() -> None:
@@ -50,9 +61,14 @@ def _float(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def run_row(run: events.RunRecord) -> dict[str, Any]:
+def run_row(run: events.RunRecord, *, content: bool = True) -> dict[str, Any]:
+    """The ``runs`` row of a run record; ``content=False`` leaves the text out (--no-log).
+
+    A finished run's row also settles its spending-cap reservation (``reserved_usd`` back to
+    NULL): the recorded ``cost_usd`` takes its place.
+    """
     usage = run.usage
-    return {
+    row: dict[str, Any] = {
         "id": run.id,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
@@ -81,12 +97,18 @@ def run_row(run: events.RunRecord) -> dict[str, Any]:
         "stages": json.dumps(list(run.stages)) if run.stages else None,
         "error": run.error,
         "think_version": __version__,
+        "no_log": 0 if content else 1,
     }
+    if not content:
+        row.update(dict.fromkeys(CONTENT_FIELDS_RUN))
+    if run.status != "running":
+        row.update(reserved_usd=None, reserved_at=None)
+    return row
 
 
-def call_row(call: events.CallRecord) -> dict[str, Any]:
+def call_row(call: events.CallRecord, *, content: bool = True) -> dict[str, Any]:
     finish = [reason for reason in call.finish_reasons if reason]
-    return {
+    row: dict[str, Any] = {
         "id": call.id,
         "run_id": call.run_id,
         "seq": call.seq,
@@ -112,100 +134,269 @@ def call_row(call: events.CallRecord) -> dict[str, Any]:
         "text": call.texts[0] if call.n == 1 else json.dumps(list(call.texts)),
         "reasoning": call.reasoning or None,
     }
+    if not content:
+        row.update(dict.fromkeys(CONTENT_FIELDS_CALL))
+    return row
+
+
+@cache
+def upsert_sql(table: str, columns: tuple[str, ...]) -> str:
+    """Insert a row, or update the given columns of the row with the same id."""
+    names = ", ".join(columns)
+    marks = ", ".join(f":{c}" for c in columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
+    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}"
+
+
+def describe_error(exc: sqlite3.Error, path: Path, doing: str, timeout: float) -> str:
+    """A one-line, actionable message for what went wrong with the ledger file."""
+    text = str(exc)
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return (
+            f"cannot {doing} ledger {path}: another process kept it locked for more than "
+            f"{timeout:g} s (ledger_timeout)"
+        )
+    if "readonly" in lowered or "read-only" in lowered:
+        return f"cannot {doing} ledger {path}: the file or its directory is read-only ({text})"
+    if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
+        return (
+            f"cannot {doing} ledger {path}: the file is corrupt ({text}); move it aside or "
+            "restore a backup"
+        )
+    if "unable to open" in lowered:
+        return f"cannot {doing} ledger {path}: {text} (check the directory and its permissions)"
+    return f"cannot {doing} ledger {path}: {text}"
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):  # SQLite may have rolled it back already
+            conn.execute("ROLLBACK")
 
 
 class Ledger:
-    def __init__(self, path: Path) -> None:
+    """An open ledger file. Not shared between threads: open one per thread or process."""
+
+    def __init__(self, path: Path, timeout: float = BUSY_TIMEOUT_S) -> None:
         self.path = path
-        self._db = self._open(path)
+        self.timeout = timeout
+        self.conn = self._open(path, timeout)
 
-    @staticmethod
-    def _open(path: Path) -> Database:
-        import_sqlite_utils()
-        from sqlite_utils import Database
-
-        from think.ledger_schema import MIGRATIONS
-
+    def _open(self, path: Path, timeout: float) -> sqlite3.Connection:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists():
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            db = Database(conn)
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version < len(MIGRATIONS):
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    version = conn.execute("PRAGMA user_version").fetchone()[0]
-                    for step in MIGRATIONS[version:]:
-                        step(db)
-                    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-            elif version > len(MIGRATIONS):
-                raise LedgerError(
-                    f"ledger {path} has schema version {version}, newer than this think "
-                    f"understands ({len(MIGRATIONS)}); upgrade think"
-                )
-        except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"cannot open ledger {path}: {exc}") from exc
+            conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
         except OSError as exc:
             raise LedgerError(f"cannot open ledger {path}: {exc.strerror or exc}") from exc
-        return db
+        except sqlite3.Error as exc:
+            raise LedgerError(describe_error(exc, path, "open", timeout)) from exc
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            # In WAL mode NORMAL never corrupts the file; a power cut may lose the last
+            # transactions, an application crash loses nothing.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate(conn, path)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise LedgerError(describe_error(exc, path, "open", timeout)) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+        from think.ledger_schema import MIGRATIONS
+
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise LedgerError(
+                f"ledger {path} has schema version {version}, newer than this think "
+                f"understands ({len(MIGRATIONS)}); upgrade think"
+            )
+        if version == len(MIGRATIONS):
+            return
+        import_sqlite_utils()
+        from sqlite_utils import Database
+
+        db = Database(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for step in MIGRATIONS[version:]:
+                step(db)
+            conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
-        self._db.close()
+        self.conn.close()
 
-    def _write(self, table: str, row: dict[str, Any]) -> None:
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def error(self, exc: sqlite3.Error, doing: str) -> LedgerError:
+        return LedgerError(describe_error(exc, self.path, doing, self.timeout))
+
+    @contextmanager
+    def immediate(self, doing: str = "write to") -> Iterator[sqlite3.Connection]:
+        """A write transaction taken at once (``BEGIN IMMEDIATE``): what it reads stays
+        true until it commits, because no other writer can start meanwhile."""
+        conn = self.conn
         try:
-            self._db.table(table).upsert(row, pk="id")
-        except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"cannot write to ledger {self.path}: {exc}") from exc
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self.error(exc, doing) from exc
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(conn)
+            raise self.error(exc, doing) from exc
+        except BaseException:
+            _rollback(conn)
+            raise
 
-    def record_run(self, run: events.RunRecord) -> None:
-        self._write("runs", run_row(run))
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read transaction: every query inside sees the same state of the ledger."""
+        try:
+            self.conn.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise self.error(exc, "read") from exc
+        try:
+            yield
+        finally:
+            _rollback(self.conn)
 
-    def record_call(self, call: events.CallRecord) -> None:
-        self._write("calls", call_row(call))
+    def upsert(self, conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
+        conn.execute(upsert_sql(table, tuple(row)), row)
+
+    def record_run(self, run: events.RunRecord, *, content: bool = True) -> None:
+        with self.immediate() as conn:
+            self.upsert(conn, "runs", run_row(run, content=content))
+
+    def record_call(self, call: events.CallRecord, *, content: bool = True) -> None:
+        """Write the call; a run holding a reservation gets its heartbeat refreshed."""
+        from think.ids import utc_now
+
+        with self.immediate() as conn:
+            self.upsert(conn, "calls", call_row(call, content=content))
+            conn.execute(
+                "UPDATE runs SET reserved_at = ? WHERE id = ? AND reserved_usd IS NOT NULL",
+                [utc_now(), call.run_id],
+            )
+
+    def rows(self, sql: str, params: Any = ()) -> Iterator[dict[str, Any]]:
+        """Rows of a read query, as dicts, streamed from the cursor."""
+        try:
+            for row in self.conn.execute(sql, params):
+                yield dict(row)
+        except sqlite3.Error as exc:
+            raise self.error(exc, "read") from exc
+
+    def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        return next(self.rows(sql, params), None)
 
     def recent_runs(self, limit: int) -> list[dict[str, Any]]:
         return list(
-            self._db.query(
-                "select * from runs order by started_at desc, rowid desc limit ?", [limit]
-            )
+            self.rows("select * from runs order by started_at desc, rowid desc limit ?", [limit])
         )
 
     def calls_of(self, run_id: str) -> list[dict[str, Any]]:
-        return list(self._db.query("select * from calls where run_id = ? order by seq", [run_id]))
+        return list(self.rows("select * from calls where run_id = ? order by seq", [run_id]))
 
-    def rows(self, sql: str, params: list[Any] | None = None) -> Iterator[dict[str, Any]]:
-        yield from self._db.query(sql, params or [])
+    def backup(self, target: Path) -> int:
+        """Copy the whole ledger to ``target`` with SQLite's online backup API (consistent
+        while others write); returns how many runs the copy holds."""
+        try:
+            fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError as exc:
+            raise LedgerError(f"{target} exists; choose a new file for the backup") from exc
+        except OSError as exc:
+            raise LedgerError(f"cannot create {target}: {exc.strerror or exc}") from exc
+        os.close(fd)
+        try:
+            dest = sqlite3.connect(target)
+            try:
+                self.conn.backup(dest)
+                count = int(dest.execute("select count(*) from runs").fetchone()[0])
+            finally:
+                dest.close()
+        except sqlite3.Error as exc:
+            target.unlink(missing_ok=True)
+            raise self.error(exc, "back up") from exc
+        return count
+
+    def prune(self, before: str) -> tuple[int, int]:
+        """Delete the runs started before ``before`` (UTC ISO) and their calls; the deleted
+        text is overwritten on disk (``secure_delete``) and the WAL checkpointed."""
+        try:
+            self.conn.execute("PRAGMA secure_delete = ON")
+        except sqlite3.Error as exc:
+            raise self.error(exc, "prune") from exc
+        with self.immediate("prune") as conn:
+            calls = conn.execute(
+                "DELETE FROM calls WHERE run_id IN (SELECT id FROM runs WHERE started_at < ?)",
+                [before],
+            ).rowcount
+            runs = conn.execute("DELETE FROM runs WHERE started_at < ?", [before]).rowcount
+        with suppress(sqlite3.Error):  # busy readers: the WAL is reused once they finish
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return runs, calls
+
+    def count_before(self, before: str) -> int:
+        row = self.one("select count(*) as n from runs where started_at < ?", [before])
+        return int(row["n"]) if row else 0
+
+
+def ledger_path(settings: Settings) -> Path:
+    """The ledger file: ``--ledger``/``THINK_LEDGER``/config, else the platform's data dir."""
+    from think.paths import default_ledger_file
+
+    return settings.ledger or default_ledger_file()
+
+
+def open_ledger(settings: Settings) -> Ledger:
+    return Ledger(ledger_path(settings), settings.ledger_timeout)
 
 
 class LedgerRecorder:
     """Event sink that writes the run and its calls as they happen.
 
     A ledger failure never stops the run: the first error is kept (``self.error``) and the
-    command reports it at the end with :data:`ExitCode.NOT_RECORDED`.
+    command reports it at the end with :data:`ExitCode.NOT_RECORDED`. ``content=False``
+    (``--no-log``) records costs, tokens and timings but no prompt, answer or reasoning.
     """
 
-    def __init__(self, ledger: Ledger | None, error: LedgerError | None = None) -> None:
+    def __init__(
+        self, ledger: Ledger | None, error: LedgerError | None = None, *, content: bool = True
+    ) -> None:
         self.ledger = ledger
         self.error = error
+        self.content = content
 
     def __call__(self, event: events.Event) -> None:
+        from think import events
+
         if self.ledger is None or self.error is not None:
             return
         try:
             if isinstance(event, (events.RunStarted, events.RunFinished)):
-                self.ledger.record_run(event.run)
+                self.ledger.record_run(event.run, content=self.content)
             elif isinstance(event, events.CallFinished):
-                self.ledger.record_call(event.call)
+                self.ledger.record_call(event.call, content=self.content)
         except LedgerError as exc:
             self.error = exc

@@ -1,17 +1,25 @@
 """The ledger's schema as numbered migrations (``PRAGMA user_version`` holds the number).
 
 Each migration runs once, in order, inside a transaction, when a ledger is opened.
-Never edit a released migration: add a new one.
+Never edit a released migration: add a new one. (Migration 1's SQL is frozen in
+``tests/fixtures/ledger/schema_v1.sql``; a test checks it still creates exactly that.)
+
+1. ``runs`` and ``calls`` (the first released schema).
+2. Spending-cap reservations on ``runs`` (``reserved_usd``, ``reserved_at``, ``reserved_pid``,
+   ``reserved_host``), ``no_log``, the ``runs_fts`` full-text index over prompts and answers
+   (FTS5, kept current by triggers), and indexes for the ledger's filters and stats.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
-from sqlite_utils.db import Table
+if TYPE_CHECKING:  # imported only when a migration runs (think.ledger.Ledger._migrate)
+    from sqlite_utils import Database
+    from sqlite_utils.db import Table
 
-RUN_COLUMNS: dict[str, type] = {
+RUN_COLUMNS_V1: dict[str, type] = {
     "id": str,
     "started_at": str,
     "finished_at": str,
@@ -42,7 +50,7 @@ RUN_COLUMNS: dict[str, type] = {
     "think_version": str,
 }
 
-CALL_COLUMNS: dict[str, type] = {
+CALL_COLUMNS_V1: dict[str, type] = {
     "id": str,
     "run_id": str,
     "seq": int,
@@ -70,14 +78,30 @@ CALL_COLUMNS: dict[str, type] = {
 }
 
 
+RUN_COLUMNS_V2: dict[str, type] = {
+    "reserved_usd": float,
+    "reserved_at": str,
+    "reserved_pid": int,
+    "reserved_host": str,
+    "no_log": int,
+}
+
+RUN_COLUMNS: dict[str, type] = {**RUN_COLUMNS_V1, **RUN_COLUMNS_V2}
+"""The ``runs`` table's columns today, in table order."""
+CALL_COLUMNS: dict[str, type] = dict(CALL_COLUMNS_V1)
+"""The ``calls`` table's columns today, in table order."""
+
+_SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "REAL"}
+
+
 def table(db: Database, name: str) -> Table:
     return db.table(name)
 
 
 def _initial(db: Database) -> None:
-    table(db, "runs").create(RUN_COLUMNS, pk="id", not_null={"started_at", "status", "strategy"})
+    table(db, "runs").create(RUN_COLUMNS_V1, pk="id", not_null={"started_at", "status", "strategy"})
     table(db, "calls").create(
-        CALL_COLUMNS,
+        CALL_COLUMNS_V1,
         pk="id",
         foreign_keys=[("run_id", "runs", "id")],
         not_null={"run_id", "seq", "provider", "model", "status"},
@@ -86,7 +110,43 @@ def _initial(db: Database) -> None:
     table(db, "calls").create_index(["run_id"])
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_initial]
+_V2_SQL = (
+    # The whole FTS5 index lives beside the table it indexes (external content): the text is
+    # stored once, in ``runs``, and triggers keep the index in step with every write.
+    "CREATE VIRTUAL TABLE runs_fts USING fts5("
+    "prompt, answer, content='runs', content_rowid='rowid', tokenize='unicode61')",
+    "INSERT INTO runs_fts (runs_fts) VALUES ('rebuild')",
+    "CREATE TRIGGER runs_fts_insert AFTER INSERT ON runs BEGIN "
+    "INSERT INTO runs_fts (rowid, prompt, answer) VALUES (new.rowid, new.prompt, new.answer); "
+    "END",
+    "CREATE TRIGGER runs_fts_delete AFTER DELETE ON runs BEGIN "
+    "INSERT INTO runs_fts (runs_fts, rowid, prompt, answer) "
+    "VALUES ('delete', old.rowid, old.prompt, old.answer); "
+    "END",
+    "CREATE TRIGGER runs_fts_update AFTER UPDATE OF prompt, answer ON runs BEGIN "
+    "INSERT INTO runs_fts (runs_fts, rowid, prompt, answer) "
+    "VALUES ('delete', old.rowid, old.prompt, old.answer); "
+    "INSERT INTO runs_fts (rowid, prompt, answer) VALUES (new.rowid, new.prompt, new.answer); "
+    "END",
+    # Runs holding a spending-cap reservation (few at any time).
+    "CREATE INDEX idx_runs_reserved ON runs (reserved_usd) WHERE reserved_usd IS NOT NULL",
+    # Stats and cap checks read these instead of the wide rows (covering indexes).
+    "CREATE INDEX idx_runs_stats ON runs (started_at, strategy, status, escalated, cost_usd, "
+    "strong_only_cost_usd, reserved_usd, id)",
+    "CREATE INDEX idx_calls_stats ON calls (provider, model, started_at, cost_usd)",
+    "CREATE INDEX idx_calls_run_seq ON calls (run_id, seq)",
+    "DROP INDEX idx_calls_run_id",
+)
+
+
+def _reservations_search_indexes(db: Database) -> None:
+    for name, kind in RUN_COLUMNS_V2.items():
+        db.execute(f"ALTER TABLE runs ADD COLUMN {name} {_SQL_TYPES[kind]}")
+    for statement in _V2_SQL:
+        db.execute(statement)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_initial, _reservations_search_indexes]
 """``MIGRATIONS[i]`` takes a ledger from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

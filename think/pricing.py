@@ -21,11 +21,12 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 import pydantic
 
+from think.money import format_usd
 from think.usage import Usage
 
 if TYPE_CHECKING:
@@ -349,27 +350,3 @@ def call_cost(price: ModelPrice | None, usage: Usage | None) -> Cost:
         return Cost.unknown()
     usd = price.cost(usage)
     return Cost(usd, "estimated" if usage.source == "estimated" else "computed")
-
-
-def format_usd(value: Decimal | None) -> str:
-    """``$1.23``, ``$0.12``, ``$0.0012``, ``$0.000034``; ``unknown`` for None.
-
-    Amounts of a dollar or more get cents; smaller ones two significant digits.
-    """
-    if value is None:
-        return "unknown"
-    if not value.is_finite():
-        return f"${value}"
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    if value == 0:
-        return "$0.00"
-    if value >= 1:
-        return f"{sign}${value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
-    # two significant digits: the first one has exponent value.adjusted() (0.0012 -> -3)
-    places = max(2, 1 - value.adjusted())
-    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    if rounded.adjusted() > value.adjusted():  # rounding carried: 0.0995 -> 0.100
-        places = max(2, places - 1)
-        rounded = rounded.quantize(Decimal(1).scaleb(-places))
-    return f"{sign}${rounded:f}"

@@ -70,15 +70,10 @@ def exit_code_for(status: events.RunStatus, error: ThinkError | None) -> ExitCod
     return error.exit_code if error is not None else ExitCode.INTERNAL
 
 
-async def execute(
-    query: Query,
-    emit: events.EventSink,
-    price_for: PriceLookup,
-    make_provider: Callable[[str], Provider],
-) -> events.RunRecord:
-    run_id = new_run_id()
-    run = events.RunRecord(
-        id=run_id,
+def start_record(query: Query) -> events.RunRecord:
+    """The record of a run that starts now (a new id, status ``running``)."""
+    return events.RunRecord(
+        id=new_run_id(),
         started_at=utc_now(),
         prompt=query.prompt,
         strategy=query.strategy.name,
@@ -86,6 +81,19 @@ async def execute(
         models=tuple(str(m) for m in query.strategy.models),
         max_cost_usd=query.max_cost,
     )
+
+
+async def execute(
+    query: Query,
+    emit: events.EventSink,
+    price_for: PriceLookup,
+    make_provider: Callable[[str], Provider],
+    run: events.RunRecord | None = None,
+) -> events.RunRecord:
+    """Run the query to its end; ``run`` is its start record when made beforehand (a
+    spending-cap reservation), else one is made now. Its ``max_cost_usd`` is the cap."""
+    run = run or start_record(query)
+    run_id = run.id
     emit(events.RunStarted(run))
     start = time.monotonic()
     providers: dict[str, Provider] = {}
@@ -95,7 +103,7 @@ async def execute(
             providers[ref.provider] = make_provider(ref.provider)
         return providers[ref.provider]
 
-    calls = CallContext(run_id, emit, Budget(query.max_cost), price_for)
+    calls = CallContext(run_id, emit, Budget(run.max_cost_usd), price_for)
     ctx = RunContext(
         calls, messages_for(query.prompt, query.options.system), query.options, provider_for
     )

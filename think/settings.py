@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     retry_base_delay: float = Field(default=0.5, ge=0)
     ledger: Path | None = None
     """Ledger file (``THINK_LEDGER``); default under the platform's user data dir."""
+    ledger_timeout: float = Field(default=10.0, gt=0)
+    """Seconds to wait for another process's ledger write before giving up."""
+    daily_budget: float | None = Field(default=None, ge=0)
+    """USD that all runs of a local calendar day may spend together (``THINK_DAILY_BUDGET``)."""
+    monthly_budget: float | None = Field(default=None, ge=0)
+    """USD that all runs of a local calendar month may spend together."""
+    no_log: bool = False
+    """Record costs and timings but no prompt, answer or reasoning (``--no-log``)."""
     aliases: dict[str, str] = Field(default_factory=dict)
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)

@@ -57,7 +57,7 @@ def show(
     from rich.table import Table
 
     from think.cli.console import stdout_console
-    from think.cli.query_run import ledger_path
+    from think.ledger import ledger_path
     from think.paths import config_file
     from think.providers.presets import PRESETS
     from think.settings import env_value, load_settings, origins
@@ -65,7 +65,7 @@ def show(
     settings = load_settings()
     where = origins()
     values = {name: _plain(getattr(settings, name)) for name in type(settings).model_fields}
-    values["ledger"] = values["ledger"] or ledger_path(settings)
+    values["ledger"] = values["ledger"] or str(ledger_path(settings))
     keys = {}
     for _name, preset in sorted(PRESETS.items()):
         for var in preset.key_env:

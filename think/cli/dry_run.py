@@ -8,8 +8,8 @@ from decimal import Decimal
 import typer
 
 from think.cli.query_run import price_lookup, query_options
+from think.money import format_usd
 from think.plan import price_plan
-from think.pricing import format_usd
 from think.providers.registry import resolve_endpoint
 from think.run import messages_for
 from think.settings import Settings

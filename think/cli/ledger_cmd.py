@@ -1,85 +1,250 @@
-"""``think ledger``: review recorded runs."""
+"""``think ledger``: recorded runs and what they cost, like a bank statement.
+
+Every listing prints a table (default), ``--json`` or ``--csv``; errors are one line.
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from think.ledger import Ledger
+
 app = typer.Typer(
-    help="Review recorded runs (cost, status, answers).",
+    help="Recorded runs: list, search, show, spend statistics, export, backup, prune.",
     invoke_without_command=True,
     no_args_is_help=False,
     rich_markup_mode=None,
 )
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON (one document per line).")]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV with a header row.")]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option("--since", help="Only runs since: 7d, 12h, 2w, today, 2026-11-01 (local)."),
+]
 
-def _ledger() -> Any:
-    from think.cli.query_run import open_ledger
+
+def _ledger() -> Ledger:
+    from think.ledger import open_ledger
     from think.settings import load_settings
 
-    return open_ledger(load_settings())
+    return open_ledger(load_settings())  # a bad config is an error here too
 
 
-def _excerpt(text: str | None, width: int) -> str:
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+def _since(text: str | None) -> str | None:
+    from think.periods import iso, parse_when
+
+    return None if text is None else iso(parse_when(text, "--since"))
 
 
 @app.callback()
 def recent(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("-n", "--limit", min=1, help="How many runs.")] = 20,
-    json_output: Annotated[bool, typer.Option("--json", help="JSON lines, one per run.")] = False,
+    since: SinceOpt = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Runs that called this model.")
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="ok, error, budget_exhausted, cancelled, running or abandoned."),
+    ] = None,
+    escalated: Annotated[
+        bool | None,
+        typer.Option("--escalated/--not-escalated", help="Only runs that escalated (or did not)."),
+    ] = None,
+    query: Annotated[
+        str | None,
+        typer.Option("-q", "--query", help="Full-text search of prompts and answers."),
+    ] = None,
+    json_output: JsonOpt = False,
+    csv_output: CsvOpt = False,
 ) -> None:
-    """List recent runs, newest first."""
+    """List recent runs, newest first (filters combine)."""
     if ctx.invoked_subcommand is not None:
         return
-    from decimal import Decimal
+    from think.cli.ledger_render import output_format, runs_table, write_csv, write_json_lines
+    from think.ledger_schema import RUN_COLUMNS
+    from think.ledger_views import RunFilter, decode_run, list_runs
 
-    from rich.table import Table
-
-    from think.cli.console import stdout_console
-    from think.pricing import format_usd
-
-    ledger = _ledger()
-    try:
-        rows = ledger.recent_runs(limit)
-    finally:
-        ledger.close()
-    if json_output:
-        for row in rows:
-            row["models"] = json.loads(row["models"]) if row.get("models") else []
-            typer.echo(json.dumps(row, ensure_ascii=False))
-        return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("time", "run", "status", "strategy", "model", "tokens", "cost", "prompt"):
-        table.add_column(column, no_wrap=column != "prompt", overflow="ellipsis")
-    for row in rows:
-        cost = row["cost_usd"]
-        tokens = f"{row['input_tokens'] or 0}+{row['output_tokens'] or 0}"
-        table.add_row(
-            (row["started_at"] or "")[:19].replace("T", " "),
-            row["id"][:8],
-            row["status"],
-            row["strategy"],
-            row["answer_model"] or ", ".join(json.loads(row["models"] or "[]")),
-            tokens,
-            format_usd(None if cost is None else Decimal(str(cost))),
-            _excerpt(row["prompt"], 60),
-        )
-    console = stdout_console()
-    if rows:
-        console.print(table)
+    fmt = output_format(json_output, csv_output)
+    flt = RunFilter(_since(since), model, status, escalated, query)
+    with _ledger() as ledger:
+        rows = list_runs(ledger, flt, limit)
+    if fmt == "json":
+        write_json_lines(decode_run(row) for row in rows)
+    elif fmt == "csv":
+        write_csv(rows, list(RUN_COLUMNS))
+    elif rows:
+        console = _console()
+        console.print(runs_table(rows, console.width))
     else:
-        console.print("no runs recorded yet")
+        _console().print("no runs match" if flt != RunFilter() else "no runs recorded yet")
+
+
+def _console() -> Console:
+    from think.cli.console import stdout_console
+
+    return stdout_console()
+
+
+@app.command("show")
+def show(
+    run_id: Annotated[str, typer.Argument(help="A run id, or enough of its start.")],
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    csv_output: Annotated[bool, typer.Option("--csv", help="The calls as CSV.")] = False,
+) -> None:
+    """Everything about one run: its stages, calls, votes, answer and reasoning."""
+    from think.cli.ledger_render import output_format, show_run, write_csv, write_json_lines
+    from think.ledger_schema import CALL_COLUMNS
+    from think.ledger_views import find_run, run_document
+
+    fmt = output_format(json_output, csv_output)
+    with _ledger() as ledger:
+        run = find_run(ledger, run_id)
+        calls = ledger.calls_of(run["id"])
+    if fmt == "json":
+        write_json_lines([run_document(run, calls)])
+    elif fmt == "csv":
+        write_csv(calls, list(CALL_COLUMNS))
+    else:
+        show_run(_console(), run, calls)
+
+
+@app.command("stats")
+def stats(
+    by: Annotated[
+        str, typer.Option("--by", help="day, week, model, provider or strategy.")
+    ] = "day",
+    since: SinceOpt = None,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    csv_output: CsvOpt = False,
+) -> None:
+    """Spend by day, week, model, provider or strategy; escalation rate; savings."""
+    from think.cli.ledger_render import (
+        output_format,
+        print_stats,
+        stats_record,
+        write_csv,
+        write_json_lines,
+    )
+    from think.errors import UsageError
+    from think.ledger_stats import GROUPS, spend_stats
+
+    if by not in GROUPS:
+        raise UsageError(f"--by: {by!r} is not one of {', '.join(GROUPS)}")
+    fmt = output_format(json_output, csv_output)
+    with _ledger() as ledger:
+        result = spend_stats(ledger, by, _since(since))
+    records = [stats_record(row, by, result.total) for row in result.rows]
+    if fmt == "json":
+        total = stats_record(result.total, "total", result.total)
+        total.pop("total")
+        document = {"by": by, "since": result.since, "total": total, "rows": records}
+        write_json_lines([document])
+    elif fmt == "csv":
+        write_csv(records, list(records[0]) if records else [by])
+    else:
+        print_stats(_console(), result)
+
+
+@app.command("export")
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    since: SinceOpt = None,
+) -> None:
+    """Stream the whole ledger to stdout: each run with its calls (constant memory).
+
+    jsonl: one {"run": …, "calls": […]} per line. csv: one row per call, the run's columns
+    prefixed run_ and the call's call_ (a run without calls has one row, call_ empty).
+    """
+    from think.cli.ledger_render import write_csv, write_json_lines
+    from think.errors import UsageError
+    from think.ledger_schema import CALL_COLUMNS, RUN_COLUMNS
+    from think.ledger_views import RunFilter, export_documents
+
+    if fmt not in ("jsonl", "csv"):
+        raise UsageError(f"--format: {fmt!r} is not jsonl or csv")
+    with _ledger() as ledger:
+        documents = export_documents(ledger, RunFilter(since=_since(since)))
+        if fmt == "jsonl":
+            write_json_lines(documents)
+            return
+        columns = [f"run_{c}" for c in RUN_COLUMNS] + [f"call_{c}" for c in CALL_COLUMNS]
+        write_csv(_flat_rows(documents), columns)
+
+
+def _flat_rows(documents: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    import json
+
+    for document in documents:
+        run = {
+            f"run_{key}": json.dumps(value) if isinstance(value, (list, dict)) else value
+            for key, value in document["run"].items()
+        }
+        if not document["calls"]:
+            yield run
+        for call in document["calls"]:
+            yield {**run, **{f"call_{key}": value for key, value in call.items()}}
 
 
 @app.command("path")
 def path() -> None:
     """Print the ledger file's path."""
-    from think.cli.query_run import ledger_path
+    from think.ledger import ledger_path
     from think.settings import load_settings
 
     typer.echo(ledger_path(load_settings()))
+
+
+@app.command("backup")
+def backup(
+    target: Annotated[Path, typer.Argument(help="A new file for the copy.")],
+) -> None:
+    """Copy the ledger to FILE, consistent even while other runs write (mode 0600)."""
+    with _ledger() as ledger:
+        count = ledger.backup(target)
+    typer.echo(f"backed up {count} runs to {target}")
+
+
+@app.command("prune")
+def prune(
+    before: Annotated[
+        str, typer.Option("--before", help="Delete runs started before this (2026-01-01, 90d).")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete old runs and their calls (asks first unless --yes)."""
+    from think.periods import iso, local_time_of, parse_when
+
+    moment = parse_when(before, "--before")
+    cutoff = iso(moment)
+    with _ledger() as ledger:
+        count = ledger.count_before(cutoff)
+        if count == 0:
+            typer.echo(f"no runs before {local_time_of(moment)}; nothing to prune")
+            return
+        question = f"delete {count} runs started before {local_time_of(moment)} and their calls?"
+        if not yes and not _confirm(question):
+            typer.echo("nothing deleted")
+            return
+        runs, calls = ledger.prune(cutoff)
+    typer.echo(f"deleted {runs} runs and {calls} calls started before {local_time_of(moment)}")
+
+
+def _confirm(question: str) -> bool:
+    """Ask on stderr, read the answer from stdin; no answer (EOF) is no."""
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    if not answer:
+        sys.stderr.write("\n")
+    return answer.strip().lower() in ("y", "yes")

@@ -84,6 +84,14 @@ def ask(
             help="Do not show the model's reasoning text live (it is still in the ledger).",
         ),
     ] = None,
+    no_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--no-log",
+            help="Record cost, tokens and timings but no prompt, answer or reasoning.",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -116,6 +124,7 @@ def ask(
             "system": system,
             "hide_reasoning": hide_reasoning,
             "profile": profile,
+            "no_log": no_log,
         }
     )
     if dry_run:

@@ -16,28 +16,18 @@ from think.cli.console import report_error, report_warning, stderr_console
 from think.display import LiveView, summary_line
 from think.errors import LedgerError, UsageError
 from think.exit_codes import ExitCode
-from think.ledger import Ledger, LedgerRecorder
+from think.ledger import LedgerRecorder, open_ledger
+from think.ledger_caps import Caps, reserve_run
 from think.model_ref import ModelRef
 from think.output import AnswerWriter
-from think.paths import default_ledger_file
 from think.pricing import ModelPrice, PriceOverride, lookup_price
 from think.providers.base import Provider
 from think.providers.registry import create_provider, resolve_endpoint
-from think.run import Query, execute
+from think.run import Query, execute, start_record
 from think.settings import Settings
 from think.strategies.base import QueryOptions
 from think.strategies.factory import build_strategy
 from think.strategies.single import ANSWER_STAGE
-
-
-def ledger_path(settings: Settings) -> str:
-    return str(settings.ledger or default_ledger_file())
-
-
-def open_ledger(settings: Settings) -> Ledger:
-    from pathlib import Path
-
-    return Ledger(Path(ledger_path(settings)))
 
 
 def price_lookup(settings: Settings) -> Callable[[ModelRef], ModelPrice | None]:
@@ -85,10 +75,7 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
         options=query_options(settings),
         max_cost=None if settings.max_cost is None else Decimal(str(settings.max_cost)),
     )
-    try:
-        recorder = LedgerRecorder(open_ledger(settings))
-    except LedgerError as exc:
-        recorder = LedgerRecorder(None, exc)
+    recorder, run = _start(settings, start_record(query))
 
     live_enabled = not quiet and sys.stderr.isatty()
     stdout_tty = sys.stdout.isatty()
@@ -113,7 +100,7 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
         return create_provider(name, settings)
 
     try:
-        run = asyncio.run(execute(query, bus, price_lookup(settings), make_provider))
+        run = asyncio.run(execute(query, bus, price_lookup(settings), make_provider, run))
     except KeyboardInterrupt:
         if live is not None:
             live.stop()
@@ -135,6 +122,36 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
         if code == ExitCode.OK:
             code = ExitCode.NOT_RECORDED
     return int(code)
+
+
+def _start(settings: Settings, run: events.RunRecord) -> tuple[LedgerRecorder, events.RunRecord]:
+    """Open the ledger and, under spending caps, reserve the run's maximum cost in it.
+
+    Without caps a ledger that cannot be opened does not stop the run (it ends with
+    NOT_RECORDED); with caps it does, before anything is spent: they cannot be checked.
+    """
+    content = not settings.no_log
+    caps = _caps(settings)
+    try:
+        ledger = open_ledger(settings)
+    except LedgerError as exc:
+        if caps:
+            raise LedgerError(f"cannot check the spending caps: {exc}") from exc
+        return LedgerRecorder(None, exc, content=content), run
+    if caps:
+        try:
+            run = reserve_run(ledger, run, caps, content=content)
+        except BaseException:
+            ledger.close()
+            raise
+    return LedgerRecorder(ledger, content=content), run
+
+
+def _caps(settings: Settings) -> Caps:
+    def usd(value: float | None) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+    return Caps(daily=usd(settings.daily_budget), monthly=usd(settings.monthly_budget))
 
 
 def _summary(console: Console) -> events.EventSink:

@@ -1,0 +1,321 @@
+"""How ``think ledger`` commands print: Rich tables for people, JSON and CSV for programs.
+
+Tables fit 80 columns (the prompt column takes what is left); times are local.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from think.money import format_usd, usd_from_ledger
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from think.ledger_stats import Row, Stats
+
+Format = Literal["table", "json", "csv"]
+BAR_WIDTH = 12
+"""The least width of a stats table's bars (they take what the terminal has left)."""
+STATUS_SHORT = {"budget_exhausted": "budget"}
+
+
+def output_format(json_output: bool, csv_output: bool) -> Format:
+    from think.errors import UsageError
+
+    if json_output and csv_output:
+        raise UsageError("choose one of --json and --csv")
+    return "json" if json_output else "csv" if csv_output else "table"
+
+
+def write_json_lines(documents: Iterable[dict[str, Any]]) -> None:
+    out = sys.stdout
+    for document in documents:
+        out.write(json.dumps(document, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    sys.stdout.flush()
+
+
+def usd(value: float | Decimal | None) -> str:
+    if value is None:
+        return "-"
+    return format_usd(value if isinstance(value, Decimal) else usd_from_ledger(value).normalize())
+
+
+def local_time(stamp: str | None, *, full: bool = False) -> str:
+    if not stamp:
+        return ""
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone()
+    if full:
+        return moment.strftime("%Y-%m-%d %H:%M:%S %Z")
+    if moment.year != datetime.now().year:
+        return moment.strftime("%Y-%m-%d")
+    return moment.strftime("%m-%d %H:%M")
+
+
+def excerpt(text: str | None, width: int = 200) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def agreement(votes: str | dict[str, int] | None) -> str:
+    counts = json.loads(votes) if isinstance(votes, str) else votes
+    if not counts:
+        return ""
+    return f"{max(counts.values())}/{sum(counts.values())}"
+
+
+def _table(*columns: str) -> Table:
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, collapse_padding=True, header_style="bold")
+    for column in columns:
+        table.add_column(column, no_wrap=True, overflow="ellipsis")
+    return table
+
+
+def runs_table(rows: list[dict[str, Any]], width: int) -> Table:
+    """Recent runs; at 80 columns the fixed columns keep their width, the model (without its
+    provider: ``think ledger show`` has it) and the prompt share what is left."""
+    table = _table("time", "run", "status", "strategy", "model", "agree", "esc", "cost")
+    table.add_column("prompt", no_wrap=True, overflow="ellipsis", min_width=10)
+    cells = [
+        [
+            local_time(row["started_at"]),
+            row["id"][:8],
+            STATUS_SHORT.get(row["status"], row["status"]),
+            row["strategy"],
+            (row["answer_model"] or "").partition(":")[2] or (row["answer_model"] or ""),
+            agreement(row["votes"]),
+            "yes" if row["escalated"] else "",
+            usd(row["cost_usd"]) if row["status"] != "running" else "…",
+            excerpt(row["prompt"]) if not row.get("no_log") else "(not logged)",
+        ]
+        for row in rows
+    ]
+    _fit_widths(table, cells, width, squeeze={4: 11})
+    for row_cells in cells:
+        table.add_row(*row_cells)
+    return table
+
+
+def _fit_widths(
+    table: Table, cells: list[list[str]], width: int, squeeze: dict[int, int] | None = None
+) -> None:
+    """Fix every column's width: the content's, except the last column, which gets what is
+    left of ``width`` (at least its ``min_width``), taken first from the ``squeeze``
+    columns (down to the width given for each)."""
+    widths = [
+        max([len(str(column.header)), *(len(row[index]) for row in cells)])
+        for index, column in enumerate(table.columns[:-1])
+    ]
+    last = table.columns[-1]
+    gaps = len(table.columns) - 1
+    short = (last.min_width or 0) - (width - sum(widths) - gaps)
+    for index, least in (squeeze or {}).items():
+        if short > 0:
+            cut = min(short, max(widths[index] - least, 0))
+            widths[index] -= cut
+            short -= cut
+    for column, fixed in zip(table.columns, widths, strict=False):
+        column.width = fixed
+    last.width = max(width - sum(widths) - gaps, last.min_width or 0)
+
+
+def _field(label: str, value: object) -> str:
+    return f"[bold]{label:<12}[/bold] {value}"
+
+
+def show_run(console: Console, run: dict[str, Any], calls: list[dict[str, Any]]) -> None:
+    """Everything recorded about one run, for a person."""
+    from rich.markup import escape
+
+    def line(label: str, value: object) -> None:
+        console.print(_field(label, escape(str(value))))
+
+    line("run", run["id"])
+    line("started", local_time(run["started_at"], full=True))
+    duration = "" if run["duration_ms"] is None else f"{run['duration_ms'] / 1000:.2f} s"
+    line("status", f"{run['status']} (exit {run['exit_code']})  {duration}".rstrip())
+    line("strategy", run["strategy"])
+    line("models", ", ".join(json.loads(run["models"] or "[]")))
+    line("answered by", run["answer_model"] or "-")
+    cost = f"{usd(run['cost_usd'])} ({run['cost_source'] or 'not finished'})"
+    if run["max_cost_usd"] is not None:
+        cost += f" of at most {usd(run['max_cost_usd'])}"
+    if run["reserved_usd"] is not None:
+        cost += f"; {usd(run['reserved_usd'])} reserved against the spending caps"
+    line("cost", cost)
+    if run["strong_only_cost_usd"] is not None and run["cost_usd"] is not None:
+        saved = usd_from_ledger(run["strong_only_cost_usd"]) - usd_from_ledger(run["cost_usd"])
+        line("strong alone", f"{usd(run['strong_only_cost_usd'])} (saved {usd(saved)})")
+    line(
+        "tokens",
+        f"in {run['input_tokens'] or 0} · out {run['output_tokens'] or 0} · reasoning "
+        f"{run['reasoning_tokens'] or 0} · cached {run['cached_tokens'] or 0}",
+    )
+    if run["stages"]:
+        line("stages", " → ".join(json.loads(run["stages"])))
+    if run["votes"]:
+        votes = json.loads(run["votes"])
+        tally = ", ".join(f"{answer!r} ×{count}" for answer, count in votes.items())
+        line("votes", f"{tally} (agreement {agreement(votes)})")
+    if run["escalation_reason"]:
+        line("escalated", f"{'yes' if run['escalated'] else 'no'}: {run['escalation_reason']}")
+    if run["error"]:
+        line("error", run["error"])
+    console.print()
+    console.print(calls_table(calls) if calls else "no calls")
+    for call in calls:
+        if call["error"]:
+            console.print(_field(f"call {call['seq']}", escape(f"error: {call['error']}")))
+    if run["no_log"]:
+        console.print("\n(prompt, answer and reasoning were not recorded: --no-log)")
+        return
+    _section(console, "prompt", run["prompt"])
+    _section(console, "answer", run["answer"])
+    for call in calls:
+        if call["reasoning"]:
+            title = f"reasoning (call {call['seq']}, {call['provider']}:{call['model']})"
+            _section(console, title, call["reasoning"])
+
+
+def _section(console: Console, title: str, text: str | None) -> None:
+    from rich.text import Text
+
+    console.print()
+    console.print(Text(title, style="bold"))
+    console.print(Text(text if text else "-"))
+
+
+def calls_table(calls: list[dict[str, Any]]) -> Table:
+    table = _table(
+        "#", "stage", "model", "status", "in", "out", "reas", "cost", "latency", "ttft", "end"
+    )
+    for index in (4, 5, 6, 7, 8, 9):
+        table.columns[index].justify = "right"
+    for call in calls:
+        table.add_row(
+            str(call["seq"]),
+            call["stage"] or "",
+            f"{call['provider']}:{call['model']}",
+            call["status"],
+            str(call["input_tokens"] or 0),
+            str(call["output_tokens"] or 0),
+            str(call["reasoning_tokens"] or 0),
+            usd(call["cost_usd"]),
+            _seconds(call["latency_ms"]),
+            _seconds(call["ttft_ms"]),
+            call["finish_reason"] or "",
+        )
+    return table
+
+
+def _seconds(ms: int | None) -> str:
+    return "-" if ms is None else f"{ms / 1000:.2f}s"
+
+
+def stats_record(row: Row, by: str, total: Row) -> dict[str, Any]:
+    """A stats row as plain values (JSON and CSV)."""
+    record: dict[str, Any] = {by: row.key}
+    if by in ("model", "provider"):
+        record["calls"] = row.calls
+        record["spent_usd"] = float(row.spent)
+        record["share"] = float(row.spent / total.spent) if total.spent else None
+    else:
+        record.update(
+            runs=row.runs,
+            spent_usd=float(row.spent),
+            avg_usd_per_run=None if row.average is None else float(row.average),
+            cascades=row.cascades,
+            escalated=row.escalated,
+            escalation_rate=row.escalation_rate,
+            strong_alone_usd=None if row.strong_alone is None else float(row.strong_alone),
+            saved_usd=None if row.saved is None else float(row.saved),
+        )
+    record["unknown_cost_runs"] = row.unknown_cost
+    return record
+
+
+def _rate(row: Row) -> str:
+    rate = row.escalation_rate
+    return "-" if rate is None else f"{row.escalated}/{row.cascades} {rate:.0%}"
+
+
+def print_stats(console: Console, stats: Stats) -> None:
+    from rich.text import Text
+
+    total = stats.total
+    since = f"since {local_time(stats.since, full=True)}" if stats.since else "all time"
+    lines = [
+        Text(
+            f"{total.runs} runs {since}: {usd(total.spent)} spent, "
+            f"{usd(total.average)} per run on average",
+            style="bold",
+        ),
+        Text(f"escalated {_rate(total)} of cascade runs"),
+    ]
+    if total.saved is not None:
+        lines.append(
+            Text(
+                f"the strong model alone would have cost {usd(total.strong_alone)}: "
+                f"saved {usd(total.saved)}"
+            )
+        )
+    if total.unknown_cost:
+        lines.append(Text(f"{total.unknown_cost} runs used a model of unknown price"))
+    for line in lines:
+        console.print(line, soft_wrap=False)
+    if stats.rows:
+        console.print()
+        console.print(stats_table(stats, console.width))
+
+
+def stats_table(stats: Stats, width: int) -> Table:
+    """One row per group, with a bar of its spend."""
+    from rich.text import Text
+
+    per_call = stats.by in ("model", "provider")
+    if per_call:
+        table = _table(stats.by, "calls", "spent", "share")
+    else:
+        table = _table(stats.by, "runs", "spent", "avg", "escalated", "strong", "saved")
+    table.add_column("", no_wrap=True, min_width=BAR_WIDTH)
+    for column in table.columns[1:-1]:
+        column.justify = "right"
+    cells = []
+    for row in stats.rows:
+        if per_call:
+            share = f"{row.spent / stats.total.spent:.0%}" if stats.total.spent else "-"
+            cells.append([row.key, str(row.calls), usd(row.spent), share])
+        else:
+            money = [usd(row.spent), usd(row.average), _rate(row), usd(row.strong_alone)]
+            cells.append([row.key, str(row.runs), *money, usd(row.saved)])
+    _fit_widths(table, cells, min(width, 100))
+    top = max((row.spent for row in stats.rows), default=Decimal(0))
+    bar_width = table.columns[-1].width or BAR_WIDTH
+    for row, row_cells in zip(stats.rows, cells, strict=True):
+        table.add_row(*row_cells, Text(_bar(row.spent, top, bar_width), style="cyan"))
+    return table
+
+
+def _bar(value: Decimal, top: Decimal, width: int) -> str:
+    if top <= 0 or value <= 0:
+        return ""
+    eighths = int(value / top * width * 8)
+    full, rest = divmod(max(eighths, 1), 8)
+    return "█" * full + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[rest]

@@ -1,0 +1,185 @@
+"""Spending caps across runs (``daily_budget``, ``monthly_budget``), enforced in the ledger.
+
+Before a run spends anything it reserves its maximum cost (``--max-cost``; by default all
+that the caps leave) on its ``runs`` row, inside one ``BEGIN IMMEDIATE`` transaction that
+first adds up what the cap's period has already spent and what running runs hold. No other
+process can write between that sum and the reservation, so concurrent runs cannot together
+pass a cap. When the run finishes, its row is settled: the reservation is cleared and its
+actual cost (never more than the reservation, by the budget governor) counts instead.
+
+A run that crashed leaves its reservation behind. It expires, and the calls it recorded count
+instead, when the process that made it is gone (same host), or when it has not been refreshed
+(every recorded call refreshes it) for :data:`OTHER_HOST_TTL` (reservations of another host,
+whose processes cannot be checked) or :data:`MAX_AGE` (any reservation). The expired run's
+status becomes ``abandoned``.
+
+Spend counts toward the period in which its run started, in local time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING
+
+from think.errors import SpendingCapReached
+from think.ledger import Ledger, run_row
+from think.periods import day_start, iso, month_start
+
+if TYPE_CHECKING:
+    from think import events
+from think.money import format_usd, usd_from_ledger
+
+OTHER_HOST_TTL = timedelta(hours=1)
+MAX_AGE = timedelta(hours=24)
+ABANDONED = "abandoned"
+ABANDONED_ERROR = "the process ended before the run finished; its cap reservation expired"
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Caps:
+    daily: Decimal | None = None
+    monthly: Decimal | None = None
+
+    def __bool__(self) -> bool:
+        return self.daily is not None or self.monthly is not None
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What one cap leaves: the cap, what its period spent, what running runs hold."""
+
+    name: str
+    period: str
+    cap: Decimal
+    spent: Decimal
+    held: Decimal
+
+    @property
+    def remaining(self) -> Decimal:
+        return max(self.cap - self.spent - self.held, _ZERO)
+
+    def describe(self) -> str:
+        held = f", {format_usd(self.held)} held by running runs" if self.held else ""
+        return (
+            f"{self.name} {format_usd(self.cap)}: {format_usd(self.spent)} spent {self.period}"
+            f"{held}, {format_usd(self.remaining)} left"
+        )
+
+
+def this_host() -> str:
+    return socket.gethostname()
+
+
+def _process_alive(pid: int) -> bool:
+    if os.name != "posix":
+        return True  # cannot tell: the time limits apply
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stale(row: sqlite3.Row, now: datetime, host: str) -> bool:
+    heartbeat = row["reserved_at"]
+    if heartbeat is None or heartbeat < iso(now - MAX_AGE):
+        return True
+    if row["reserved_host"] == host:
+        return row["reserved_pid"] is None or not _process_alive(int(row["reserved_pid"]))
+    return bool(heartbeat < iso(now - OTHER_HOST_TTL))
+
+
+def expire_stale(conn: sqlite3.Connection, now: datetime) -> int:
+    """Release the reservations of runs that can no longer finish (see the module doc)."""
+    host = this_host()
+    rows = conn.execute(
+        "SELECT id, reserved_at, reserved_pid, reserved_host FROM runs "
+        "WHERE reserved_usd IS NOT NULL"
+    ).fetchall()
+    stale = [row["id"] for row in rows if _stale(row, now, host)]
+    for run_id in stale:
+        conn.execute(
+            "UPDATE runs SET reserved_usd = NULL, "
+            "cost_usd = coalesce(cost_usd, "
+            "  (SELECT sum(cost_usd) FROM calls WHERE run_id = runs.id), 0), "
+            "status = CASE WHEN status = 'running' THEN ? ELSE status END, "
+            "error = coalesce(error, ?) WHERE id = ?",
+            [ABANDONED, ABANDONED_ERROR, run_id],
+        )
+    return len(stale)
+
+
+_SPEND_SQL = (
+    "SELECT coalesce(sum(CASE WHEN reserved_usd IS NULL THEN coalesce(cost_usd, "
+    "  (SELECT sum(c.cost_usd) FROM calls c WHERE c.run_id = runs.id), 0) END), 0) AS spent, "
+    "coalesce(sum(reserved_usd), 0) AS held "
+    "FROM runs WHERE started_at >= ?"
+)
+
+
+def allowances(conn: sqlite3.Connection, caps: Caps, now: datetime) -> list[Allowance]:
+    """What each configured cap leaves right now (call inside the reserving transaction)."""
+    result = []
+    for name, period, cap, since in (
+        ("daily budget", "today", caps.daily, day_start(now)),
+        ("monthly budget", "this month", caps.monthly, month_start(now)),
+    ):
+        if cap is None:
+            continue
+        spent, held = conn.execute(_SPEND_SQL, [iso(since)]).fetchone()
+        result.append(Allowance(name, period, cap, usd_from_ledger(spent), usd_from_ledger(held)))
+    return result
+
+
+def _floor(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("1e-9"), rounding=ROUND_DOWN)
+
+
+def reserve_run(
+    ledger: Ledger,
+    run: events.RunRecord,
+    caps: Caps,
+    *,
+    content: bool = True,
+    now: datetime | None = None,
+) -> events.RunRecord:
+    """Record the run's start holding its maximum cost against the caps, or refuse it.
+
+    Returns the run with ``max_cost_usd`` set: as asked (``--max-cost``) when it fits, else
+    what the tightest cap leaves when no maximum was asked. Raises
+    :class:`SpendingCapReached` (nothing recorded, nothing spent) when it does not fit.
+    """
+    now = now or datetime.now(UTC)
+    with ledger.immediate("reserve in") as conn:
+        expire_stale(conn, now)
+        left = allowances(conn, caps, now)
+        tightest = min(left, key=lambda a: a.remaining)
+        asked = run.max_cost_usd
+        if tightest.remaining <= 0:
+            raise SpendingCapReached(f"{tightest.describe()}; nothing can be spent until it resets")
+        if asked is not None and asked > tightest.remaining:
+            raise SpendingCapReached(
+                f"{tightest.describe()}; this run could cost up to {format_usd(asked)} "
+                f"(--max-cost): lower --max-cost to at most {format_usd(tightest.remaining)}"
+            )
+        # Rounded down: the REAL column's float noise must never tip a sum past the cap.
+        reserved = asked if asked is not None else _floor(tightest.remaining)
+        run = dataclasses.replace(run, max_cost_usd=reserved)
+        row = run_row(run, content=content)
+        row.update(
+            reserved_usd=float(reserved),
+            reserved_at=iso(now),
+            reserved_pid=os.getpid(),
+            reserved_host=this_host(),
+        )
+        ledger.upsert(conn, "runs", row)
+    return run

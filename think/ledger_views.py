@@ -1,0 +1,159 @@
+"""Reading the ledger: filtered run lists, full-text search, one run with its calls, and the
+whole ledger streamed for export."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from think.errors import UsageError
+from think.ledger import Ledger
+
+RUN_STATUSES = ("running", "ok", "error", "budget_exhausted", "cancelled", "abandoned")
+JSON_RUN_FIELDS = ("models", "votes", "stages")
+_MAX_CHAR = "\U0010ffff"
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs to show. ``since`` is a UTC ISO timestamp (see :mod:`think.periods`)."""
+
+    since: str | None = None
+    model: str | None = None
+    status: str | None = None
+    escalated: bool | None = None
+    text: str | None = None
+
+    def where(self, *, text: bool = True) -> tuple[str, list[Any]]:
+        """The SQL condition on ``runs`` (no alias) and its parameters (``text=False``:
+        without the full-text condition)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.since is not None:
+            clauses.append("started_at >= ?")
+            params.append(self.since)
+        if self.status is not None:
+            if self.status not in RUN_STATUSES:
+                raise UsageError(
+                    f"--status: {self.status!r} is not a run status; one of "
+                    + ", ".join(RUN_STATUSES)
+                )
+            clauses.append("status = ?")
+            params.append(self.status)
+        if self.escalated is not None:
+            clauses.append("escalated = ?")
+            params.append(int(self.escalated))
+        if self.model is not None:
+            # The model that answered, or any model a call went to; provider optional.
+            clauses.append(
+                "(answer_model = ? OR EXISTS (SELECT 1 FROM calls c WHERE c.run_id = runs.id "
+                "AND (c.model = ? OR c.provider || ':' || c.model = ?)))"
+            )
+            params += [self.model, self.model, self.model]
+        if self.text is not None and text:
+            clauses.append("rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH ?)")
+            params.append(fts_query(self.text))
+        return (" AND ".join(clauses) or "1"), params
+
+
+def fts_query(text: str) -> str:
+    """Each word of ``text`` as a quoted FTS5 term: all must occur (any order), and no word
+    is taken as FTS5 syntax. A trailing ``*`` keeps its prefix meaning (``escal*``)."""
+    terms = []
+    for word in text.split():
+        prefix = word.endswith("*") and len(word) > 1
+        core = word.rstrip("*") if prefix else word
+        terms.append('"' + core.replace('"', '""') + '"' + ("*" if prefix else ""))
+    if not terms:
+        raise UsageError("-q: give one or more words to search for")
+    return " ".join(terms)
+
+
+def decode_run(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``runs`` row with its JSON columns decoded (for ``--json`` and export)."""
+    for name in JSON_RUN_FIELDS:
+        value = row.get(name)
+        row[name] = json.loads(value) if value else ([] if name != "votes" else {})
+    return row
+
+
+def list_runs(ledger: Ledger, flt: RunFilter, limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` runs that match, newest first."""
+    if flt.text is not None:
+        return _search(ledger, flt, limit)
+    where, params = flt.where()
+    return list(
+        ledger.rows(
+            f"SELECT * FROM runs WHERE {where} ORDER BY started_at DESC, rowid DESC LIMIT ?",
+            [*params, limit],
+        )
+    )
+
+
+def _search(ledger: Ledger, flt: RunFilter, limit: int) -> list[dict[str, Any]]:
+    """Full-text matches, newest first, reading the index newest-first in growing batches
+    (rowids grow as runs are recorded) until ``limit`` runs also pass the other filters: a
+    common word costs no more than a rare one (instead of sorting every match by time)."""
+    where, params = flt.where(text=False)
+    query = fts_query(flt.text or "")
+    batch_sql = (
+        "SELECT rowid FROM runs_fts WHERE runs_fts MATCH ? AND rowid < ? "
+        "ORDER BY rowid DESC LIMIT ?"
+    )
+    found: list[dict[str, Any]] = []
+    below = 2**63 - 1
+    batch = max(4 * limit, 200)
+    while len(found) < limit:
+        bounds = ledger.one(
+            f"SELECT count(*) AS n, min(rowid) AS low FROM ({batch_sql})", [query, below, batch]
+        )
+        if bounds is None or not bounds["n"]:
+            break
+        found += ledger.rows(
+            f"SELECT * FROM runs WHERE rowid IN ({batch_sql}) AND {where}",
+            [query, below, batch, *params],
+        )
+        if bounds["n"] < batch:
+            break
+        below, batch = bounds["low"], batch * 4
+    found.sort(key=lambda row: row["started_at"], reverse=True)
+    return found[:limit]
+
+
+def find_run(ledger: Ledger, prefix: str) -> dict[str, Any]:
+    """The run whose id starts with ``prefix``; a usage error when none or several do."""
+    prefix = prefix.strip().lower()
+    if not prefix:
+        raise UsageError("give a run id (or the start of one: see `think ledger`)")
+    found = list(
+        ledger.rows(
+            "SELECT * FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 4",
+            [prefix, prefix + _MAX_CHAR],
+        )
+    )
+    if not found:
+        raise UsageError(f"no run {prefix!r} in the ledger (see `think ledger`)")
+    if len(found) > 1:
+        shown = ", ".join(row["id"] for row in found[:3]) + (", …" if len(found) > 3 else "")
+        raise UsageError(f"run id {prefix!r} is ambiguous: it starts {shown}; give more of it")
+    return found[0]
+
+
+def run_document(run: dict[str, Any], calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """One run with its calls: ``think ledger show --json`` and each export line."""
+    return {"run": decode_run(dict(run)), "calls": calls}
+
+
+def export_documents(ledger: Ledger, flt: RunFilter) -> Iterator[dict[str, Any]]:
+    """Every matching run with its calls, oldest first, streamed in constant memory from one
+    read snapshot (runs written meanwhile are not half-included)."""
+    where, params = flt.where()
+    calls = ledger.conn.cursor()
+    with ledger.snapshot():
+        for run in ledger.rows(
+            f"SELECT * FROM runs WHERE {where} ORDER BY started_at, rowid", params
+        ):
+            rows = calls.execute("SELECT * FROM calls WHERE run_id = ? ORDER BY seq", [run["id"]])
+            yield run_document(run, [dict(row) for row in rows])

@@ -1,0 +1,67 @@
+"""Points in time for the ledger: ``--since 7d``, ``--before 2026-11-01``, and the local day
+and month that spending caps count.
+
+Days, weeks and months are the local calendar's (the ``TZ`` environment variable applies);
+the ledger stores UTC timestamps as ISO-8601 text, which sorts as time.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, date, datetime, timedelta
+
+from think.errors import UsageError
+
+_DURATION = re.compile(r"(\d+)\s*([mhdw])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def iso(moment: datetime) -> str:
+    """``moment`` as the ledger stores time: UTC, milliseconds, ``Z``."""
+    utc = moment.astimezone(UTC)
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def local_time_of(moment: datetime) -> str:
+    """``2026-11-01 09:30`` in local time (seconds when there are any)."""
+    local = moment.astimezone()
+    return local.strftime("%Y-%m-%d %H:%M:%S" if local.second else "%Y-%m-%d %H:%M")
+
+
+def local_midnight(day: date) -> datetime:
+    """The start of a local calendar day, as an aware UTC datetime (DST-safe)."""
+    return datetime.fromtimestamp(time.mktime(day.timetuple()), UTC)
+
+
+def day_start(now: datetime) -> datetime:
+    return local_midnight(now.astimezone().date())
+
+
+def month_start(now: datetime) -> datetime:
+    return local_midnight(now.astimezone().date().replace(day=1))
+
+
+def parse_when(text: str, option: str, now: datetime | None = None) -> datetime:
+    """A moment from ``7d`` / ``12h`` / ``30m`` / ``2w`` (that long ago), ``today``, a local
+    date ``2026-11-01`` (its midnight) or an ISO timestamp (local unless it has an offset)."""
+    now = now or datetime.now(UTC)
+    spec = text.strip().lower()
+    match = _DURATION.fullmatch(spec)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        return now - timedelta(**{_UNITS[unit]: amount})
+    if spec == "today":
+        return day_start(now)
+    try:
+        if len(spec) == 10:
+            return local_midnight(date.fromisoformat(spec))
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"{option}: {text!r} is not a time; use a duration (30m, 12h, 7d, 2w), "
+            "today, a date (2026-11-01) or a timestamp (2026-11-01T09:30)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # naive: local time
+    return moment.astimezone(UTC)
