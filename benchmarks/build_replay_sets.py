@@ -11,8 +11,9 @@ its pipeline extracted or, for program styles, obtained by running the program â
   model ``gpt-4`` with COT, NL+SL, noNL, LtM, in that order, as far as the files are present;
 - only the questions that every present predictions file answers (so a downloaded prefix of
   each file gives a prefix of the set), in id order, optionally the first ``--limit``;
-- program styles (NL+SL, noNL) get the line ``The answer is <recorded result>.`` appended, as
-  in gsm8k.jsonl, unless the pipeline recorded no result (empty or ``[invalid]``);
+- program-style answers (NL+SL, noNL: a completion with an ``answer = ...`` line) get the line
+  ``The answer is <recorded result>.`` appended, as in gsm8k.jsonl, unless the pipeline recorded
+  no result (empty or ``[invalid]``); a program-style completion written as prose is kept as is;
 - usage estimated with cl100k_base (input = question tokens + 40, output = text tokens) and
   priced at gpt-3.5-turbo $1.50/$2.00 and gpt-4 $30/$60 per million tokens.
 
@@ -38,6 +39,7 @@ from think.tokens import count_text
 INSTRUCTION_TOKENS = 40  # a zero-shot instruction around the question, as in gsm8k.jsonl
 PROGRAM_STYLES = frozenset({"NL+SL", "noNL"})
 NO_RESULT = frozenset({"", "[invalid]"})
+PROGRAM_RE = re.compile(r"^\s*answer\s*=", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ def options_of(item: dict[str, Any]) -> list[str]:
 def response_text(style: str, prediction: dict[str, Any]) -> str:
     text = str(prediction.get("completion") or "")
     result = str(prediction.get("answer") if prediction.get("answer") is not None else "")
-    if style in PROGRAM_STYLES and result.strip() not in NO_RESULT:
+    ran = style in PROGRAM_STYLES and PROGRAM_RE.search(text) is not None
+    if ran and result.strip() not in NO_RESULT:
         text = f"{text.rstrip()}\n\nThe answer is {result.strip()}."
     return text
 
