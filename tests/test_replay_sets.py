@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,7 @@ Row = dict[str, float]
 
 def cascade_rows(
     path: Path,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     policy: tuple[int, int, float] | None = None,
@@ -40,6 +42,8 @@ def cascade_rows(
         for name, value in zip(("INITIAL", "MAX_SAMPLES"), policy[:2], strict=True):
             monkeypatch.setenv(f"THINK_CASCADE_{name}", str(value))
         monkeypatch.setenv("THINK_AGREEMENT", str(policy[2]))
+    # Each run keeps its own results: a `think eval` that resumes must not reuse another policy's.
+    monkeypatch.setenv("THINK_EVAL_DIR", tempfile.mkdtemp(dir=tmp_path))
     argv = ["eval", str(path), "--cheap", "replay:gpt-3.5-turbo", "--strong", "replay:gpt-4"]
     result = run_cli([*argv, "--json"], capsys, monkeypatch)
     assert result.code == 0, result.err
@@ -65,21 +69,27 @@ needs_sets = pytest.mark.skipif(not SETS, reason=f"no replay sets in {EXTRA_DIR}
 @needs_sets
 @pytest.mark.parametrize("path", [known(path) for path in SETS])
 def test_default_cascade_is_no_dearer_and_at_most_2_points_below_the_naive_policy(
-    path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    default = cascade_rows(path, capsys, monkeypatch)["cascade"]
-    naive = cascade_rows(path, capsys, monkeypatch, NAIVE)["cascade"]
+    default = cascade_rows(path, tmp_path, capsys, monkeypatch)["cascade"]
+    naive = cascade_rows(path, tmp_path, capsys, monkeypatch, NAIVE)["cascade"]
     assert meets_criterion(default, naive), (default, naive)
 
 
 @needs_sets
 @pytest.mark.parametrize("path", SETS, ids=[path.stem for path in SETS])
 def test_unanimity_with_early_exit_meets_the_criterion(
-    path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The general rule that would fix the failures: the naive policy's accuracy, cheaper."""
-    rule = cascade_rows(path, capsys, monkeypatch, UNANIMOUS_EARLY_EXIT)["cascade"]
-    naive = cascade_rows(path, capsys, monkeypatch, NAIVE)["cascade"]
+    rule = cascade_rows(path, tmp_path, capsys, monkeypatch, UNANIMOUS_EARLY_EXIT)["cascade"]
+    naive = cascade_rows(path, tmp_path, capsys, monkeypatch, NAIVE)["cascade"]
     assert rule["accuracy"] == naive["accuracy"]
     assert meets_criterion(rule, naive)
 
@@ -87,8 +97,11 @@ def test_unanimity_with_early_exit_meets_the_criterion(
 @needs_sets
 @pytest.mark.parametrize("path", SETS, ids=[path.stem for path in SETS])
 def test_recorded_set_replays_without_errors(
-    path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rows = cascade_rows(path, capsys, monkeypatch)
+    rows = cascade_rows(path, tmp_path, capsys, monkeypatch)
     assert all(row["errors"] == 0 and row["cost_unknown"] == 0 for row in rows.values())
     assert rows["single-strong"]["accuracy"] >= rows["single-cheap"]["accuracy"]
