@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,9 +32,16 @@ def evaluate(dataset: Path, env: dict[str, str]) -> dict[str, dict[str, float]]:
     think = Path(sys.executable).with_name("think")
     command = [str(think), "eval", str(dataset), "--json"]
     command += ["--cheap", "replay:gpt-3.5-turbo", "--strong", "replay:gpt-4"]
-    result = subprocess.run(
-        command, env={**os.environ, **env}, capture_output=True, text=True, check=True
-    )
+    # A fresh results directory: a `think eval` that resumes kept results must not hand one
+    # policy's runs to another (THINK_EVAL_DIR is ignored by versions that keep none).
+    with tempfile.TemporaryDirectory() as results:
+        result = subprocess.run(
+            command,
+            env={**os.environ, **env, "THINK_EVAL_DIR": results},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     document = json.loads(result.stdout)
     return {row["strategy"]: row for row in document["strategies"]}
 

@@ -347,6 +347,36 @@ def test_choice_letter_beyond_e_is_not_a_choice() -> None:
     assert key("F", CHOICE) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("So x = 10(√3 - 1)/3.\n\nTherefore, the answer is option C) 7(√3 - 1).", "C"),
+        ("So there are 2 distinct letters.\n\nAnswer: A)74453.", "A"),
+        ("Solving, x = $78.20\n\nSo the original price was (e) $78.20.", "E"),
+        ("Since they are independent, P = 0.2. Answer option A) 0.2 is correct.", "A"),
+        ("(a) 10 is more than 9.95.\n(b) 9 is less than 9.22.\n\nSo it is (a) (99,10).", "A"),
+        ("So the answer is (e), none of these.", "E"),
+        ("The price is $235, so the closest answer choice is (c) $240.", "C"),
+        ("So the answer is B) 12 apples.", "B"),
+    ],
+)
+def test_choice_as_models_write_it(text: str, expected: str) -> None:
+    assert key(text, CHOICE) == expected
+
+
+def test_capital_letters_in_prose_are_not_choices() -> None:
+    assert key("The answer is not given, as the chance of A given B is not stated.", CHOICE) is None
+    assert key("The answer is unclear: point B lies on the line.", CHOICE) is None
+    assert key("The answer is a bit unclear, but C", CHOICE) == "C"
+
+
+def test_choice_given_as_an_option_value_or_none_of_the_above() -> None:
+    options = ["$61", "$65", "$67.40", "$70", "None of these"]
+    assert key("The answer is $70.", CHOICE, options=options) == "D"
+    assert key("So the answer is none of these.", CHOICE, options=options) == "E"
+    assert key("So the answer is none of the above.", CHOICE) is None
+
+
 # ---------------------------------------------------------------------------- yes / no
 
 
@@ -410,6 +440,30 @@ def test_two_digit_years_are_left_as_written() -> None:
 
 def test_invalid_date_falls_back_to_text() -> None:
     assert key("The answer is 02/30/2021.", DATE) == "02/30/2021"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Final Answer: What is the date today?\nWe cannot determine the date without more context.",
+        "Today is 8/3/1997. Without more information, we cannot answer this question.",
+        "If it is a leap year, the answer is 02/29/2016. Otherwise, the answer is 03/01/YYYY.",
+        "This question was answered above. Please refer to that answer.",
+    ],
+)
+def test_a_date_question_declined_has_no_answer(text: str) -> None:
+    assert key(text, DATE) is None
+
+
+def test_date_after_a_declined_aside_is_the_answer() -> None:
+    text = "I cannot tell what 8/3/1997 means. However, the answer to the question is 08/03/1997."
+    assert key(text, DATE) == "08/03/1997"
+    assert key("Today's date is 05/30/2021.", DATE) == "05/30/2021"
+
+
+def test_not_enough_information_is_no_number() -> None:
+    text = "Final Answer: How many roses?\nWe don't have enough information to answer this."
+    assert key(text, NUMBER) is None
 
 
 # ---------------------------------------------------------------------------- text

@@ -100,7 +100,7 @@ def gsm8k_rows(capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, float]
 
 @pytest.mark.skipif(not GSM8K.exists(), reason="../shared/replay/gsm8k.jsonl is absent")
 def test_default_cascade_on_gsm8k_costs_under_half_and_beats_the_naive_policy(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
     rows = gsm8k_rows(capsys)
@@ -109,6 +109,7 @@ def test_default_cascade_on_gsm8k_costs_under_half_and_beats_the_naive_policy(
     monkeypatch.setenv("THINK_CASCADE_INITIAL", "3")
     monkeypatch.setenv("THINK_CASCADE_MAX_SAMPLES", "3")
     monkeypatch.setenv("THINK_AGREEMENT", "1.0")
+    monkeypatch.setenv("THINK_EVAL_DIR", str(tmp_path / "naive"))  # never the default's results
     naive = gsm8k_rows(capsys)["cascade"]
     assert cascade["cost_vs_strong"] <= 0.5
     assert cascade["mean_cost_usd"] <= naive["mean_cost_usd"]

@@ -50,6 +50,7 @@ def test_documented_values() -> None:
         "BUDGET": 5,
         "NOT_RECORDED": 6,
         "SPENDING_CAP": 7,
+        "TARGET_NOT_MET": 8,
         "INTERRUPTED": 130,
     }
 

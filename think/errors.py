@@ -61,6 +61,7 @@ class CalibrationError(ThinkError):
 
     exit_code = ExitCode.TARGET_NOT_MET
 
+
 class SpendingCapReached(ThinkError):
     """The run's maximum cost does not fit what ``daily_budget``/``monthly_budget`` leave."""
 

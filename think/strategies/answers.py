@@ -97,9 +97,11 @@ MARKER_RE = re.compile(
 FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(?P<code>.*?)^[ \t]*\1[ \t]*$", re.S | re.M)
 REFUSAL_RE = re.compile(
     r"\b(?:I\s*(?:'|’)?m\s+sorry|I\s+apologi[sz]e"
-    r"|I\s+(?:cannot|can(?:'|’)t|am\s+unable\s+to)\s+(?:answer|help|assist|provide|determine|solve)"
+    r"|(?:I|we)\s+(?:cannot|can(?:'|’)t|can\s+not|am\s+unable\s+to|are\s+unable\s+to)\s+"
+    r"(?:answer|help|assist|provide|determine|solve)"
     r"|(?:cannot|can(?:'|’)t|can\s+not)\s+be\s+(?:determined|answered|calculated|solved)"
-    r"|(?:not|in)\s*(?:enough|sufficient)\s+information|(?:impossible|not\s+possible)\s+to\s+"
+    r"|(?:not|in|(?:don|doesn)(?:'|’)t\s+have)\s*(?:enough|sufficient)\s+(?:information|context)"
+    r"|(?:impossible|not\s+possible)\s+to\s+"
     r"(?:determine|answer|say|tell))",
     re.IGNORECASE,
 )
@@ -116,6 +118,7 @@ LONE_CHOICE = re.compile(
     r"|(?i:(?:option|choice)\s+)?(?:\([A-Ea-e]\)|[A-Ea-e]\))\s.*",  # (b) 42 apples, b) 42
     re.DOTALL,
 )
+DATE_LIKE = re.compile(r"\d{1,4}(?:[/.\-]\d{1,4}){2}")
 CODE_LINE = re.compile(r"[A-Za-z_][\w.]*(?:\[[^\]]*\])?\s*[-+*/]?=\s*[A-Za-z_][\w.()\[\]]*")
 
 
@@ -307,6 +310,22 @@ def _choice(span: Span, text: str, options: Sequence[str] | None) -> Extracted |
     return Extracted(clean(span.text), key, "choice") if key else None
 
 
+def _date(written: str) -> str | None:
+    """The date in the last sentence that gives a date or declines to; else none.
+
+    "I cannot tell its significance. However, the answer is 08/03/1997." is 08/03/1997;
+    "It depends on 8/3/1997. We cannot answer this question." and "03/01/YYYY" are no answer.
+    An impossible date written as numbers (02/30/2021) keys as written.
+    """
+    for sentence in reversed(_sentences(written)):
+        if REFUSAL_RE.search(sentence):
+            return None
+        found = date_key(sentence) or date_key(text_key(sentence))
+        if found is not None:
+            return found
+    return (text_key(written) or None) if DATE_LIKE.fullmatch(written) else None
+
+
 def _guess(span: str, options: Sequence[str] | None) -> AnswerKind:
     cleaned = clean(span)
     if options or re.fullmatch(LONE_CHOICE, cleaned):
@@ -344,7 +363,7 @@ def extract_answer(
     if kind == "yesno":
         key = yesno_key(written)
     elif kind == "date":
-        key = normalize(written, "date")
+        key = _date(written)
     elif fmt.kind == "auto" and (REFUSAL_RE.search(written) or CODE_LINE.fullmatch(written)):
         key = None  # a refusal, or a program that was never run: no answer
     else:

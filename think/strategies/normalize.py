@@ -228,6 +228,7 @@ def number_value(span: str) -> Fraction | None:
 # ---------------------------------------------------------------------------- choices
 
 LETTERS = "ABCDE"
+_SHORT_SPAN_WORDS = 4
 _CHOICE_WORD = r"(?i:(?:the\s+)?(?:correct\s+|right\s+|best\s+|final\s+)?(?:answer|option|choice))"
 _LONE_CHOICE = re.compile(
     rf"(?:{_CHOICE_WORD}\s*(?:(?i:is)\s*)?[:\-]?\s*)?"
@@ -256,7 +257,11 @@ def choice_key(span: str, options: Sequence[str] | None = None) -> str | None:
             return letter
     found = list(_ANY_CHOICE.finditer(cleaned))
     strong = [m for m in found if m["p"] or m["o"] or m["a"]]
-    pick = strong[-1] if strong else (found[-1] if found else None)
+    # A bare capital letter is a choice only where a choice is written: a short span, or the
+    # last word ("I would go with B"); in prose it is a name ("A given B", "point C").
+    short = len(cleaned.split()) <= _SHORT_SPAN_WORDS
+    bare = [m for m in found if short or not re.search(r"\w", cleaned[m.end() :])]
+    pick = strong[-1] if strong else (bare[-1] if bare else None)
     if pick is None:
         return None
     return str(pick["p"] or pick["o"] or pick["a"] or pick["u"] or pick["x"]).upper()
