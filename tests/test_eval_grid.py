@@ -251,3 +251,20 @@ def test_plot_writes_a_png(
     )
     assert code == 2
     assert "cannot write" in err
+
+
+def test_kept_results_are_not_reused_when_the_configuration_changes(
+    dataset: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    results = str(tmp_path / "results.jsonl")
+    lenient = grid_json(capsys, dataset, "--results", results)
+    monkeypatch.setenv("THINK_AGREEMENT", "1.0")  # the cascade now needs every answer to agree
+    monkeypatch.setenv("THINK_CASCADE_MAX_SAMPLES", "5")
+    strict = grid_json(capsys, dataset, "--results", results)
+    assert rows_of(strict)["cascade"] != rows_of(lenient)["cascade"]
+    assert (
+        rows_of(strict)["single-cheap"]["accuracy"] == rows_of(lenient)["single-cheap"]["accuracy"]
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -106,9 +105,10 @@ def contestants(
         overrides = setting.resolved(str(cheap_ref), str(strong_ref))
         own = with_overrides(settings, overrides, f"eval setting {setting.name}")
         build_strategy(own)  # a setting that cannot be built fails before any run
-        fingerprint = hashlib.sha256(
-            json.dumps(overrides, sort_keys=True, default=str).encode()
-        ).hexdigest()[:16]
+        # Every effective setting (config file and THINK_* included), not just the grid's
+        # overrides: kept results are reused only for an identical configuration.
+        effective_settings = own.model_dump_json(exclude={"profiles", "profile"})
+        fingerprint = hashlib.sha256(effective_settings.encode()).hexdigest()[:16]
         built.append(
             Contestant(
                 setting.name,
