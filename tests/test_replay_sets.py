@@ -23,11 +23,7 @@ EXTRA_DIR = Path(os.environ.get("THINK_EXTRA_REPLAY_DIR") or "/tmp/replay-extra"
 SETS = sorted(EXTRA_DIR.glob("*.jsonl")) if EXTRA_DIR.is_dir() else []
 NAIVE = (3, 3, 1.0)
 UNANIMOUS_EARLY_EXIT = (2, 3, 1.0)  # the naive rule, stopping as soon as two answers differ
-KNOWN_FAILURES = {  # measured; see benchmarks/README.md, "Other recorded sets"
-    "date": "3 of 4 accepts a wrong date that three cheap styles share and the fourth gets right",
-    "aqua": "3 of 4 accepts a wrong letter that three cheap styles share; the naive rule escalates",
-    "svamp": "same accuracy, but a 4th cheap sample before escalating: 43.7% vs 42.8% of strong",
-}
+KNOWN_FAILURES: dict[str, str] = {}  # set name -> why the default misses (none since unanimity)
 Row = dict[str, float]
 
 

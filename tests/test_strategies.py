@@ -92,9 +92,9 @@ def test_cascade_accepts_agreeing_cheap_answers_without_escalating() -> None:
     provider.script("cheap", ["The answer is 4."] * 3)
     record, seen = run(Cascade(CHEAP, STRONG), provider)
     assert not record.escalated
-    assert record.escalation_reason == "accepted: 3/3 agree"
+    assert record.escalation_reason == "accepted: 2/2 agree"
     assert record.answer_model == "fake:cheap"
-    assert record.calls == 3
+    assert record.calls == 2
     assert record.stages == ("cheap", "check")
     assert record.strong_only_cost_usd is not None
     assert record.strong_only_cost_usd > 0
@@ -109,13 +109,48 @@ def test_cascade_escalates_on_disagreement_in_reasoning_mode() -> None:
     record, _ = run(Cascade(CHEAP, STRONG), provider)
     assert record.escalated
     assert record.escalation_reason is not None
-    assert record.escalation_reason.startswith("disagreement: 1/3 agree")
+    assert record.escalation_reason == "disagreement: 1/2 agree (needs 2 of 2)"
     assert record.answer_model == "fake:strong"
     assert record.final_answer == "4"
     strong_request = provider.requests[-1]
     assert strong_request.model == "strong"
     assert "step by step" in strong_request.messages[0].content  # no native mode: CoT
     assert strong_request.max_tokens == OPTIONS.max_tokens * 4
+
+
+def test_closed_answers_need_three_agreeing_samples_open_ones_two() -> None:
+    provider = ScriptedProvider()
+    provider.script("cheap", ["The answer is (B).", "Answer: B", "option B"])
+    record, _ = run(Cascade(CHEAP, STRONG), provider)
+    assert record.escalation_reason == "accepted: 3/3 agree"  # a choice: chance agreement
+    assert record.final_answer == "B"
+    provider = ScriptedProvider()
+    provider.script("cheap", ["The answer is (B).", "Answer: B", "The answer is (C)."])
+    provider.script("strong", ["The answer is (C)."])
+    record, _ = run(Cascade(CHEAP, STRONG), provider)
+    assert record.escalation_reason == "disagreement: 2/3 agree (needs 3 of 3)"
+    assert record.final_answer == "C"
+    provider = ScriptedProvider()
+    provider.script("cheap", ["Yes.", "yes", "Yes, it is."])
+    record, _ = run(Cascade(CHEAP, STRONG), provider)
+    assert record.escalation_reason == "accepted: 3/3 agree"
+
+
+def test_a_sample_without_an_answer_breaks_unanimity() -> None:
+    provider = ScriptedProvider()
+    provider.script("cheap", ["The answer is 4.", "I cannot tell."])
+    provider.script("strong", ["The answer is 4."])
+    record, _ = run(Cascade(CHEAP, STRONG), provider)
+    assert record.escalated
+    assert record.escalation_reason == "disagreement: 1/2 agree (needs 2 of 2)"
+
+
+def test_an_agreement_share_switches_to_k_of_m() -> None:
+    provider = ScriptedProvider()
+    provider.script("cheap", ["The answer is 4.", "The answer is 5.", "4", "The answer is 4"])
+    record, _ = run(Cascade(CHEAP, STRONG, CascadePolicy(2, 0.75, 4)), provider)
+    assert record.escalation_reason == "accepted: 3/4 agree"
+    assert record.calls == 4
 
 
 def test_cascade_uses_native_reasoning_effort_when_the_model_has_it() -> None:
@@ -131,12 +166,12 @@ def test_cascade_escalates_when_nothing_is_extractable_or_the_cheap_model_fails(
     provider = ScriptedProvider()
     provider.script("cheap", ["", "", ""])
     provider.script("strong", ["The answer is 4."])
-    record, _ = run(Cascade(CHEAP, STRONG, CascadePolicy(3, 3, 1.0)), provider)
+    record, _ = run(Cascade(CHEAP, STRONG, CascadePolicy(3, 1.0, 3)), provider)
     assert record.escalation_reason == "no extractable answer in the cheap samples"
     provider = ScriptedProvider()
     provider.script("cheap", [Reply("", error="boom")] * 3)
     provider.script("strong", ["The answer is 4."])
-    record, _ = run(Cascade(CHEAP, STRONG, CascadePolicy(3, 3, 1.0)), provider)
+    record, _ = run(Cascade(CHEAP, STRONG, CascadePolicy(3, 1.0, 3)), provider)
     assert record.escalation_reason is not None
     assert record.escalation_reason.startswith("cheap model error")
     assert record.final_answer == "4"

@@ -79,7 +79,9 @@ DEFAULT_GRID: tuple[GridSetting, ...] = (
         _s(f"vote-{n}", "self-consistency", strategy="vote", model=CHEAP, samples=n)
         for n in (1, 3, 5, 10)
     ),
-    # Cascades needing k of up to m cheap answers to agree (3 of 4 is the default).
+    # The default cascade (unanimity: 2 of 2 open answers, 3 of 3 closed ones), then
+    # cascades needing k of up to m cheap answers to agree.
+    _s("cascade", "cascade", strategy="cascade"),
     *(
         _s(
             f"cascade-{k}of{m}",

@@ -66,11 +66,11 @@ def build_strategy(settings: Settings) -> Strategy:
         return Refine(cheap, verifier, settings.rounds)
     from think.strategies.cascade import Cascade, CascadePolicy
 
-    if settings.cascade_initial > settings.cascade_max_samples:
-        raise UsageError("cascade_initial cannot exceed cascade_max_samples")
     policy = CascadePolicy(
-        settings.cascade_initial, settings.cascade_max_samples, settings.agreement
+        settings.cascade_initial, settings.agreement, settings.cascade_max_samples
     )
+    if settings.cascade_initial > policy.most_samples:
+        raise UsageError("cascade_initial cannot exceed the cascade's most samples")
     return Cascade(cheap, strong_model(settings), policy, verifier)
 
 

@@ -53,3 +53,12 @@ class Tally:
         if remaining == 0:
             return "accept" if leader >= needed else "reject"
         return None
+
+    def unanimous(self, needed: int) -> Verdict | None:
+        """Accept once ``needed`` samples all gave the same answer; reject at the first
+        different answer or sample without one; ``None`` means draw another sample."""
+        if len(self.counts) > 1 or sum(self.counts.values()) < self.total:
+            return "reject"
+        if self.total >= needed:
+            return "accept"
+        return None
