@@ -45,13 +45,8 @@ from think.providers.base import (
     UsageReported,
 )
 from think.providers.endpoint import Endpoint
-from think.providers.http import (
-    MAX_HONOURED_RETRY_AFTER,
-    RetryPolicy,
-    Timeouts,
-    make_client,
-    parse_retry_after,
-)
+from think.providers.http import RetryPolicy, Timeouts, make_client
+from think.providers.http_errors import MAX_HONOURED_RETRY_AFTER, parse_retry_after
 from think.providers.openai_chat import OpenAIChatProvider
 
 FAST = RetryPolicy(max_retries=2, base_delay=0.01, max_delay=0.05)

@@ -17,27 +17,19 @@ from typing import Any
 
 import httpx
 
-from think.errors import AuthError, ProviderError, StreamCutError
+from think.errors import ProviderError, StreamCutError
 from think.providers.base import (
     Capabilities,
     ChatRequest,
     ChoiceFinished,
     ReasoningDelta,
-    ResponseStarted,
     StreamEvent,
     TextDelta,
     UsageReported,
 )
 from think.providers.endpoint import Endpoint
-from think.providers.http import (
-    AttemptCounter,
-    RetryPolicy,
-    connection_error,
-    open_response,
-    redacted,
-    secrets_in,
-)
-from think.providers.sse import iter_lines, iter_sse
+from think.providers.http import RetryPolicy, sse_events, stream_call
+from think.providers.http_errors import stream_error
 from think.providers.think_tags import ThinkTagSplitter
 from think.usage import Usage
 
@@ -95,48 +87,25 @@ class OpenAIChatProvider:
                 body["stream_options"] = {"include_usage": True}
         return body
 
-    def _missing_key(self) -> AuthError:
-        names = " or ".join(self.endpoint.key_env) or f"providers.{self.name}.api_key"
-        return AuthError(f"{self.name}: no API key; set {names}")
-
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        if self.endpoint.key_required and not self.endpoint.api_key:
-            raise self._missing_key()
+        self.endpoint.check_key()
         url = self.endpoint.base_url.rstrip("/") + "/chat/completions"
-        counter = AttemptCounter()
-        async with open_response(
+
+        def read_stream(response: httpx.Response) -> AsyncIterator[StreamEvent]:
+            return self._read_stream(response, request, url)
+
+        async for event in stream_call(
             self._client,
             provider=self.name,
             url=url,
             headers=self.headers(),
             body=self.body(request),
             policy=self._policy,
-            counter=counter,
-        ) as response:
-            yield ResponseStarted(counter.attempts)
-            try:
-                if self.endpoint.stream and not _is_json(response):
-                    async for event in self._read_stream(response, request, url):
-                        yield event
-                else:
-                    # Also a server that ignored ``stream: true`` or answered it with a JSON
-                    # error body and status 200.
-                    try:
-                        raw = await response.aread()
-                    except httpx.HTTPError as exc:
-                        raise self._read_error(exc, url) from exc
-                    for event in parse_completion(self.name, raw):
-                        yield event
-            except ProviderError as exc:  # an error body inside the stream may echo the key
-                raise redacted(exc, secrets_in(self.headers())) from exc.__cause__
-
-    def _read_error(self, exc: httpx.HTTPError, url: str) -> ProviderError:
-        """The error for a response that failed after its headers arrived."""
-        if isinstance(exc, httpx.TimeoutException):
-            return ProviderError(f"{self.name}: the stream stalled (no data within the timeout)")
-        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
-            return StreamCutError(f"{self.name}: the stream was cut off mid-answer")
-        return connection_error(self.name, url, exc)
+            stream=self.endpoint.stream,
+            read_stream=read_stream,
+            read_body=lambda raw: parse_completion(self.name, raw),
+        ):
+            yield event
 
     async def _read_stream(
         self, response: httpx.Response, request: ChatRequest, url: str
@@ -144,24 +113,16 @@ class OpenAIChatProvider:
         expected = request.n if self.endpoint.supports_n else 1
         parser = ChunkParser(self.name)
         done = False
-        try:
-            async for sse in iter_sse(iter_lines(response.aiter_text())):
-                if sse.data.strip() == "[DONE]":
-                    done = True
-                    break
-                for event in parser.parse(sse.data):
-                    yield event
-        except httpx.HTTPError as exc:
-            raise self._read_error(exc, url) from exc
+        async for sse in sse_events(response, self.name, url):
+            if sse.data.strip() == "[DONE]":
+                done = True
+                break
+            for event in parser.parse(sse.data):
+                yield event
         for event in parser.flush():
             yield event
         if not done and len(parser.finished) < expected:
             raise StreamCutError(f"{self.name}: the stream ended before the answer was complete")
-
-
-def _is_json(response: httpx.Response) -> bool:
-    content_type: str = response.headers.get("content-type", "")
-    return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
 class ChunkParser:
@@ -248,11 +209,8 @@ def in_stream_error(provider: str, error: Any) -> ProviderError:
         code = error.get("code")
     else:
         message, code = str(error), None
-    status = code if isinstance(code, int) else None
-    retryable = status is not None and (status == 429 or status >= 500)
-    return ProviderError(
-        f"{provider}: error in stream: {message}", status=status, retryable=retryable
-    )
+    status = code if isinstance(code, int) and not isinstance(code, bool) else None
+    return stream_error(provider, message, status)
 
 
 def _int(value: Any) -> int:
