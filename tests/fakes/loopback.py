@@ -319,6 +319,14 @@ class LoopbackServer:
             raise FileNotFoundError(f"no such fixture: {path}")
         return path
 
+    @classmethod
+    def fixture_json(cls, name: str) -> JSONDict:
+        """A recorded JSON object (an error body, a whole response)."""
+        data = json.loads(cls.fixture_path(name).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise TypeError(f"fixture {name} is not a JSON object")
+        return data
+
     # -- helpers for subclasses ---------------------------------------------------------
 
     def wait(self, seconds: float) -> None:
@@ -414,7 +422,7 @@ class LoopbackServer:
         if path.suffix == ".sse":
             headers = {"content-type": SSE_CONTENT_TYPE, **fixture.headers}
             h.start(fixture.status, headers, None)
-            for i, event in enumerate(re.split(rb"(?<=\n\n)", data)):
+            for i, event in enumerate(re.split(rb"(?<=\n\n)|(?<=\r\n\r\n)", data)):
                 if i and fixture.chunk_delay:
                     self.wait(fixture.chunk_delay)
                 h.write_chunk(event)

@@ -41,7 +41,6 @@ if anything was cut the choice finishes with ``"length"``.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -142,10 +141,7 @@ def load_fixture_text(name: str) -> str:
 
 
 def load_fixture_json(name: str) -> JSONDict:
-    data = json.loads(load_fixture_text(name))
-    if not isinstance(data, dict):
-        raise TypeError(f"fixture {name} is not a JSON object")
-    return data
+    return FakeOpenAIServer.fixture_json(name)
 
 
 def openai_error(
