@@ -3,7 +3,6 @@ and cache pricing, request shape, errors and retries, cut and stalled streams.""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -29,7 +28,8 @@ from tests.fakes.behaviours import (
     Stall,
     Status,
 )
-from tests.provider_support import FAST, MESSAGES, PROMPT_WORDS, QUICK, Outcome, run_stream
+from tests.fakes.loopback import serving
+from tests.provider_support import FAST, PROMPT_WORDS, QUICK, Harness, run_stream
 from think.errors import AuthError, ProviderError, StreamCutError
 from think.exit_codes import ExitCode
 from think.pricing import lookup_price
@@ -38,10 +38,8 @@ from think.providers.anthropic_messages import (
     claude_version,
     thinking_mode,
 )
-from think.providers.base import ChatRequest, ChoiceFinished, ReasoningDelta, TextDelta
-from think.providers.endpoint import Endpoint
-from think.providers.http import RetryPolicy, Timeouts, make_client
-from think.providers.presets import PRESETS
+from think.providers.base import ChoiceFinished, ReasoningDelta, TextDelta
+from think.providers.http import Timeouts, make_client
 from think.usage import Usage
 
 KEY = "sk-ant-api03-test-0123456789abcdef"
@@ -50,29 +48,11 @@ SONNET = "claude-sonnet-4-5"
 
 @pytest.fixture
 def server() -> Iterator[FakeAnthropicServer]:
-    with FakeAnthropicServer(require_api_key=KEY) as srv:
-        yield srv
-    srv.assert_no_errors()
+    yield from serving(FakeAnthropicServer(require_api_key=KEY))
 
 
-def endpoint_for(server: FakeAnthropicServer, **changes: Any) -> Endpoint:
-    base = dataclasses.replace(PRESETS["anthropic"], base_url=server.base_url, api_key=KEY)
-    return dataclasses.replace(base, **changes)
-
-
-def chat(model: str = SONNET, **changes: Any) -> ChatRequest:
-    return dataclasses.replace(
-        ChatRequest(model=model, messages=MESSAGES, max_tokens=256), **changes
-    )
-
-
-def call(
-    endpoint: Endpoint,
-    request: ChatRequest,
-    policy: RetryPolicy = FAST,
-    timeouts: Timeouts = QUICK,
-) -> Outcome:
-    return run_stream(AnthropicMessagesProvider(endpoint, make_client(timeouts), policy), request)
+KIT = Harness("anthropic", AnthropicMessagesProvider, KEY, SONNET)
+endpoint_for, chat, call = KIT.endpoint, KIT.chat, KIT.call
 
 
 # -- streaming ----------------------------------------------------------------------------

@@ -4,7 +4,6 @@ streams."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,15 +27,14 @@ from tests.fakes.gemini_server import (
     resource_exhausted,
     unavailable,
 )
-from tests.provider_support import FAST, MESSAGES, PROMPT_WORDS, QUICK, Outcome, run_stream
+from tests.fakes.loopback import serving
+from tests.provider_support import FAST, PROMPT_WORDS, QUICK, Harness, preset, run_stream
 from think.errors import AuthError, ProviderError, StreamCutError
 from think.exit_codes import ExitCode
-from think.providers.base import ChatRequest, Message, ReasoningDelta, TextDelta
-from think.providers.endpoint import Endpoint
+from think.providers.base import Message, ReasoningDelta, TextDelta
 from think.providers.gemini import GeminiProvider, thinking_config
-from think.providers.http import RetryPolicy, Timeouts, make_client
+from think.providers.http import Timeouts, make_client
 from think.providers.http_errors import status_error
-from think.providers.presets import PRESETS
 from think.usage import Usage
 
 KEY = "AIzaSyTest-0123456789abcdefghijklmnopq"
@@ -45,29 +43,11 @@ FLASH = "gemini-2.5-flash"
 
 @pytest.fixture
 def server() -> Iterator[FakeGeminiServer]:
-    with FakeGeminiServer(require_api_key=KEY) as srv:
-        yield srv
-    srv.assert_no_errors()
+    yield from serving(FakeGeminiServer(require_api_key=KEY))
 
 
-def endpoint_for(server: FakeGeminiServer, **changes: Any) -> Endpoint:
-    base = dataclasses.replace(PRESETS["gemini"], base_url=server.base_url, api_key=KEY)
-    return dataclasses.replace(base, **changes)
-
-
-def chat(model: str = FLASH, **changes: Any) -> ChatRequest:
-    return dataclasses.replace(
-        ChatRequest(model=model, messages=MESSAGES, max_tokens=256), **changes
-    )
-
-
-def call(
-    endpoint: Endpoint,
-    request: ChatRequest,
-    policy: RetryPolicy = FAST,
-    timeouts: Timeouts = QUICK,
-) -> Outcome:
-    return run_stream(GeminiProvider(endpoint, make_client(timeouts), policy), request)
+KIT = Harness("gemini", GeminiProvider, KEY, FLASH)
+endpoint_for, chat, call = KIT.endpoint, KIT.chat, KIT.call
 
 
 # -- streaming ----------------------------------------------------------------------------
@@ -167,7 +147,8 @@ def test_request_url_headers_and_body(server: FakeGeminiServer) -> None:
 
 
 def test_models_prefix_and_base_url_slash(server: FakeGeminiServer) -> None:
-    call(endpoint_for(server, base_url=server.base_url + "/"), chat("models/" + FLASH)).ok()
+    endpoint = preset("gemini", server.base_url + "/", KEY)
+    call(endpoint, chat("models/" + FLASH)).ok()
     assert server.last_request.route == f"/v1beta/models/{FLASH}:streamGenerateContent"
 
 

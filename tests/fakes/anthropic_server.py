@@ -21,29 +21,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.fakes.behaviours import (
-    DEFAULT_ANSWER,
-    DEFAULT_REASONING,
     FIXTURES_ROOT,
-    AnswerSource,
     ErrorInStream,
     Fault,
     Generate,
     JSONDict,
     RecordedRequest,
+    Spent,
     Status,
     count_tokens,
     json_bytes,
-    resolve,
-    split_tokens,
+    spend,
 )
-from tests.fakes.loopback import Handler, LoopbackServer
+from tests.fakes.loopback import Handler, LoopbackServer, serving
 
 FIXTURES_DIR = FIXTURES_ROOT / "anthropic"
 VERSION = "2023-06-01"
@@ -94,20 +90,10 @@ def overloaded(retry_after: str | None = None) -> Status:
     return Status(529, load_fixture_json("error_529_overloaded_error.json"), headers)
 
 
-@dataclass
-class _Output:
-    thinking: list[str]
-    text: list[str]
-    hidden: int
-    stop_reason: str
-
-    @property
-    def tokens(self) -> int:
-        return self.hidden + len(self.thinking) + len(self.text)
-
-
 class FakeAnthropicServer(LoopbackServer):
-    """Anthropic Messages fake; every constructor argument is a public attribute."""
+    """Anthropic Messages fake; every constructor argument is a public attribute (``common``:
+    the options of :class:`~tests.fakes.loopback.LoopbackServer`). ``base_url`` is the root,
+    as ``ANTHROPIC_BASE_URL`` is (the SDK adds ``/v1``)."""
 
     fixtures_dir = FIXTURES_DIR
     thread_name = "fake-anthropic-server"
@@ -115,43 +101,19 @@ class FakeAnthropicServer(LoopbackServer):
     def __init__(
         self,
         *,
-        answer: AnswerSource = DEFAULT_ANSWER,
-        reasoning: AnswerSource = DEFAULT_REASONING,
         hidden_thinking_tokens: int = 0,
-        require_api_key: str | None = None,
-        known_models: Sequence[str] | None = None,
         cache_read_tokens: int = 0,
         cache_write_tokens: int = 0,
         cache_write_1h_tokens: int = 0,
         response_model: str | None = None,
-        delay: float = 0.0,
-        chunk_delay: float = 0.0,
-        extra_headers: Mapping[str, str] | None = None,
-        host: str = "127.0.0.1",
+        **common: Any,
     ) -> None:
-        self.answer: AnswerSource = answer
-        self.reasoning: AnswerSource = reasoning
-        """Thinking text, sent when the request enables thinking."""
         self.hidden_thinking_tokens = hidden_thinking_tokens
-        self.require_api_key = require_api_key
-        """If set, ``x-api-key`` must equal it (401 ``authentication_error`` otherwise)."""
-        self.known_models: Sequence[str] | None = known_models
-        """If set, other models get 404 ``not_found_error``."""
         self.cache_read_tokens = cache_read_tokens
         self.cache_write_tokens = cache_write_tokens
         self.cache_write_1h_tokens = cache_write_1h_tokens
         self.response_model = response_model
-        super().__init__(
-            delay=delay, chunk_delay=chunk_delay, extra_headers=extra_headers, host=host
-        )
-
-    @property
-    def base_url(self) -> str:
-        """What ``ANTHROPIC_BASE_URL`` is set to: no ``/v1`` (the SDK adds it)."""
-        return self.root_url
-
-    def __enter__(self) -> FakeAnthropicServer:
-        return self
+        super().__init__(**common)
 
     @property
     def message_requests(self) -> list[RecordedRequest]:
@@ -168,7 +130,7 @@ class FakeAnthropicServer(LoopbackServer):
 
     # -- validation -------------------------------------------------------------------
 
-    def _failure(self, request: RecordedRequest) -> Status | None:
+    def reject(self, request: RecordedRequest) -> Status | None:
         headers = request.headers
         if self.require_api_key is not None:
             key = headers.get("x-api-key")
@@ -217,25 +179,13 @@ class FakeAnthropicServer(LoopbackServer):
 
     # -- generation -------------------------------------------------------------------
 
-    def _output(self, body: JSONDict, gen: Generate) -> _Output:
+    def _output(self, body: JSONDict, gen: Generate) -> Spent:
         thinks = (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
-        reasoning = gen.reasoning if gen.reasoning is not None else self.reasoning
-        answer = gen.answer if gen.answer is not None else self.answer
+        thinking, text = self.texts(gen, body)
         hidden = self.hidden_thinking_tokens if thinks else 0
-        thinking = split_tokens(resolve(reasoning, body, 0)) if thinks else []
-        text = split_tokens(resolve(answer, body, 0))
-        budget = int(body["max_tokens"])
-        kept_hidden = min(hidden, budget)
-        kept_thinking = thinking[: budget - kept_hidden]
-        kept_text = text[: budget - kept_hidden - len(kept_thinking)]
-        cut = (kept_hidden, len(kept_thinking), len(kept_text)) != (
-            hidden,
-            len(thinking),
-            len(text),
-        )
-        return _Output(kept_thinking, kept_text, kept_hidden, "max_tokens" if cut else "end_turn")
+        return spend(int(body["max_tokens"]), hidden, thinking if thinks else [], text)
 
-    def _usage(self, body: JSONDict, output: _Output) -> JSONDict:
+    def _usage(self, body: JSONDict, output: Spent) -> JSONDict:
         system = body.get("system")
         prompt = count_tokens(system) if isinstance(system, str) else 0
         for message in body.get("messages") or ():
@@ -256,31 +206,29 @@ class FakeAnthropicServer(LoopbackServer):
             "output_tokens": output.tokens,
             "service_tier": "standard",
         }
-        if output.hidden or output.thinking:
-            usage["output_tokens_details"] = {
-                "thinking_tokens": output.hidden + len(output.thinking)
-            }
+        if output.hidden or output.reasoning:
+            usage["output_tokens_details"] = {"thinking_tokens": output.reasoning_tokens}
         return usage
 
-    def _message(self, body: JSONDict, output: _Output, number: int) -> JSONDict:
+    def _message(self, body: JSONDict, output: Spent, number: int) -> JSONDict:
         content: list[JSONDict] = []
-        if output.thinking or output.hidden:
+        if output.reasoning or output.hidden:
             content.append(
-                {"type": "thinking", "thinking": "".join(output.thinking), "signature": "c2ln"}
+                {"type": "thinking", "thinking": "".join(output.reasoning), "signature": "c2ln"}
             )
-        content.append({"type": "text", "text": "".join(output.text)})
+        content.append({"type": "text", "text": "".join(output.answer)})
         return {
             "id": f"msg_fake{number:08d}",
             "type": "message",
             "role": "assistant",
             "model": self.response_model or str(body.get("model")),
             "content": content,
-            "stop_reason": output.stop_reason,
+            "stop_reason": _stop_reason(output),
             "stop_sequence": None,
             "usage": self._usage(body, output),
         }
 
-    def _events(self, body: JSONDict, output: _Output, number: int) -> list[bytes]:
+    def _events(self, body: JSONDict, output: Spent, number: int) -> list[bytes]:
         message = self._message(body, output, number)
         usage = message["usage"]
         start_usage = {**usage, "output_tokens": 1}
@@ -292,13 +240,13 @@ class FakeAnthropicServer(LoopbackServer):
             },
         ]
         index = 0
-        if output.thinking or output.hidden:
+        if output.reasoning or output.hidden:
             events.append(
                 _block_start(index, {"type": "thinking", "thinking": "", "signature": ""})
             )
             events.append({"type": "ping"})
             events += [
-                _delta(index, {"type": "thinking_delta", "thinking": t}) for t in output.thinking
+                _delta(index, {"type": "thinking_delta", "thinking": t}) for t in output.reasoning
             ]
             events.append(_delta(index, {"type": "signature_delta", "signature": "c2lnbmF0dXJl"}))
             events.append({"type": "content_block_stop", "index": index})
@@ -306,13 +254,13 @@ class FakeAnthropicServer(LoopbackServer):
         events.append(_block_start(index, {"type": "text", "text": ""}))
         if index == 0:
             events.append({"type": "ping"})
-        events += [_delta(index, {"type": "text_delta", "text": t}) for t in output.text]
+        events += [_delta(index, {"type": "text_delta", "text": t}) for t in output.answer]
         events.append({"type": "content_block_stop", "index": index})
         final = {k: v for k, v in usage.items() if k not in ("cache_creation", "service_tier")}
         events.append(
             {
                 "type": "message_delta",
-                "delta": {"stop_reason": output.stop_reason, "stop_sequence": None},
+                "delta": {"stop_reason": _stop_reason(output), "stop_sequence": None},
                 "usage": final,
             }
         )
@@ -322,15 +270,10 @@ class FakeAnthropicServer(LoopbackServer):
     def generate(
         self, h: Handler, request: RecordedRequest, gen: Generate, fault: Fault | None
     ) -> None:
-        failure = self._failure(request)
-        if failure is not None:
-            self.send_status(h, failure)
-            return
         body = request.json
         number = self.next_number()
         output = self._output(body, gen)
-        delay = gen.delay if gen.delay is not None else self.delay
-        chunk_delay = gen.chunk_delay if gen.chunk_delay is not None else self.chunk_delay
+        delay, chunk_delay = self.timing(gen)
         headers = {
             "request-id": _rid(f"fake-anthropic-{number}"),
             "anthropic-organization-id": "4d3b1a9e-0f6c-4d8e-9c0a-5b7f2e1d3c4b",
@@ -358,6 +301,10 @@ class FakeAnthropicServer(LoopbackServer):
     def error_body(self, fault: ErrorInStream) -> JSONDict:
         error = fault.error or {"type": "overloaded_error", "message": "Overloaded"}
         return {"type": "error", "error": error}
+
+
+def _stop_reason(output: Spent) -> str:
+    return "max_tokens" if output.cut else "end_turn"
 
 
 def _event(event: JSONDict) -> bytes:
@@ -390,6 +337,4 @@ def stream_payloads(raw: str) -> Iterator[tuple[str, Any]]:
 @pytest.fixture
 def fake_anthropic() -> Iterator[FakeAnthropicServer]:
     """A fresh server per test; fails the test if a handler thread crashed."""
-    with FakeAnthropicServer() as server:
-        yield server
-    server.assert_no_errors()
+    yield from serving(FakeAnthropicServer())

@@ -30,6 +30,7 @@ __all__ = [
     "Generate",
     "JSONDict",
     "RecordedRequest",
+    "Spent",
     "SseEvents",
     "Stall",
     "Status",
@@ -37,6 +38,7 @@ __all__ = [
     "json_bytes",
     "parse_sse",
     "resolve",
+    "spend",
     "split_tokens",
     "sse_data",
     "stall_before_headers",
@@ -99,6 +101,38 @@ def split_tokens(text: str) -> list[str]:
 def count_tokens(text: str) -> int:
     """The fakes' tokenizer: one token per whitespace-separated word."""
     return len(text.split())
+
+
+@dataclass(frozen=True)
+class Spent:
+    """What fits in an output limit: hidden reasoning tokens, reasoning words, answer words."""
+
+    hidden: int
+    reasoning: list[str]
+    answer: list[str]
+    cut: bool
+    """Something did not fit (the finish reason is the wire format's "length")."""
+
+    @property
+    def reasoning_tokens(self) -> int:
+        return self.hidden + len(self.reasoning)
+
+    @property
+    def tokens(self) -> int:
+        return self.reasoning_tokens + len(self.answer)
+
+
+def spend(limit: int | None, hidden: int, reasoning: list[str], answer: list[str]) -> Spent:
+    """Spend an output limit the way reasoning models do: hidden reasoning tokens first,
+    then the shown reasoning, then the answer (all three share the limit)."""
+    if limit is None:
+        return Spent(hidden, reasoning, answer, cut=False)
+    budget = max(0, limit)
+    kept_hidden = min(hidden, budget)
+    kept_reasoning = reasoning[: budget - kept_hidden]
+    kept_answer = answer[: budget - kept_hidden - len(kept_reasoning)]
+    cut = (kept_hidden, kept_reasoning, kept_answer) != (hidden, reasoning, answer)
+    return Spent(kept_hidden, kept_reasoning, kept_answer, cut)
 
 
 def resolve(source: AnswerSource, body: JSONDict, index: int) -> str:

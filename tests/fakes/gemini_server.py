@@ -27,29 +27,25 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.fakes.behaviours import (
-    DEFAULT_ANSWER,
-    DEFAULT_REASONING,
     FIXTURES_ROOT,
-    AnswerSource,
     ErrorInStream,
     Fault,
     Generate,
     JSONDict,
     RecordedRequest,
+    Spent,
     Status,
     count_tokens,
     json_bytes,
-    resolve,
-    split_tokens,
+    spend,
 )
-from tests.fakes.loopback import Handler, LoopbackServer
+from tests.fakes.loopback import Handler, LoopbackServer, serving
 
 FIXTURES_DIR = FIXTURES_ROOT / "gemini"
 _ROUTE = re.compile(r"^/v1beta/models/([^/:]+):(streamGenerateContent|generateContent)$")
@@ -113,20 +109,10 @@ def _budget_range(model: str) -> tuple[int, int, bool] | None:
     return None
 
 
-@dataclass
-class _Output:
-    thoughts: list[str]
-    text: list[str]
-    hidden: int
-    finish: str
-
-    @property
-    def thought_tokens(self) -> int:
-        return self.hidden + len(self.thoughts)
-
-
 class FakeGeminiServer(LoopbackServer):
-    """Gemini API fake; every constructor argument is a public attribute."""
+    """Gemini API fake; every constructor argument is a public attribute (``common``: the
+    options of :class:`~tests.fakes.loopback.LoopbackServer`). ``base_url`` is the root, as
+    ``GEMINI_BASE_URL`` is (the client adds ``/v1beta``)."""
 
     fixtures_dir = FIXTURES_DIR
     thread_name = "fake-gemini-server"
@@ -134,39 +120,16 @@ class FakeGeminiServer(LoopbackServer):
     def __init__(
         self,
         *,
-        answer: AnswerSource = DEFAULT_ANSWER,
-        reasoning: AnswerSource = DEFAULT_REASONING,
         hidden_thought_tokens: int = 0,
         words_per_chunk: int = 2,
-        require_api_key: str | None = None,
-        known_models: Sequence[str] | None = None,
         cached_tokens: int = 0,
-        delay: float = 0.0,
-        chunk_delay: float = 0.0,
-        extra_headers: Mapping[str, str] | None = None,
-        host: str = "127.0.0.1",
+        **common: Any,
     ) -> None:
-        self.answer: AnswerSource = answer
-        self.reasoning: AnswerSource = reasoning
-        """Thought-summary text, sent when thinking is on and ``includeThoughts`` is set."""
         self.hidden_thought_tokens = hidden_thought_tokens
         """Thinking tokens billed beyond the summary (when thinking is on)."""
         self.words_per_chunk = words_per_chunk
-        self.require_api_key = require_api_key
-        self.known_models: Sequence[str] | None = known_models
-        """If set, other models get Google's 404 ``NOT_FOUND``."""
         self.cached_tokens = cached_tokens
-        super().__init__(
-            delay=delay, chunk_delay=chunk_delay, extra_headers=extra_headers, host=host
-        )
-
-    @property
-    def base_url(self) -> str:
-        """What ``GEMINI_BASE_URL`` is set to: no ``/v1beta`` (the client adds it)."""
-        return self.root_url
-
-    def __enter__(self) -> FakeGeminiServer:
-        return self
+        super().__init__(**common)
 
     @property
     def generate_requests(self) -> list[RecordedRequest]:
@@ -181,7 +144,7 @@ class FakeGeminiServer(LoopbackServer):
 
     # -- validation -------------------------------------------------------------------
 
-    def _failure(self, request: RecordedRequest) -> Status | None:
+    def reject(self, request: RecordedRequest) -> Status | None:
         if self.require_api_key is not None:
             query_key = re.search(r"(?:^|&)key=([^&]*)", request.query)
             key = request.headers.get("x-goog-api-key") or (query_key and query_key.group(1))
@@ -230,28 +193,19 @@ class FakeGeminiServer(LoopbackServer):
         # Defaults: 2.5 Flash-Lite does not think; 2.5 Flash, 2.5 Pro and 3.x do.
         return not model.startswith("gemini-2.5-flash-lite") and model.startswith("gemini-")
 
-    def _output(self, body: JSONDict, model: str, gen: Generate) -> _Output:
+    def _output(self, body: JSONDict, model: str, gen: Generate) -> Spent:
         config = body.get("generationConfig") or {}
         thinking = config.get("thinkingConfig") or {}
         thinks = self._thinks(model, thinking)
-        reasoning = gen.reasoning if gen.reasoning is not None else self.reasoning
-        answer = gen.answer if gen.answer is not None else self.answer
-        shown = thinks and bool(thinking.get("includeThoughts"))
-        thoughts = split_tokens(resolve(reasoning, body, 0)) if thinks else []
-        text = split_tokens(resolve(answer, body, 0))
+        thoughts, text = self.texts(gen, body)
         hidden = self.hidden_thought_tokens if thinks else 0
         limit = config.get("maxOutputTokens")
-        finish = "STOP"
-        if isinstance(limit, int):
-            kept_hidden = min(hidden, limit)
-            kept_thoughts = thoughts[: limit - kept_hidden]
-            kept_text = text[: limit - kept_hidden - len(kept_thoughts)]
-            if (kept_hidden, kept_thoughts, kept_text) != (hidden, thoughts, text):
-                finish = "MAX_TOKENS"
-            hidden, thoughts, text = kept_hidden, kept_thoughts, kept_text
-        if not shown:  # thoughts are billed but not returned
-            hidden, thoughts = hidden + len(thoughts), []
-        return _Output(thoughts, text, hidden, finish)
+        out = spend(
+            limit if isinstance(limit, int) else None, hidden, thoughts if thinks else [], text
+        )
+        if thinks and not thinking.get("includeThoughts"):  # thoughts billed, not returned
+            return Spent(out.hidden + len(out.reasoning), [], out.answer, out.cut)
+        return out
 
     def _prompt_tokens(self, body: JSONDict) -> int:
         total = 0
@@ -279,26 +233,32 @@ class FakeGeminiServer(LoopbackServer):
             usage["thoughtsTokenCount"] = thoughts
         return usage
 
-    def _chunks(self, body: JSONDict, model: str, output: _Output, rid: str) -> list[JSONDict]:
+    def _chunks(self, body: JSONDict, model: str, output: Spent, rid: str) -> list[JSONDict]:
         prompt = self._prompt_tokens(body)
         size = max(1, self.words_per_chunk)
         parts: list[tuple[JSONDict, int, int]] = []  # (part, candidates so far, thoughts so far)
-        for i in range(0, len(output.thoughts), size):
-            text = "".join(output.thoughts[i : i + size])
+        for i in range(0, len(output.reasoning), size):
+            text = "".join(output.reasoning[i : i + size])
             parts.append(({"text": text, "thought": True}, 0, output.hidden + i + size))
-        for i in range(0, len(output.text), size):
-            text = "".join(output.text[i : i + size])
-            parts.append(({"text": text}, min(i + size, len(output.text)), output.thought_tokens))
+        for i in range(0, len(output.answer), size):
+            text = "".join(output.answer[i : i + size])
+            parts.append(
+                (
+                    {"text": text},
+                    min(i + size, len(output.answer)),
+                    output.reasoning_tokens,
+                )
+            )
         if not parts:
-            parts.append(({"text": ""}, 0, output.thought_tokens))
+            parts.append(({"text": ""}, 0, output.reasoning_tokens))
         chunks: list[JSONDict] = []
         for number, (part, so_far, thought_so_far) in enumerate(parts, start=1):
             candidate: JSONDict = {"content": {"parts": [part], "role": "model"}, "index": 0}
             if number == len(parts):  # the last chunk: finish reason and final usage
-                candidate["finishReason"] = output.finish
-                usage = self._usage(prompt, len(output.text), output.thought_tokens)
+                candidate["finishReason"] = "MAX_TOKENS" if output.cut else "STOP"
+                usage = self._usage(prompt, len(output.answer), output.reasoning_tokens)
             else:
-                usage = self._usage(prompt, so_far, min(thought_so_far, output.thought_tokens))
+                usage = self._usage(prompt, so_far, min(thought_so_far, output.reasoning_tokens))
             chunks.append(
                 {
                     "candidates": [candidate],
@@ -309,21 +269,21 @@ class FakeGeminiServer(LoopbackServer):
             )
         return chunks
 
-    def _response(self, body: JSONDict, model: str, output: _Output, rid: str) -> JSONDict:
+    def _response(self, body: JSONDict, model: str, output: Spent, rid: str) -> JSONDict:
         parts: list[JSONDict] = []
-        if output.thoughts:
-            parts.append({"text": "".join(output.thoughts), "thought": True})
-        parts.append({"text": "".join(output.text)})
+        if output.reasoning:
+            parts.append({"text": "".join(output.reasoning), "thought": True})
+        parts.append({"text": "".join(output.answer)})
         prompt = self._prompt_tokens(body)
         return {
             "candidates": [
                 {
                     "content": {"parts": parts, "role": "model"},
-                    "finishReason": output.finish,
+                    "finishReason": _finish(output),
                     "index": 0,
                 }
             ],
-            "usageMetadata": self._usage(prompt, len(output.text), output.thought_tokens),
+            "usageMetadata": self._usage(prompt, len(output.answer), output.reasoning_tokens),
             "modelVersion": model,
             "responseId": rid,
         }
@@ -331,18 +291,13 @@ class FakeGeminiServer(LoopbackServer):
     def generate(
         self, h: Handler, request: RecordedRequest, gen: Generate, fault: Fault | None
     ) -> None:
-        failure = self._failure(request)
-        if failure is not None:
-            self.send_status(h, failure)
-            return
         match = _ROUTE.match(request.route)
         assert match is not None
         model, method = match.groups()
         body = request.json
         rid = hashlib.sha256(f"fake-gemini-{self.next_number()}".encode()).hexdigest()[:23]
         output = self._output(body, model, gen)
-        delay = gen.delay if gen.delay is not None else self.delay
-        chunk_delay = gen.chunk_delay if gen.chunk_delay is not None else self.chunk_delay
+        delay, chunk_delay = self.timing(gen)
         headers = {"server": "scaffolding on HTTPServer2", **self.extra_headers}
         sse = method == "streamGenerateContent" and "alt=sse" in request.query.split("&")
         if method == "generateContent" or not sse:
@@ -373,6 +328,10 @@ class FakeGeminiServer(LoopbackServer):
         return {"error": fault.error or load_fixture_json("error_500_internal.json")["error"]}
 
 
+def _finish(output: Spent) -> str:
+    return "MAX_TOKENS" if output.cut else "STOP"
+
+
 def _data(chunk: JSONDict) -> bytes:
     return b"data: " + json_bytes(chunk) + b"\r\n\r\n"
 
@@ -387,6 +346,4 @@ def _budget_error(budget: int, low: int, high: int) -> JSONDict:
 @pytest.fixture
 def fake_gemini() -> Iterator[FakeGeminiServer]:
     """A fresh server per test; fails the test if a handler thread crashed."""
-    with FakeGeminiServer() as server:
-        yield server
-    server.assert_no_errors()
+    yield from serving(FakeGeminiServer())

@@ -24,13 +24,16 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from tests.fakes.behaviours import (
+    DEFAULT_ANSWER,
+    DEFAULT_REASONING,
     FIXTURES_ROOT,
+    AnswerSource,
     Behaviour,
     CutStream,
     ErrorInStream,
@@ -43,10 +46,19 @@ from tests.fakes.behaviours import (
     Stall,
     Status,
     json_bytes,
+    resolve,
+    split_tokens,
     sse_data,
 )
 
-__all__ = ["JSON_CONTENT_TYPE", "SSE_CONTENT_TYPE", "Abort", "Handler", "LoopbackServer"]
+__all__ = [
+    "JSON_CONTENT_TYPE",
+    "SSE_CONTENT_TYPE",
+    "Abort",
+    "Handler",
+    "LoopbackServer",
+    "serving",
+]
 
 SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
@@ -209,15 +221,30 @@ class LoopbackServer:
     thread_name: ClassVar[str] = "fake-server"
     done_block: ClassVar[bytes | None] = None
     """The stream terminator sent after :class:`SseEvents` (OpenAI: ``data: [DONE]``)."""
+    base_path: ClassVar[str] = ""
+    """What a client's base URL adds to the root: ``/v1`` for OpenAI; nothing for the
+    Anthropic and Gemini SDKs, which add the API version themselves."""
 
     def __init__(
         self,
         *,
+        answer: AnswerSource = DEFAULT_ANSWER,
+        reasoning: AnswerSource = DEFAULT_REASONING,
+        require_api_key: str | None = None,
+        known_models: Sequence[str] | None = None,
         delay: float = 0.0,
         chunk_delay: float = 0.0,
         extra_headers: Mapping[str, str] | None = None,
         host: str = "127.0.0.1",
     ) -> None:
+        self.answer: AnswerSource = answer
+        """Answer text, or ``f(body, choice_index) -> text``."""
+        self.reasoning: AnswerSource = reasoning
+        """Reasoning text (sent where the wire format and the request call for it)."""
+        self.require_api_key = require_api_key
+        """If set, requests must carry this key (the wire format's auth error otherwise)."""
+        self.known_models: Sequence[str] | None = known_models
+        """If set, other models get the wire format's "model not found" error."""
         self.delay = delay
         """Seconds to wait before the response starts (per request, concurrently)."""
         self.chunk_delay = chunk_delay
@@ -256,7 +283,12 @@ class LoopbackServer:
     def root_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> Any:
+    @property
+    def base_url(self) -> str:
+        """What the provider's base URL (``OPENAI_BASE_URL`` …) is set to."""
+        return self.root_url + self.base_path
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -329,6 +361,19 @@ class LoopbackServer:
 
     # -- helpers for subclasses ---------------------------------------------------------
 
+    def texts(self, gen: Generate, body: JSONDict, index: int = 0) -> tuple[list[str], list[str]]:
+        """The reasoning and the answer of choice ``index``, split into per-word deltas."""
+        reasoning = gen.reasoning if gen.reasoning is not None else self.reasoning
+        answer = gen.answer if gen.answer is not None else self.answer
+        return split_tokens(resolve(reasoning, body, index)), split_tokens(
+            resolve(answer, body, index)
+        )
+
+    def timing(self, gen: Generate) -> tuple[float, float]:
+        """``(delay, chunk_delay)`` for this response: the behaviour's, else the server's."""
+        delay = gen.delay if gen.delay is not None else self.delay
+        return delay, gen.chunk_delay if gen.chunk_delay is not None else self.chunk_delay
+
     def wait(self, seconds: float) -> None:
         """Sleep, but abort at once if the server is shutting down."""
         if seconds > 0 and self._stop.wait(seconds):
@@ -394,6 +439,10 @@ class LoopbackServer:
             else:
                 if isinstance(behaviour, Stall) and behaviour.after_events is None:
                     self.wait(behaviour.seconds)
+                failure = self.reject(request)
+                if failure is not None:
+                    self.send_status(h, failure)
+                    return
                 fault = None if isinstance(behaviour, Generate) else behaviour
                 gen = behaviour if isinstance(behaviour, Generate) else Generate()
                 self.generate(h, request, gen, fault)
@@ -401,11 +450,16 @@ class LoopbackServer:
             with self._lock:
                 self._in_flight -= 1
 
+    def reject(self, request: RecordedRequest) -> Status | None:
+        """The error response the real API gives this request, if any (checked before
+        :meth:`generate`)."""
+        return None
+
     def generate(
         self, h: Handler, request: RecordedRequest, gen: Generate, fault: Fault | None
     ) -> None:
-        """Validate the request like the real API and answer it, applying ``fault``
-        (with :meth:`send_stream` / :meth:`send_body`)."""
+        """Answer a valid request, applying ``fault`` (with :meth:`send_stream` /
+        :meth:`send_body`)."""
         raise NotImplementedError
 
     def error_blocks(self, fault: ErrorInStream) -> list[bytes]:
@@ -504,3 +558,14 @@ class LoopbackServer:
                 self.wait(chunk_delay)
             h.write_chunk(blocks[i])
         h.end_chunks()
+
+
+Server = TypeVar("Server", bound=LoopbackServer)
+
+
+def serving(server: Server) -> Iterator[Server]:
+    """Body of a pytest fixture: yield the running server, close it, then fail the test if
+    one of its handler threads crashed."""
+    with server:
+        yield server
+    server.assert_no_errors()

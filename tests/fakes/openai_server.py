@@ -68,13 +68,19 @@ from tests.fakes.behaviours import (
     count_tokens,
     json_bytes,
     parse_sse,
-    resolve,
+    spend,
     split_tokens,
     sse_data,
     stall_before_headers,
     stall_mid_stream,
 )
-from tests.fakes.loopback import JSON_CONTENT_TYPE, SSE_CONTENT_TYPE, Handler, LoopbackServer
+from tests.fakes.loopback import (
+    JSON_CONTENT_TYPE,
+    SSE_CONTENT_TYPE,
+    Handler,
+    LoopbackServer,
+    serving,
+)
 
 __all__ = [
     "DEFAULT_ANSWER",
@@ -319,6 +325,7 @@ class FakeOpenAIServer(LoopbackServer):
     fixtures_dir = FIXTURES_DIR
     thread_name = "fake-openai-server"
     done_block = _DONE_EVENT
+    base_path = "/v1"
 
     def __init__(
         self,
@@ -342,10 +349,6 @@ class FakeOpenAIServer(LoopbackServer):
         extra_headers: Mapping[str, str] | None = None,
         host: str = "127.0.0.1",
     ) -> None:
-        self.answer: AnswerSource = answer
-        """Answer text, or ``f(body, choice_index) -> text``."""
-        self.reasoning: AnswerSource = reasoning
-        """Reasoning text, streamed only when ``reasoning_field`` is set."""
         self.reasoning_field: ReasoningField | None = reasoning_field
         """None (OpenAI), "reasoning_content" (DeepSeek, llama.cpp) or "reasoning" (vLLM
         >= 0.11, Ollama, OpenRouter). Reasoning deltas come before content deltas."""
@@ -359,10 +362,6 @@ class FakeOpenAIServer(LoopbackServer):
         self.usage_placement: UsagePlacement = usage_placement
         """"separate": extra chunk with ``choices: []`` (OpenAI); "finish_chunk": usage rides
         on the last finish_reason chunk (DeepSeek, llama-server, OpenRouter)."""
-        self.require_api_key = require_api_key
-        """If set, ``Authorization: Bearer <key>`` is required (401 otherwise)."""
-        self.known_models: Sequence[str] | None = known_models
-        """If set, other models get OpenAI's 404 ``model_not_found``."""
         self.report_cost: bool | float = report_cost
         """OpenRouter-style ``usage.cost``: a float is reported as is; True computes
         ``prompt_tokens * 1e-6 + completion_tokens * 2e-6`` ($1 / $2 per 1M tokens)."""
@@ -374,15 +373,15 @@ class FakeOpenAIServer(LoopbackServer):
         """``model`` reported in responses; default echoes the request's model."""
         self.system_fingerprint = system_fingerprint
         super().__init__(
-            delay=delay, chunk_delay=chunk_delay, extra_headers=extra_headers, host=host
+            answer=answer,
+            reasoning=reasoning,
+            require_api_key=require_api_key,
+            known_models=known_models,
+            delay=delay,
+            chunk_delay=chunk_delay,
+            extra_headers=extra_headers,
+            host=host,
         )
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.root_url}/v1"
-
-    def __enter__(self) -> FakeOpenAIServer:
-        return self
 
     @property
     def chat_requests(self) -> list[RecordedRequest]:
@@ -449,7 +448,7 @@ class FakeOpenAIServer(LoopbackServer):
             payload = found[0]
         h.send_bytes(200, json_bytes(payload, indent=2), {"content-type": JSON_CONTENT_TYPE})
 
-    def _failure(self, request: RecordedRequest) -> Status | None:
+    def reject(self, request: RecordedRequest) -> Status | None:
         """The error response the real API gives this request, if any."""
         failure = self._auth_failure(request.headers)
         if failure is None and not isinstance(request.body, dict):
@@ -484,29 +483,13 @@ class FakeOpenAIServer(LoopbackServer):
         if limit_raw is None:
             limit_raw = body.get("max_tokens")
         limit = int(limit_raw) if limit_raw is not None else None
-        answer = gen.answer if gen.answer is not None else self.answer
-        reasoning = gen.reasoning if gen.reasoning is not None else self.reasoning
         choices: list[_Choice] = []
         for i in range(n):
-            hidden = max(0, self.hidden_reasoning_tokens)
-            shown = split_tokens(resolve(reasoning, body, i)) if self.reasoning_field else []
-            content = split_tokens(resolve(answer, body, i))
-            finish = "stop"
-            if limit is not None:
-                budget = max(0, limit)
-                kept_hidden = min(hidden, budget)
-                budget -= kept_hidden
-                kept_shown = shown[:budget]
-                budget -= len(kept_shown)
-                kept_content = content[:budget]
-                if (kept_hidden, len(kept_shown), len(kept_content)) != (
-                    hidden,
-                    len(shown),
-                    len(content),
-                ):
-                    finish = "length"
-                hidden, shown, content = kept_hidden, kept_shown, kept_content
-            choices.append(_Choice(i, shown, content, hidden, finish))
+            reasoning, answer = self.texts(gen, body, i)
+            shown = reasoning if self.reasoning_field else []
+            out = spend(limit, max(0, self.hidden_reasoning_tokens), shown, answer)
+            finish = "length" if out.cut else "stop"
+            choices.append(_Choice(i, out.reasoning, out.answer, out.hidden, finish))
         return choices
 
     def _usage(self, body: JSONDict, choices: Sequence[_Choice]) -> JSONDict:
@@ -634,13 +617,8 @@ class FakeOpenAIServer(LoopbackServer):
     def generate(
         self, h: Handler, request: RecordedRequest, gen: Generate, fault: Fault | None
     ) -> None:
-        failure = self._failure(request)
-        if failure is not None:
-            self.send_status(h, failure)
-            return
         body = request.json
-        delay = gen.delay if gen.delay is not None else self.delay
-        chunk_delay = gen.chunk_delay if gen.chunk_delay is not None else self.chunk_delay
+        delay, chunk_delay = self.timing(gen)
         choices = self._choices(body, gen)
         cid, request_id = self._next_id()
         created = int(time.time())
@@ -686,6 +664,4 @@ def fake_openai() -> Iterator[FakeOpenAIServer]:
     Use it from a conftest with ``pytest_plugins = ("tests.fakes.openai_server",)``,
     or write a local fixture around ``with FakeOpenAIServer(...) as server: yield server``.
     """
-    with FakeOpenAIServer() as server:
-        yield server
-    server.assert_no_errors()
+    yield from serving(FakeOpenAIServer())

@@ -53,7 +53,6 @@ is usable if it is).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -70,10 +69,11 @@ from think.providers.base import (
     StreamEvent,
     TextDelta,
     UsageReported,
+    split_system,
 )
-from think.providers.endpoint import Endpoint
-from think.providers.http import RetryPolicy, sse_events, stream_call
+from think.providers.http import HttpProvider, sse_events
 from think.providers.http_errors import stream_error
+from think.providers.payload import count, parse_json
 from think.providers.thinking import thinking_budget
 from think.usage import Usage
 
@@ -119,13 +119,7 @@ def thinking_mode(model: str) -> ThinkingMode | None:
     return "budget" if version < (4, 6) else "adaptive"
 
 
-class AnthropicMessagesProvider:
-    def __init__(self, endpoint: Endpoint, client: httpx.AsyncClient, policy: RetryPolicy) -> None:
-        self.endpoint = endpoint
-        self.name = endpoint.name
-        self._client = client
-        self._policy = policy
-
+class AnthropicMessagesProvider(HttpProvider):
     def capabilities(self, model: str) -> Capabilities:
         mode = thinking_mode(model)
         return Capabilities(
@@ -135,30 +129,19 @@ class AnthropicMessagesProvider:
             min_reasoning_max_tokens=THINKING_MAX_TOKENS_FLOOR if mode == "budget" else 0,
         )
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
+    key_header = "x-api-key"
+    key_scheme = ""
 
-    def headers(self) -> dict[str, str]:
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "text/event-stream" if self.endpoint.stream else "application/json",
-            "anthropic-version": ANTHROPIC_VERSION,
-        }
-        if self.endpoint.api_key:
-            headers["x-api-key"] = self.endpoint.api_key
-        headers.update(self.endpoint.headers)
-        return headers
+    def protocol_headers(self) -> dict[str, str]:
+        accept = "text/event-stream" if self.endpoint.stream else "application/json"
+        return {"Accept": accept, "anthropic-version": ANTHROPIC_VERSION}
 
     def body(self, request: ChatRequest) -> dict[str, Any]:
-        system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+        system, turns = split_system(request.messages)
         body: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens,
-            "messages": [
-                {"role": m.role, "content": m.content}
-                for m in request.messages
-                if m.role != "system"
-            ],
+            "messages": [{"role": m.role, "content": m.content} for m in turns],
         }
         if system:
             body["system"] = system
@@ -179,29 +162,20 @@ class AnthropicMessagesProvider:
             body["stream"] = True
         return body
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        self.endpoint.check_key()
+    def check(self, request: ChatRequest) -> None:
+        super().check(request)
         if request.n != 1:
             raise ProviderError(f"{self.name}: one request returns one answer (n must be 1)")
-        url = self.endpoint.base_url.rstrip("/") + "/v1/messages"
 
-        def read_stream(response: httpx.Response) -> AsyncIterator[StreamEvent]:
-            return self._read_stream(response, url)
+    def url(self, request: ChatRequest) -> str:
+        return self.endpoint.base_url.rstrip("/") + "/v1/messages"
 
-        async for event in stream_call(
-            self._client,
-            provider=self.name,
-            url=url,
-            headers=self.headers(),
-            body=self.body(request),
-            policy=self._policy,
-            stream=self.endpoint.stream,
-            read_stream=read_stream,
-            read_body=lambda raw: parse_message(self.name, raw),
-        ):
-            yield event
+    def read_body(self, raw: bytes, request: ChatRequest) -> Iterator[StreamEvent]:
+        return parse_message(self.name, raw)
 
-    async def _read_stream(self, response: httpx.Response, url: str) -> AsyncIterator[StreamEvent]:
+    async def read_stream(
+        self, response: httpx.Response, request: ChatRequest, url: str
+    ) -> AsyncIterator[StreamEvent]:
         parser = MessageStreamParser(self.name)
         async for sse in sse_events(response, self.name, url):
             for event in parser.parse(sse.event, sse.data):
@@ -211,14 +185,6 @@ class AnthropicMessagesProvider:
         if parser.stop_reason is None:
             raise StreamCutError(f"{self.name}: the stream ended before the answer was complete")
         yield UsageReported(parser.usage())
-
-
-def _json(provider: str, data: str | bytes) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError as exc:
-        shown = data[:80] if isinstance(data, str) else data[:80].decode("utf-8", "replace")
-        raise ProviderError(f"{provider}: malformed response data: {shown!r}") from exc
 
 
 def error_event(provider: str, payload: Any) -> ProviderError:
@@ -233,24 +199,20 @@ def error_event(provider: str, payload: Any) -> ProviderError:
     return stream_error(provider, shown, ERROR_STATUS.get(kind))
 
 
-def _count(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-
-
 def parse_usage(usage: dict[str, Any]) -> Usage:
     """Usage in think's (genai-prices') terms from an Anthropic ``usage`` object."""
-    fresh = _count(usage.get("input_tokens"))
-    read = _count(usage.get("cache_read_input_tokens"))
-    written = _count(usage.get("cache_creation_input_tokens"))
+    fresh = count(usage.get("input_tokens"))
+    read = count(usage.get("cache_read_input_tokens"))
+    written = count(usage.get("cache_creation_input_tokens"))
     creation = usage.get("cache_creation")
     written_1h = (
-        _count(creation.get("ephemeral_1h_input_tokens")) if isinstance(creation, dict) else 0
+        count(creation.get("ephemeral_1h_input_tokens")) if isinstance(creation, dict) else 0
     )
     details = usage.get("output_tokens_details")
-    thinking = _count(details.get("thinking_tokens")) if isinstance(details, dict) else 0
+    thinking = count(details.get("thinking_tokens")) if isinstance(details, dict) else 0
     return Usage(
         input_tokens=fresh + read + written,
-        output_tokens=_count(usage.get("output_tokens")),
+        output_tokens=count(usage.get("output_tokens")),
         reasoning_tokens=thinking,
         cached_tokens=read,
         cache_write_tokens=written,
@@ -269,7 +231,7 @@ class MessageStreamParser:
     _usage: dict[str, Any] = field(default_factory=dict)
 
     def parse(self, name: str, data: str) -> Iterator[StreamEvent]:
-        payload = _json(self.provider, data)
+        payload = parse_json(self.provider, data)
         if not isinstance(payload, dict):
             return
         kind = payload.get("type") or name
@@ -320,7 +282,7 @@ def _delta_events(delta: Any) -> Iterator[StreamEvent]:
 
 def parse_message(provider: str, raw: bytes) -> Iterator[StreamEvent]:
     """Events for a whole (non-streamed) ``message`` object."""
-    body = _json(provider, raw)
+    body = parse_json(provider, raw)
     if not isinstance(body, dict):
         raise ProviderError(f"{provider}: unexpected response body")
     if body.get("type") == "error" or body.get("error"):

@@ -99,6 +99,13 @@ class Provider(Protocol):
     async def aclose(self) -> None: ...
 
 
+def split_system(messages: tuple[Message, ...]) -> tuple[str, list[Message]]:
+    """The system messages joined into one instruction (for protocols that take it apart
+    from the conversation), and the other turns in order."""
+    system = "\n\n".join(m.content for m in messages if m.role == "system")
+    return system, [m for m in messages if m.role != "system"]
+
+
 def split_for(request: ChatRequest, capabilities: Capabilities) -> list[ChatRequest]:
     """The requests that produce ``request.n`` choices: one request where the server
     supports ``n > 1``, else ``n`` concurrent single-choice requests."""

@@ -53,7 +53,6 @@ marked unconfirmed in PROVIDERS.md section 9, is confirmed there); 3.x levels: p
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -72,10 +71,11 @@ from think.providers.base import (
     StreamEvent,
     TextDelta,
     UsageReported,
+    split_system,
 )
-from think.providers.endpoint import Endpoint
-from think.providers.http import RetryPolicy, sse_events, stream_call
+from think.providers.http import HttpProvider, sse_events
 from think.providers.http_errors import stream_error
+from think.providers.payload import count, parse_json
 from think.providers.thinking import thinking_budget
 from think.usage import Usage
 
@@ -140,13 +140,7 @@ def thinking_config(model: str, effort: Effort | None, max_tokens: int) -> dict[
     return {"thinkingLevel": level, "includeThoughts": True}
 
 
-class GeminiProvider:
-    def __init__(self, endpoint: Endpoint, client: httpx.AsyncClient, policy: RetryPolicy) -> None:
-        self.endpoint = endpoint
-        self.name = endpoint.name
-        self._client = client
-        self._policy = policy
-
+class GeminiProvider(HttpProvider):
     def capabilities(self, model: str) -> Capabilities:
         return Capabilities(
             supports_n=False,
@@ -154,33 +148,25 @@ class GeminiProvider:
             native_reasoning=thinking_family(model) is not None,
         )
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-    def url(self, model: str) -> str:
+    def url(self, request: ChatRequest) -> str:
         base = self.endpoint.base_url.rstrip("/")
-        name = quote(model_id(model), safe="-._~")
+        name = quote(model_id(request.model), safe="-._~")
         if self.endpoint.stream:
             return f"{base}/v1beta/models/{name}:streamGenerateContent?alt=sse"
         return f"{base}/v1beta/models/{name}:generateContent"
 
-    def headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json"}
-        if self.endpoint.api_key:
-            headers["x-goog-api-key"] = self.endpoint.api_key
-        headers.update(self.endpoint.headers)
-        return headers
+    key_header = "x-goog-api-key"
+    key_scheme = ""
 
     def body(self, request: ChatRequest) -> dict[str, Any]:
-        system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+        system, turns = split_system(request.messages)
         body: dict[str, Any] = {
             "contents": [
                 {
                     "role": "model" if m.role == "assistant" else "user",
                     "parts": [{"text": m.content}],
                 }
-                for m in request.messages
-                if m.role != "system"
+                for m in turns
             ]
         }
         if system:
@@ -200,32 +186,15 @@ class GeminiProvider:
         body["generationConfig"] = config
         return body
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        self.endpoint.check_key()
-        url = self.url(request.model)
+    def read_body(self, raw: bytes, request: ChatRequest) -> Iterator[StreamEvent]:
+        return parse_response(self.name, raw, request.n)
 
-        def read_stream(response: httpx.Response) -> AsyncIterator[StreamEvent]:
-            return self._read_stream(response, request, url)
-
-        async for event in stream_call(
-            self._client,
-            provider=self.name,
-            url=url,
-            headers=self.headers(),
-            body=self.body(request),
-            policy=self._policy,
-            stream=self.endpoint.stream,
-            read_stream=read_stream,
-            read_body=lambda raw: parse_response(self.name, raw, request.n),
-        ):
-            yield event
-
-    async def _read_stream(
+    async def read_stream(
         self, response: httpx.Response, request: ChatRequest, url: str
     ) -> AsyncIterator[StreamEvent]:
         parser = ResponseParser(self.name)
         async for sse in sse_events(response, self.name, url):
-            for event in parser.parse(_json(self.name, sse.data)):
+            for event in parser.parse(parse_json(self.name, sse.data)):
                 yield event
         if len(parser.finished) < request.n:
             raise StreamCutError(f"{self.name}: the stream ended before the answer was complete")
@@ -233,27 +202,15 @@ class GeminiProvider:
             yield UsageReported(parser.usage)
 
 
-def _json(provider: str, data: str | bytes) -> Any:
-    try:
-        return json.loads(data)
-    except ValueError as exc:
-        shown = data[:80] if isinstance(data, str) else data[:80].decode("utf-8", "replace")
-        raise ProviderError(f"{provider}: malformed response data: {shown!r}") from exc
-
-
-def _count(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-
-
 def parse_usage(metadata: dict[str, Any]) -> Usage:
     """Usage in think's (genai-prices') terms from ``usageMetadata``."""
-    thoughts = _count(metadata.get("thoughtsTokenCount"))
+    thoughts = count(metadata.get("thoughtsTokenCount"))
     return Usage(
-        input_tokens=_count(metadata.get("promptTokenCount"))
-        + _count(metadata.get("toolUsePromptTokenCount")),
-        output_tokens=_count(metadata.get("candidatesTokenCount")) + thoughts,
+        input_tokens=count(metadata.get("promptTokenCount"))
+        + count(metadata.get("toolUsePromptTokenCount")),
+        output_tokens=count(metadata.get("candidatesTokenCount")) + thoughts,
         reasoning_tokens=thoughts,
-        cached_tokens=_count(metadata.get("cachedContentTokenCount")),
+        cached_tokens=count(metadata.get("cachedContentTokenCount")),
     )
 
 
@@ -300,7 +257,7 @@ class ResponseParser:
             self.usage = parse_usage(chunk["usageMetadata"])
 
     def _candidate(self, candidate: dict[str, Any]) -> Iterator[StreamEvent]:
-        index = _count(candidate.get("index"))
+        index = count(candidate.get("index"))
         content = candidate.get("content")
         parts = content.get("parts") if isinstance(content, dict) else None
         for part in parts or ():
@@ -316,7 +273,7 @@ class ResponseParser:
 def parse_response(provider: str, raw: bytes, n: int = 1) -> Iterator[StreamEvent]:
     """Events for a whole (non-streamed) ``GenerateContentResponse``."""
     parser = ResponseParser(provider)
-    yield from parser.parse(_json(provider, raw))
+    yield from parser.parse(parse_json(provider, raw))
     for index in range(n):
         if index not in parser.finished:
             yield ChoiceFinished("STOP", index)

@@ -17,13 +17,14 @@ import contextlib
 import random
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from think.errors import ProviderError
-from think.providers.base import ResponseStarted, StreamEvent
+from think.providers.base import ChatRequest, ResponseStarted, StreamEvent
+from think.providers.endpoint import Endpoint
 from think.providers.http_errors import (
     ErrorMessageParser,
     connection_error,
@@ -121,6 +122,73 @@ async def stream_call(
                     yield event
         except ProviderError as exc:  # an error body inside the stream may echo the key
             raise redacted(exc, secrets_in(headers)) from exc.__cause__
+
+
+class HttpProvider:
+    """What every HTTP protocol's provider shares: one endpoint, one client, one retry
+    policy, and the call itself (:func:`stream_call`). A protocol says where to send a
+    request (:meth:`url`), what to send (:meth:`headers`, :meth:`body`) and how to read the
+    answer (:meth:`read_stream`, :meth:`read_body`), and gives its ``capabilities``."""
+
+    def __init__(self, endpoint: Endpoint, client: httpx.AsyncClient, policy: RetryPolicy) -> None:
+        self.endpoint = endpoint
+        self.name = endpoint.name
+        self._client = client
+        self._policy = policy
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def check(self, request: ChatRequest) -> None:
+        """Refuse a request before sending it (a missing key, by default)."""
+        self.endpoint.check_key()
+
+    key_header: ClassVar[str] = "Authorization"
+    key_scheme: ClassVar[str] = "Bearer "
+    """The header that carries the key, and what precedes the key in it."""
+
+    def url(self, request: ChatRequest) -> str:
+        raise NotImplementedError
+
+    def protocol_headers(self) -> dict[str, str]:
+        """Headers the protocol adds to every request (``Accept``, a version …)."""
+        return {}
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", **self.protocol_headers()}
+        if self.endpoint.api_key:
+            headers[self.key_header] = self.key_scheme + self.endpoint.api_key
+        headers.update(self.endpoint.headers)
+        return headers
+
+    def body(self, request: ChatRequest) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def read_stream(
+        self, response: httpx.Response, request: ChatRequest, url: str
+    ) -> AsyncIterator[StreamEvent]:
+        """The events of a streamed response (raises StreamCutError if it ends early)."""
+        raise NotImplementedError
+
+    def read_body(self, raw: bytes, request: ChatRequest) -> Iterator[StreamEvent]:
+        """The events of a whole JSON response body."""
+        raise NotImplementedError
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        self.check(request)
+        url = self.url(request)
+        async for event in stream_call(
+            self._client,
+            provider=self.name,
+            url=url,
+            headers=self.headers(),
+            body=self.body(request),
+            policy=self._policy,
+            stream=self.endpoint.stream,
+            read_stream=lambda response: self.read_stream(response, request, url),
+            read_body=lambda raw: self.read_body(raw, request),
+        ):
+            yield event
 
 
 class AttemptCounter:

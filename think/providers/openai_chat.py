@@ -28,18 +28,16 @@ from think.providers.base import (
     UsageReported,
 )
 from think.providers.endpoint import Endpoint
-from think.providers.http import RetryPolicy, sse_events, stream_call
+from think.providers.http import HttpProvider, RetryPolicy, sse_events
 from think.providers.http_errors import stream_error
+from think.providers.payload import count, parse_json
 from think.providers.think_tags import ThinkTagSplitter
 from think.usage import Usage
 
 
-class OpenAIChatProvider:
+class OpenAIChatProvider(HttpProvider):
     def __init__(self, endpoint: Endpoint, client: httpx.AsyncClient, policy: RetryPolicy) -> None:
-        self.endpoint = endpoint
-        self.name = endpoint.name
-        self._client = client
-        self._policy = policy
+        super().__init__(endpoint, client, policy)
         self._reasoning = (
             re.compile(endpoint.reasoning_models) if endpoint.reasoning_models else None
         )
@@ -51,18 +49,11 @@ class OpenAIChatProvider:
             native_reasoning=self._is_reasoning_model(model),
         )
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
     def _is_reasoning_model(self, model: str) -> bool:
         return bool(self._reasoning and self._reasoning.search(model))
 
-    def headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-        if self.endpoint.api_key:
-            headers["Authorization"] = f"Bearer {self.endpoint.api_key}"
-        headers.update(self.endpoint.headers)
-        return headers
+    def protocol_headers(self) -> dict[str, str]:
+        return {"Accept": "text/event-stream"}
 
     def body(self, request: ChatRequest) -> dict[str, Any]:
         reasoning = self._is_reasoning_model(request.model)
@@ -87,27 +78,13 @@ class OpenAIChatProvider:
                 body["stream_options"] = {"include_usage": True}
         return body
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        self.endpoint.check_key()
-        url = self.endpoint.base_url.rstrip("/") + "/chat/completions"
+    def url(self, request: ChatRequest) -> str:
+        return self.endpoint.base_url.rstrip("/") + "/chat/completions"
 
-        def read_stream(response: httpx.Response) -> AsyncIterator[StreamEvent]:
-            return self._read_stream(response, request, url)
+    def read_body(self, raw: bytes, request: ChatRequest) -> Iterator[StreamEvent]:
+        return parse_completion(self.name, raw)
 
-        async for event in stream_call(
-            self._client,
-            provider=self.name,
-            url=url,
-            headers=self.headers(),
-            body=self.body(request),
-            policy=self._policy,
-            stream=self.endpoint.stream,
-            read_stream=read_stream,
-            read_body=lambda raw: parse_completion(self.name, raw),
-        ):
-            yield event
-
-    async def _read_stream(
+    async def read_stream(
         self, response: httpx.Response, request: ChatRequest, url: str
     ) -> AsyncIterator[StreamEvent]:
         expected = request.n if self.endpoint.supports_n else 1
@@ -134,10 +111,7 @@ class ChunkParser:
         self._splitters: dict[int, ThinkTagSplitter] = {}
 
     def parse(self, data: str) -> Iterator[StreamEvent]:
-        try:
-            chunk = json.loads(data)
-        except ValueError as exc:
-            raise ProviderError(f"{self.provider}: malformed stream data: {data[:80]!r}") from exc
+        chunk = parse_json(self.provider, data, "stream data")
         if not isinstance(chunk, dict):
             return
         if chunk.get("error"):
@@ -185,10 +159,7 @@ class ChunkParser:
 
 def parse_completion(provider: str, raw: bytes) -> Iterator[StreamEvent]:
     """Events for a non-streamed ``chat.completion`` response."""
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise ProviderError(f"{provider}: malformed response body") from exc
+    body = parse_json(provider, raw, "response body")
     if not isinstance(body, dict):
         raise ProviderError(f"{provider}: unexpected response body")
     if body.get("error"):
@@ -213,14 +184,12 @@ def in_stream_error(provider: str, error: Any) -> ProviderError:
     return stream_error(provider, message, status)
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) else 0
-
-
 def parse_usage(usage: dict[str, Any]) -> Usage:
     prompt_details = usage.get("prompt_tokens_details") or {}
     completion_details = usage.get("completion_tokens_details") or {}
-    cached = _int(prompt_details.get("cached_tokens")) or _int(usage.get("prompt_cache_hit_tokens"))
+    cached = count(prompt_details.get("cached_tokens")) or count(
+        usage.get("prompt_cache_hit_tokens")
+    )
     cost: Decimal | None = None
     raw_cost = usage.get("cost")
     if isinstance(raw_cost, (int, float, str)) and not isinstance(raw_cost, bool):
@@ -229,10 +198,10 @@ def parse_usage(usage: dict[str, Any]) -> Usage:
         except InvalidOperation:
             cost = None
     return Usage(
-        input_tokens=_int(usage.get("prompt_tokens")),
-        output_tokens=_int(usage.get("completion_tokens")),
-        reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
+        input_tokens=count(usage.get("prompt_tokens")),
+        output_tokens=count(usage.get("completion_tokens")),
+        reasoning_tokens=count(completion_details.get("reasoning_tokens")),
         cached_tokens=cached,
-        cache_write_tokens=_int(prompt_details.get("cache_write_tokens")),
+        cache_write_tokens=count(prompt_details.get("cache_write_tokens")),
         reported_cost_usd=cost,
     )
