@@ -9,10 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from genai_prices import calc_price, extract_usage
 
 from tests.fakes.anthropic_server import (
     FakeAnthropicServer,
     authentication_error,
+    claude_usage,
     load_fixture_json,
     overloaded,
     rate_limited,
@@ -104,9 +106,20 @@ def test_recorded_cache_usage_is_priced_at_read_and_write_rates(
     assert price is not None
     # haiku 4.5: $1 input, $0.10 cache read, $1.25 5-minute write, $2 1-hour write, $5 output
     expected = (
-        12 * Decimal("1") + 2048 * Decimal("0.1") + 1000 * Decimal("1.25") + 500 * Decimal("2")
-    ) / 1_000_000 + 8 * Decimal("5") / 1_000_000
+        12 * Decimal("1")
+        + 2048 * Decimal("0.1")
+        + 1000 * Decimal("1.25")
+        + 500 * Decimal("2")
+        + 8 * Decimal("5")
+    ) / 1_000_000
     assert price.cost(out.usage) == expected
+    # ... which is what genai-prices makes of the same raw usage object
+    raw = claude_usage("claude-haiku-4-5_stream_cached.sse")
+    extracted = extract_usage({"model": "claude-haiku-4-5", "usage": raw}, provider_id="anthropic")
+    assert (
+        calc_price(extracted.usage, "claude-haiku-4-5", provider_id="anthropic").total_price
+        == expected
+    )
 
 
 def test_message_delta_usage_wins_over_message_start(server: FakeAnthropicServer) -> None:

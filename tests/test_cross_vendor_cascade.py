@@ -17,7 +17,7 @@ import pytest
 from genai_prices import calc_price, extract_usage
 
 from tests.cli_support import calls, run_cli, run_think, runs
-from tests.fakes.anthropic_server import FakeAnthropicServer, stream_payloads
+from tests.fakes.anthropic_server import FakeAnthropicServer, claude_usage, stream_payloads
 from tests.fakes.behaviours import Fixture, parse_sse
 from tests.fakes.gemini_server import FakeGeminiServer
 from think.exit_codes import ExitCode
@@ -37,18 +37,6 @@ def gemini_usage(fixture: str) -> dict[str, Any]:
     chunks = [json.loads(p) for p in parse_sse(path.read_text(encoding="utf-8"))]
     usage = chunks[-1]["usageMetadata"]
     assert isinstance(usage, dict)
-    return usage
-
-
-def claude_usage(fixture: str) -> dict[str, Any]:
-    """``message_start``'s usage updated by the last ``message_delta``'s."""
-    path = FakeAnthropicServer.fixture_path(fixture)
-    usage: dict[str, Any] = {}
-    for name, data in stream_payloads(path.read_text(encoding="utf-8")):
-        if name == "message_start":
-            usage.update(data["message"]["usage"])
-        elif name == "message_delta":
-            usage.update(data["usage"])
     return usage
 
 

@@ -334,6 +334,19 @@ def stream_payloads(raw: str) -> Iterator[tuple[str, Any]]:
             yield name, json.loads("\n".join(data))
 
 
+def claude_usage(fixture: str) -> JSONDict:
+    """The final usage of a recorded stream: ``message_start``'s, updated by each
+    ``message_delta``'s (computed here without the provider's parser)."""
+    usage: JSONDict = {}
+    raw = FakeAnthropicServer.fixture_path(fixture).read_text(encoding="utf-8")
+    for name, data in stream_payloads(raw):
+        if name == "message_start":
+            usage.update(data["message"]["usage"])
+        elif name == "message_delta":
+            usage.update(data["usage"])
+    return usage
+
+
 @pytest.fixture
 def fake_anthropic() -> Iterator[FakeAnthropicServer]:
     """A fresh server per test; fails the test if a handler thread crashed."""
