@@ -26,6 +26,7 @@ from tests.fakes.behaviours import (
     CutStream,
     ErrorInStream,
     Fixture,
+    Hangup,
     SseEvents,
     Stall,
     Status,
@@ -450,6 +451,13 @@ def test_stalled_stream_hits_the_idle_timeout(server: FakeAnthropicServer) -> No
     out = call(endpoint_for(server), chat(), timeouts=Timeouts(connect=2.0, idle=0.3))
     assert "stalled" in str(out.failed())
     assert out.text() == "The"
+
+
+def test_connection_reset_before_the_response_is_retried(server: FakeAnthropicServer) -> None:
+    server.script(Hangup())
+    out = call(endpoint_for(server), chat()).ok()
+    assert out.text() == DEFAULT_ANSWER
+    assert out.attempts == 2
 
 
 def test_silent_server_before_headers_is_retried(server: FakeAnthropicServer) -> None:

@@ -16,6 +16,7 @@ from tests.fakes.behaviours import (
     CutStream,
     ErrorInStream,
     Fixture,
+    Hangup,
     SseEvents,
     Stall,
     Status,
@@ -377,6 +378,13 @@ def test_stalled_stream_hits_the_idle_timeout(server: FakeGeminiServer) -> None:
     out = call(endpoint_for(server), chat(), timeouts=Timeouts(connect=2.0, idle=0.3))
     assert "stalled" in str(out.failed())
     assert out.text() == "The answer"
+
+
+def test_connection_reset_before_the_response_is_retried(server: FakeGeminiServer) -> None:
+    server.script(Hangup())
+    out = call(endpoint_for(server), chat()).ok()
+    assert out.text() == DEFAULT_ANSWER
+    assert out.attempts == 2
 
 
 def test_blocked_prompt_is_an_error(server: FakeGeminiServer) -> None:

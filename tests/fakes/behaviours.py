@@ -4,8 +4,9 @@ server machinery that plays them).
 
 Behaviours, queued with ``server.script(...)`` and served in order before falling back to
 "generate": :class:`Status` (an error response), :class:`Fixture` (a recorded payload
-replayed verbatim), :class:`SseEvents` (arbitrary events), and the faults applied to a
-generated answer: :class:`CutStream`, :class:`Stall`, :class:`ErrorInStream`.
+replayed verbatim), :class:`SseEvents` (arbitrary events), :class:`Hangup` (a dropped
+connection), and the faults applied to a generated answer: :class:`CutStream`,
+:class:`Stall`, :class:`ErrorInStream`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "Fault",
     "Fixture",
     "Generate",
+    "Hangup",
     "JSONDict",
     "RecordedRequest",
     "Spent",
@@ -232,7 +234,15 @@ class SseEvents:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-Behaviour: TypeAlias = Generate | Status | Fixture | CutStream | Stall | ErrorInStream | SseEvents
+@dataclass(frozen=True)
+class Hangup:
+    """Close the connection without sending anything (a reset before the status line:
+    httpx raises ``RemoteProtocolError``, "Server disconnected without sending a response")."""
+
+
+Behaviour: TypeAlias = (
+    Generate | Status | Fixture | CutStream | Stall | ErrorInStream | SseEvents | Hangup
+)
 Fault: TypeAlias = CutStream | Stall | ErrorInStream
 
 

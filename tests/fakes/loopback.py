@@ -40,6 +40,7 @@ from tests.fakes.behaviours import (
     Fault,
     Fixture,
     Generate,
+    Hangup,
     JSONDict,
     RecordedRequest,
     SseEvents,
@@ -430,6 +431,8 @@ class LoopbackServer:
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
+            if isinstance(behaviour, Hangup):
+                raise Abort
             if isinstance(behaviour, Status):
                 self.send_status(h, behaviour)
             elif isinstance(behaviour, Fixture):

@@ -42,13 +42,23 @@ gemini-3*-pro          thinkingLevel          low               low / high / hig
 gemini-3*-flash(-lite) thinkingLevel          minimal           low / medium / high
 =====================  =====================  ================  ===========================
 
-``includeThoughts: true`` is sent whenever thinking may happen. Ranges: python-genai's
-``ThinkingConfig`` docs ("0 is DISABLED … allowed ranges are model dependent") and the Gemini
-thinking page as mirrored by gemini-rust's ThinkingConfig docs (the Flash-Lite 512–24576 range,
-marked unconfirmed in PROVIDERS.md section 9, is confirmed there); 3.x levels: python-genai's
-``ThinkingLevel`` enum (Gemini 3 Pro takes only low / high). Other models get no
-``thinkingConfig``. Not confirmed: whether ``candidatesTokenCount`` sums all candidates
-(irrelevant while every request asks for one).
+``includeThoughts: true`` is sent whenever thinking may happen. Other models get no
+``thinkingConfig``.
+
+What was checked for the points PROVIDERS.md section 9 leaves open:
+
+* ranges: python-genai's ``ThinkingConfig`` ("0 is DISABLED. -1 is AUTOMATIC. The default
+  values and allowed ranges are model dependent"); the per-model numbers are the Gemini
+  thinking page's as gemini-rust's ``ThinkingConfig`` docs reproduce them, Flash-Lite's
+  512–24576 included (a second source, not Google's own page, which was not reachable);
+* 3.x levels: python-genai's ``ThinkingLevel`` enum (MINIMAL … HIGH, no "off"); Gemini 3 Pro
+  takes only low / high (migration notes quoting the docs);
+* ``maxOutputTokens`` caps thoughts plus answer: python-genai issues #782 and #2062 and
+  measurements in vectorize-io/hindsight#3365 (thoughts + candidates land on the cap);
+* 429s carry no ``retry-after`` or rate-limit headers, only a ``google.rpc.RetryInfo``
+  detail (dcdpr/jp#1061, langchain-google#945, a real body in browserbase#129);
+* not confirmed: whether ``candidatesTokenCount`` sums all candidates (irrelevant while every
+  request asks for one).
 """
 
 from __future__ import annotations
