@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.anthropic_server import fake_anthropic  # noqa: F401  (pytest fixture)
+from tests.fakes.gemini_server import fake_gemini  # noqa: F401  (pytest fixture)
 from tests.fakes.openai_server import fake_openai  # noqa: F401  (pytest fixture)
 
 PROVIDER_ENV = (
@@ -19,6 +21,7 @@ PROVIDER_ENV = (
     "GEMINI_API_KEY",
     "GOOGLE_API_KEY",
     "GEMINI_BASE_URL",
+    "GOOGLE_GEMINI_BASE_URL",
     "OPENROUTER_API_KEY",
     "TOGETHER_API_KEY",
     "FIREWORKS_API_KEY",

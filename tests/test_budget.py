@@ -178,6 +178,18 @@ def test_too_little_room_for_output_is_refused() -> None:
     assert budget.reserved == 0
 
 
+def test_a_reasoning_request_is_not_shrunk_below_its_floor() -> None:
+    # Without a floor the same call shrinks to 40 tokens (test_output_limit_is_shrunk_to_fit);
+    # a provider that needs 100 for its reasoning mode would raise it back: refuse instead.
+    with pytest.raises(BudgetExhausted):
+        _affordable(Budget(D("0.05")), price(1000, 1000), 10, request(1024), "m", floor=100)
+    req, reservation = _affordable(
+        Budget(D("0.2")), price(1000, 1000), 10, request(1024), "m", floor=100
+    )
+    assert req.max_tokens == 190
+    assert reservation.amount == D("0.2")
+
+
 def test_unknown_price_is_fine_without_a_cap() -> None:
     req, reservation = _affordable(Budget(None), None, 10, request(50), "m")
     assert (req.max_tokens, reservation.amount) == (50, 0)

@@ -7,7 +7,6 @@ import dataclasses
 import email.utils
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -34,28 +33,21 @@ from tests.fakes.openai_server import (
     stall_mid_stream,
     unsupported_max_tokens,
 )
-from think.errors import AuthError, ProviderError, StreamCutError, ThinkError
+from tests.provider_support import FAST, QUICK, Outcome, call
+from think.errors import AuthError, ProviderError, StreamCutError
 from think.exit_codes import ExitCode
 from think.providers.base import (
     ChatRequest,
     Message,
     ResponseStarted,
-    StreamEvent,
     TextDelta,
     UsageReported,
 )
 from think.providers.endpoint import Endpoint
-from think.providers.http import (
-    MAX_HONOURED_RETRY_AFTER,
-    RetryPolicy,
-    Timeouts,
-    make_client,
-    parse_retry_after,
-)
+from think.providers.http import RetryPolicy, Timeouts, make_client
+from think.providers.http_errors import MAX_HONOURED_RETRY_AFTER, parse_retry_after
 from think.providers.openai_chat import OpenAIChatProvider
 
-FAST = RetryPolicy(max_retries=2, base_delay=0.01, max_delay=0.05)
-QUICK = Timeouts(connect=2.0, idle=5.0)
 REQUEST = ChatRequest(
     model="gpt-4o-mini", messages=(Message("user", "What is 2 + 2?"),), max_tokens=64
 )
@@ -82,26 +74,6 @@ def endpoint_for(server: FakeOpenAIServer | str, **changes: Any) -> Endpoint:
     return dataclasses.replace(base, **changes)
 
 
-@dataclass
-class Outcome:
-    events: list[StreamEvent]
-    error: ThinkError | None
-
-    @property
-    def text(self) -> str:
-        return "".join(e.text for e in self.events if isinstance(e, TextDelta))
-
-    @property
-    def attempts(self) -> int:
-        started = [e for e in self.events if isinstance(e, ResponseStarted)]
-        assert len(started) == 1, self.events
-        return started[0].attempts
-
-    def failed(self, kind: type[ThinkError] = ProviderError) -> ThinkError:
-        assert isinstance(self.error, kind), f"expected {kind.__name__}, got {self.error!r}"
-        return self.error
-
-
 def run_stream(
     endpoint: Endpoint,
     request: ChatRequest = REQUEST,
@@ -109,19 +81,7 @@ def run_stream(
     policy: RetryPolicy = FAST,
     timeouts: Timeouts = QUICK,
 ) -> Outcome:
-    async def run() -> Outcome:
-        provider = OpenAIChatProvider(endpoint, make_client(timeouts), policy)
-        events: list[StreamEvent] = []
-        try:
-            async for event in provider.stream(request):
-                events.append(event)
-        except ThinkError as exc:
-            return Outcome(events, exc)
-        finally:
-            await provider.aclose()
-        return Outcome(events, None)
-
-    return asyncio.run(run())
+    return call(OpenAIChatProvider, endpoint, request, policy, timeouts)
 
 
 def free_port() -> int:
@@ -255,7 +215,7 @@ def test_429_with_retry_after_then_success(server: FakeOpenAIServer) -> None:
     server.script(rate_limited(retry_after="0.05"))
     out = run_stream(endpoint_for(server))
     assert out.error is None
-    assert out.text == DEFAULT_ANSWER
+    assert out.text() == DEFAULT_ANSWER
     assert out.attempts == 2
     assert isinstance(out.events[0], ResponseStarted)
     assert any(isinstance(e, UsageReported) for e in out.events)
@@ -312,7 +272,7 @@ def test_transient_statuses_are_retried(server: FakeOpenAIServer, status: Status
     server.script(status)
     out = run_stream(endpoint_for(server))
     assert out.error is None
-    assert out.text == DEFAULT_ANSWER
+    assert out.text() == DEFAULT_ANSWER
     assert out.attempts == 2
     assert len(server.chat_requests) == 2
 
@@ -387,7 +347,7 @@ def test_non_streaming_body_cut_midway(server: FakeOpenAIServer) -> None:
     out = run_stream(endpoint_for(server, stream=False))
     error = out.failed(StreamCutError)
     assert error.exit_code == ExitCode.PROVIDER
-    assert out.text == ""
+    assert out.text() == ""
     assert len(server.chat_requests) == 1
 
 
@@ -411,7 +371,7 @@ def test_stream_closed_cleanly_before_finish_is_a_stream_cut_error(
     )
     out = run_stream(endpoint_for(server))
     out.failed(StreamCutError)
-    assert out.text == "partial"
+    assert out.text() == "partial"
 
 
 def test_stream_closed_after_finish_without_done_is_fine(server: FakeOpenAIServer) -> None:
@@ -423,7 +383,7 @@ def test_stream_closed_after_finish_without_done_is_fine(server: FakeOpenAIServe
     )
     out = run_stream(endpoint_for(server))
     assert out.error is None
-    assert out.text == "all"
+    assert out.text() == "all"
 
 
 def test_n3_stream_cut_before_every_choice_finished(server: FakeOpenAIServer) -> None:
@@ -448,7 +408,7 @@ def test_stalled_stream_hits_the_idle_timeout(server: FakeOpenAIServer) -> None:
     assert isinstance(error, ProviderError)
     assert not isinstance(error, AuthError)
     assert "stall" in str(error)
-    assert out.text == "The"  # role chunk, "The", then silence
+    assert out.text() == "The"  # role chunk, "The", then silence
     assert len(server.chat_requests) == 1
 
 
@@ -467,7 +427,7 @@ def test_timeout_before_headers_is_retried(server: FakeOpenAIServer) -> None:
     out = run_stream(endpoint_for(server), timeouts=Timeouts(idle=0.3))
     assert out.error is None
     assert out.attempts == 2
-    assert out.text == DEFAULT_ANSWER
+    assert out.text() == DEFAULT_ANSWER
 
 
 def test_error_inside_a_200_stream(server: FakeOpenAIServer) -> None:
@@ -477,7 +437,7 @@ def test_error_inside_a_200_stream(server: FakeOpenAIServer) -> None:
     assert isinstance(error, ProviderError)
     assert not isinstance(error, StreamCutError)
     assert "The server had an error while processing your request" in str(error)
-    assert out.text == "The"
+    assert out.text() == "The"
     assert len(server.chat_requests) == 1
 
 
@@ -500,7 +460,7 @@ def test_openrouter_midstream_error_recorded(server: FakeOpenAIServer) -> None:
     out = run_stream(endpoint_for(server, usage_in_stream="always"))
     error = out.failed()
     assert "Provider disconnected unexpectedly" in str(error)
-    assert out.text == "The answer"
+    assert out.text() == "The answer"
 
 
 def test_malformed_stream_data(server: FakeOpenAIServer) -> None:
@@ -592,7 +552,7 @@ def test_a_key_echoed_by_the_server_is_masked_in_the_error(
     from tests.fakes.openai_server import Status
     from think.providers.base import ChatRequest, Message
     from think.providers.endpoint import Endpoint
-    from think.providers.http import RetryPolicy, Timeouts, make_client
+    from think.providers.http import RetryPolicy, Timeouts
     from think.providers.openai_chat import OpenAIChatProvider
 
     key = "sk-live-secret-key-0123456789"

@@ -8,7 +8,6 @@ import dataclasses
 import json
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +24,8 @@ from tests.fakes.openai_server import (
     load_fixture_text,
     parse_sse,
 )
-from think.errors import AuthError, ThinkError
+from tests.provider_support import FAST, MESSAGES, PROMPT_WORDS, QUICK, Outcome, call
+from think.errors import AuthError
 from think.exit_codes import ExitCode
 from think.providers.base import (
     Capabilities,
@@ -35,7 +35,6 @@ from think.providers.base import (
     Provider,
     ReasoningDelta,
     ResponseStarted,
-    StreamEvent,
     TextDelta,
     UsageReported,
     split_for,
@@ -46,10 +45,7 @@ from think.providers.openai_chat import OpenAIChatProvider
 from think.providers.presets import OPENAI_REASONING
 from think.usage import Usage
 
-FAST = RetryPolicy(max_retries=2, base_delay=0.01, max_delay=0.05)
-QUICK = Timeouts(connect=2.0, idle=5.0)
-MESSAGES = (Message("system", "Be brief."), Message("user", "What is 2 + 2?"))
-PROMPT_TOKENS = 2 + 5  # the fake counts whitespace-separated words
+PROMPT_TOKENS = PROMPT_WORDS
 ANSWER_TOKENS = len(DEFAULT_ANSWER.split())
 REASONING_TOKENS = len(DEFAULT_REASONING.split())
 
@@ -83,45 +79,6 @@ def chat(model: str = "gpt-4o-mini", **changes: Any) -> ChatRequest:
     )
 
 
-@dataclass
-class Outcome:
-    events: list[StreamEvent]
-    error: ThinkError | None
-
-    def text(self, index: int = 0) -> str:
-        return "".join(e.text for e in self.events if isinstance(e, TextDelta) and e.index == index)
-
-    def reasoning(self, index: int = 0) -> str:
-        return "".join(
-            e.text for e in self.events if isinstance(e, ReasoningDelta) and e.index == index
-        )
-
-    def texts(self) -> dict[int, str]:
-        out: dict[int, str] = defaultdict(str)
-        for e in self.events:
-            if isinstance(e, TextDelta):
-                out[e.index] += e.text
-        return dict(out)
-
-    @property
-    def usages(self) -> list[Usage]:
-        return [e.usage for e in self.events if isinstance(e, UsageReported)]
-
-    @property
-    def usage(self) -> Usage:
-        assert len(self.usages) == 1, self.events
-        return self.usages[0]
-
-    @property
-    def finishes(self) -> dict[int, str]:
-        return {e.index: e.reason for e in self.events if isinstance(e, ChoiceFinished)}
-
-    def ok(self) -> Outcome:
-        if self.error is not None:
-            raise AssertionError(f"stream failed: {self.error!r}")
-        return self
-
-
 def run_stream(
     endpoint: Endpoint,
     request: ChatRequest,
@@ -129,19 +86,7 @@ def run_stream(
     policy: RetryPolicy = FAST,
     timeouts: Timeouts = QUICK,
 ) -> Outcome:
-    async def run() -> Outcome:
-        provider = OpenAIChatProvider(endpoint, make_client(timeouts), policy)
-        events: list[StreamEvent] = []
-        try:
-            async for event in provider.stream(request):
-                events.append(event)
-        except ThinkError as exc:
-            return Outcome(events, exc)
-        finally:
-            await provider.aclose()
-        return Outcome(events, None)
-
-    return asyncio.run(run())
+    return call(OpenAIChatProvider, endpoint, request, policy, timeouts)
 
 
 # -- streaming text and usage -----------------------------------------------------------

@@ -162,6 +162,17 @@ def test_cascade_uses_native_reasoning_effort_when_the_model_has_it() -> None:
     assert provider.requests[-1].temperature is None
 
 
+@pytest.mark.parametrize(("floor", "sent"), [(0, 400), (2048, 2048)])
+def test_native_reasoning_gets_room_to_think(floor: int, sent: int) -> None:
+    """Reasoning is output too: the limit is multiplied as for chain of thought (x4 for
+    medium), and raised to the provider's minimum for its native mode (Anthropic: 2048)."""
+    provider = ScriptedProvider(native_reasoning=True, min_reasoning_max_tokens=floor)
+    provider.script("cheap", ["4", "5", "6"])
+    provider.script("strong", ["The answer is 4."])
+    run(Cascade(CHEAP, STRONG), provider)
+    assert provider.requests[-1].max_tokens == sent
+
+
 def test_cascade_escalates_when_nothing_is_extractable_or_the_cheap_model_fails() -> None:
     provider = ScriptedProvider()
     provider.script("cheap", ["", "", ""])

@@ -63,9 +63,15 @@ class CallOutcome:
 
 
 def _affordable(
-    budget: Budget, price: ModelPrice | None, input_tokens: int, request: ChatRequest, what: str
+    budget: Budget,
+    price: ModelPrice | None,
+    input_tokens: int,
+    request: ChatRequest,
+    what: str,
+    floor: int = 0,
 ) -> tuple[ChatRequest, Reservation]:
-    """Reserve the call's worst case, shrinking its output limit to fit if needed."""
+    """Reserve the call's worst case, shrinking its output limit to fit if needed, but not
+    below ``floor`` (a reasoning request's provider would raise a smaller limit back)."""
     if price is None:
         return request, budget.reserve(None, what)
     worst = price.worst_case(input_tokens, request.max_tokens * request.n)
@@ -76,7 +82,7 @@ def _affordable(
     input_cost = price.worst_case(input_tokens, 0)
     if output_rate > 0 and remaining > input_cost:
         per_choice = int((remaining - input_cost) * 1_000_000 / output_rate) // request.n
-        while per_choice >= MIN_OUTPUT_TOKENS:
+        while per_choice >= max(MIN_OUTPUT_TOKENS, floor):
             shrunk = dataclasses.replace(request, max_tokens=per_choice)
             worst = price.worst_case(input_tokens, per_choice * request.n)
             if budget.fits(worst):
@@ -106,7 +112,10 @@ async def run_call(
     input_tokens = counted.tokens
     if not counted.exact:
         input_tokens = int(input_tokens * UNEXACT_INPUT_MARGIN) + 16
-    request, reservation = _affordable(ctx.budget, price, input_tokens, request, str(ref))
+    floor = provider.capabilities(ref.model).min_reasoning_max_tokens if request.effort else 0
+    if request.max_tokens < floor:  # what the provider will send: reserve for that
+        request = dataclasses.replace(request, max_tokens=floor)
+    request, reservation = _affordable(ctx.budget, price, input_tokens, request, str(ref), floor)
     seq = ctx.next_seq()
     meter = _Meter(
         id=call_id(ctx.run_id, seq),

@@ -9,9 +9,11 @@ Costs follow genai-prices' semantics, which :class:`think.usage.Usage` shares:
 ``input_tokens`` is the whole prompt, of which ``cached_tokens`` are billed at the cache-read
 rate and ``cache_write_tokens`` at the cache-write rate (each at the plain input rate when the
 model has no such price); ``output_tokens`` include the reasoning tokens, billed at the output
-rate (or at a separate reasoning rate where genai-prices lists one).  Tiered prices are
-"cliff" tiers: once the whole prompt is longer than a tier's start, that tier's rate applies
-to *all* tokens of the call (genai-prices ``TieredPrices``).  Date-conditional and
+rate (or at a separate reasoning rate where genai-prices lists one).  Anthropic's one-hour
+cache writes (``cache_write_1h_tokens``, part of ``cache_write_tokens``) have their own rate
+(genai-prices ``cache_write_1h_mtok``).  Tiered prices are "cliff" tiers: once the whole
+prompt is longer than a tier's start, that tier's rate applies to *all* tokens of the call
+(genai-prices ``TieredPrices``).  Date-conditional and
 time-of-day prices are resolved when the price is looked up (genai-prices' choice for "now").
 """
 
@@ -109,6 +111,8 @@ class ModelPrice:
     """Cache-read rate; None bills cached tokens at the input rate."""
     cache_write: Rate | None = None
     """Cache-write rate (5-minute writes for Anthropic); None bills writes at the input rate."""
+    cache_write_1h: Rate | None = None
+    """One-hour cache-write rate (Anthropic); None bills them at the cache-write rate."""
     reasoning: Rate | None = None
     """Separate reasoning-token rate (rare); None bills reasoning at the output rate."""
     per_request: Decimal = _ZERO
@@ -149,19 +153,24 @@ class ModelPrice:
         output = max(usage.output_tokens, 0)
         cached = min(max(usage.cached_tokens, 0), prompt)
         written = min(max(usage.cache_write_tokens, 0), prompt - cached)
+        written_1h = min(max(usage.cache_write_1h_tokens, 0), written)
         reasoning = min(max(usage.reasoning_tokens, 0), output)
         fresh = prompt - cached - written
 
         input_rate = self.input.at(prompt)
         cached_rate = input_rate if self.cached_input is None else self.cached_input.at(prompt)
         write_rate = input_rate if self.cache_write is None else self.cache_write.at(prompt)
+        write_1h_rate = (
+            write_rate if self.cache_write_1h is None else self.cache_write_1h.at(prompt)
+        )
         output_rate = self.output.at(prompt)
         reasoning_rate = output_rate if self.reasoning is None else self.reasoning.at(prompt)
 
         parts = (
             input_rate * fresh,
             cached_rate * cached,
-            write_rate * written,
+            write_rate * (written - written_1h),
+            write_1h_rate * written_1h,
             output_rate * (output - reasoning),
             reasoning_rate * reasoning,
         )
@@ -173,7 +182,8 @@ class ModelPrice:
         Every prompt token is priced at the highest of the input, cache-read and cache-write
         rates (so caching can only make the real cost lower), every output token at the highest
         of the output and reasoning rates, each at the highest tier a prompt of at most
-        ``input_tokens`` can reach.
+        ``input_tokens`` can reach. One-hour cache writes are left out: only a request that
+        asks for them (``cache_control`` with ``ttl: 1h``) makes them, and think's do not.
         """
         prompt = max(input_tokens, 0)
         output = max(max_output_tokens, 0)
@@ -193,7 +203,14 @@ class ModelPrice:
     @property
     def tiered(self) -> bool:
         """Whether some rate changes with the prompt size."""
-        rates = (self.input, self.output, self.cached_input, self.cache_write, self.reasoning)
+        rates = (
+            self.input,
+            self.output,
+            self.cached_input,
+            self.cache_write,
+            self.cache_write_1h,
+            self.reasoning,
+        )
         return any(r is not None and r.tiered for r in rates)
 
 
@@ -241,6 +258,7 @@ def _from_genai(
         output=output_rate,
         cached_input=_rate(values.get("cache_read_mtok")),
         cache_write=_rate(values.get("cache_write_mtok")),
+        cache_write_1h=_rate(values.get("cache_write_1h_mtok")),
         reasoning=_rate(values.get("output_reasoning_mtok")),
         per_request=_ZERO if requests is None else requests.base / 1000,
         model_id=model_id,

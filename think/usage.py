@@ -19,7 +19,12 @@ class Usage:
     output_tokens: int = 0
     reasoning_tokens: int = 0
     cached_tokens: int = 0
+    """Prompt tokens read from the provider's cache (billed at the cache-read rate)."""
     cache_write_tokens: int = 0
+    """Prompt tokens written to the provider's cache (billed at the cache-write rate)."""
+    cache_write_1h_tokens: int = 0
+    """Of ``cache_write_tokens``, those written with a one-hour lifetime (Anthropic bills them
+    at twice the input rate, the default five-minute writes at 1.25 times)."""
     source: UsageSource = "reported"
     reported_cost_usd: Decimal | None = None
 
@@ -34,6 +39,7 @@ class Usage:
             reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
             cached_tokens=self.cached_tokens + other.cached_tokens,
             cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            cache_write_1h_tokens=self.cache_write_1h_tokens + other.cache_write_1h_tokens,
             source="reported" if self.source == other.source == "reported" else "estimated",
             reported_cost_usd=cost,
         )

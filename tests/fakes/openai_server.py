@@ -1,9 +1,8 @@
 """A real HTTP server on 127.0.0.1 that speaks the OpenAI Chat Completions wire format.
 
-It is the test double for every provider test: clients talk to it over real sockets with
-real HTTP/1.1 (keep-alive, ``Transfer-Encoding: chunked`` SSE streams flushed event by
-event), so framing, timeouts, retries and connection handling are exercised for real.
-The server side uses the standard library only.
+It is the test double for the OpenAI-compatible provider tests: the server machinery (real
+sockets, chunked SSE, scripted behaviours and faults, recorded requests) is
+:mod:`tests.fakes.loopback`'s; this module is the wire-format layer on top.
 
 Quick start::
 
@@ -41,24 +40,47 @@ if anything was cut the choice finishes with ``"length"``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
-import re
-import socket
-import socketserver
-import sys
-import threading
 import time
-import traceback
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
 import pytest
+
+from tests.fakes.behaviours import (
+    DEFAULT_ANSWER,
+    DEFAULT_REASONING,
+    FIXTURES_ROOT,
+    AnswerSource,
+    Behaviour,
+    CutStream,
+    ErrorInStream,
+    Fault,
+    Fixture,
+    Generate,
+    JSONDict,
+    RecordedRequest,
+    SseEvents,
+    Stall,
+    Status,
+    count_tokens,
+    json_bytes,
+    parse_sse,
+    spend,
+    split_tokens,
+    sse_data,
+    stall_before_headers,
+    stall_mid_stream,
+)
+from tests.fakes.loopback import (
+    JSON_CONTENT_TYPE,
+    SSE_CONTENT_TYPE,
+    Handler,
+    LoopbackServer,
+    serving,
+)
 
 __all__ = [
     "DEFAULT_ANSWER",
@@ -99,24 +121,15 @@ __all__ = [
     "unsupported_max_tokens",
 ]
 
-JSONDict: TypeAlias = dict[str, Any]
-AnswerSource: TypeAlias = str | Callable[[JSONDict, int], str]
-"""Either fixed text, or ``f(request_body, choice_index) -> text``."""
-
 UsageInStream: TypeAlias = Literal["include_usage", "always", "never"]
 UsagePlacement: TypeAlias = Literal["separate", "finish_chunk"]
 ReasoningField: TypeAlias = Literal["reasoning_content", "reasoning"]
 
-DEFAULT_ANSWER = "The answer is 4."
-DEFAULT_REASONING = "The user asks for 2 + 2. Two plus two is four."
 DEFAULT_MODELS: tuple[str, ...] = ("gpt-4o-mini", "gpt-4o", "o4-mini")
-FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "openai"
+FIXTURES_DIR = FIXTURES_ROOT / "openai"
 
-_SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
-_JSON_CONTENT_TYPE = "application/json"
 _KEEPALIVE_COMMENT = b": OPENROUTER PROCESSING\n\n"
 _DONE_EVENT = b"data: [DONE]\n\n"
-_CLOSE_JOIN_TIMEOUT = 5.0
 
 
 # --------------------------------------------------------------------------------------
@@ -126,10 +139,7 @@ _CLOSE_JOIN_TIMEOUT = 5.0
 
 def fixture_path(name: str) -> Path:
     """Path of a recorded payload in ``tests/fixtures/openai``."""
-    path = FIXTURES_DIR / name
-    if not path.is_file():
-        raise FileNotFoundError(f"no such fixture: {path}")
-    return path
+    return FakeOpenAIServer.fixture_path(name)
 
 
 def load_fixture_text(name: str) -> str:
@@ -137,10 +147,7 @@ def load_fixture_text(name: str) -> str:
 
 
 def load_fixture_json(name: str) -> JSONDict:
-    data = json.loads(load_fixture_text(name))
-    if not isinstance(data, dict):
-        raise TypeError(f"fixture {name} is not a JSON object")
-    return data
+    return FakeOpenAIServer.fixture_json(name)
 
 
 def openai_error(
@@ -153,42 +160,9 @@ def openai_error(
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
-def parse_sse(text: str) -> list[str]:
-    """Split an SSE body into the ``data`` payloads of its events (comments dropped).
-
-    Multi-line ``data:`` fields are joined with newlines, per the SSE spec.
-    """
-    payloads: list[str] = []
-    for block in re.split(r"\r?\n\r?\n", text):
-        data = [
-            line[5:].removeprefix(" ")
-            for line in re.split(r"\r?\n", block)
-            if line.startswith("data:")
-        ]
-        if data:
-            payloads.append("\n".join(data))
-    return payloads
-
-
 # --------------------------------------------------------------------------------------
 # Token helpers
 # --------------------------------------------------------------------------------------
-
-
-def split_tokens(text: str) -> list[str]:
-    """Split text into per-word deltas whose concatenation is exactly ``text``."""
-    pieces = re.findall(r"\s*\S+", text)
-    if not pieces:
-        return [text] if text else []
-    tail = text[sum(len(p) for p in pieces) :]
-    if tail:
-        pieces[-1] += tail
-    return pieces
-
-
-def count_tokens(text: str) -> int:
-    """The fake's tokenizer: one token per whitespace-separated word."""
-    return len(text.split())
 
 
 def prompt_tokens(body: Mapping[str, Any]) -> int:
@@ -211,110 +185,8 @@ def prompt_tokens(body: Mapping[str, Any]) -> int:
 
 
 # --------------------------------------------------------------------------------------
-# Behaviours (scriptable with server.script(...))
+# Error responses (scriptable with server.script(...))
 # --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Generate:
-    """The default behaviour, with optional per-request overrides."""
-
-    answer: AnswerSource | None = None
-    reasoning: AnswerSource | None = None
-    delay: float | None = None
-    chunk_delay: float | None = None
-
-
-@dataclass(frozen=True)
-class Status:
-    """Reply with ``code`` and ``body`` (dict -> JSON, str -> sent verbatim) and headers."""
-
-    code: int
-    body: JSONDict | str = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Fixture:
-    """Replay ``tests/fixtures/openai/<name>`` verbatim.
-
-    ``.sse`` files are sent chunked as ``text/event-stream``, one HTTP chunk per SSE event
-    (comment blocks included), with ``chunk_delay`` between events; ``.json`` files are
-    sent with ``Content-Length`` as ``application/json``.
-    """
-
-    name: str
-    chunk_delay: float = 0.0
-    status: int = 200
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CutStream:
-    """Start a normal answer, then drop the connection after ``after_events`` data events.
-
-    No terminating zero-length chunk, no ``[DONE]``, no usage. httpx raises
-    ``httpx.RemoteProtocolError`` (incomplete chunked read). For a non-streaming request
-    the headers (with the full ``Content-Length``) and half of the body are sent.
-    """
-
-    after_events: int
-
-
-@dataclass(frozen=True)
-class Stall:
-    """Send nothing for ``seconds``, then carry on with the normal answer.
-
-    ``after_events=None`` stalls before the status line and headers. An integer stalls
-    after the headers and that many data events (0 = headers only); for a non-streaming
-    request any integer means "after the headers, before the body". Server shutdown
-    interrupts a stall at once (the connection is then dropped).
-    """
-
-    seconds: float
-    after_events: int | None = None
-
-
-@dataclass(frozen=True)
-class ErrorInStream:
-    """HTTP 200 stream that, after ``after_events`` data events, sends
-    ``data: {"error": <error>}`` and ends cleanly (``[DONE]`` only if ``done``).
-
-    For a non-streaming request: HTTP 200 with JSON body ``{"error": <error>}``.
-    """
-
-    after_events: int
-    error: JSONDict = field(
-        default_factory=lambda: openai_error(
-            "The server had an error while processing your request. Sorry about that!",
-            "server_error",
-        )["error"]
-    )
-    done: bool = False
-
-
-@dataclass(frozen=True)
-class SseEvents:
-    """Stream arbitrary events: dicts are sent as ``data: <json>``; strings are sent as
-    raw SSE blocks (e.g. ``": comment"`` or ``"data: {...}"``; the blank-line separator is
-    added). ``data: [DONE]`` is appended when ``done``."""
-
-    events: Sequence[JSONDict | str]
-    chunk_delay: float = 0.0
-    done: bool = True
-    status: int = 200
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-Behaviour: TypeAlias = Generate | Status | Fixture | CutStream | Stall | ErrorInStream | SseEvents
-
-
-def stall_before_headers(seconds: float) -> Stall:
-    return Stall(seconds)
-
-
-def stall_mid_stream(seconds: float, after_events: int = 2) -> Stall:
-    return Stall(seconds, after_events=after_events)
 
 
 def _retry_headers(retry_after: str | None, retry_after_ms: str | None) -> dict[str, str]:
@@ -417,41 +289,8 @@ def llama_server_n_error() -> Status:
 
 
 # --------------------------------------------------------------------------------------
-# Recorded requests
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    """Path as received, including any query string."""
-    headers: dict[str, str]
-    """Header names lower-cased (repeated headers joined with ", ")."""
-    body: Any
-    """Parsed JSON body, or ``None`` when empty or not JSON."""
-    raw_body: bytes
-    time: float
-    """``time.time()`` when the request line arrived."""
-    monotonic: float
-    """``time.monotonic()`` when the request line arrived (use for intervals)."""
-    client_port: int = 0
-    """Client's source port: equal ports mean one reused keep-alive connection."""
-
-    @property
-    def json(self) -> JSONDict:
-        if not isinstance(self.body, dict):
-            raise TypeError(f"request body is not a JSON object: {self.raw_body!r}")
-        return self.body
-
-
-# --------------------------------------------------------------------------------------
 # Generation
 # --------------------------------------------------------------------------------------
-
-
-class _Abort(Exception):
-    """Drop the connection without finishing the response."""
 
 
 @dataclass
@@ -471,166 +310,22 @@ class _Choice:
         return self.hidden_reasoning + len(self.reasoning)
 
 
-def _json_bytes(obj: Any, indent: int | None = None) -> bytes:
-    if indent is None:
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
-    return (json.dumps(obj, indent=indent, ensure_ascii=False) + "\n").encode()
-
-
-def _sse(obj: Any) -> bytes:
-    return b"data: " + _json_bytes(obj) + b"\n\n"
-
-
-def _resolve(source: AnswerSource, body: JSONDict, index: int) -> str:
-    return source(body, index) if callable(source) else source
-
-
-# --------------------------------------------------------------------------------------
-# HTTP plumbing
-# --------------------------------------------------------------------------------------
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    # socketserver's default listen backlog is 5: a burst of concurrent connections beyond
-    # it has SYNs dropped and retried after a second, which would serialise the requests.
-    request_queue_size = 128
-
-    def __init__(self, owner: FakeOpenAIServer, host: str) -> None:
-        self.owner = owner
-        self._lock = threading.Lock()
-        self._conn_threads: set[threading.Thread] = set()
-        self._connections: set[socket.socket] = set()
-        super().__init__((host, 0), _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind calls socket.getfqdn(), a DNS lookup; skip it.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(
-            target=self._serve_connection,
-            args=(request, client_address),
-            name=f"fake-openai-conn-{client_address[1]}",
-            daemon=True,
-        )
-        with self._lock:
-            self._conn_threads.add(thread)
-            self._connections.add(request)
-        thread.start()
-
-    def _serve_connection(self, request: socket.socket, client_address: Any) -> None:
-        try:
-            self.process_request_thread(request, client_address)
-        finally:
-            with self._lock:
-                self._connections.discard(request)
-                self._conn_threads.discard(threading.current_thread())
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, ConnectionError | TimeoutError) or self.owner.closing:
-            return
-        self.owner.errors.append(traceback.format_exc())
-        traceback.print_exc()
-
-    def drop_connections(self) -> None:
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-    def live_threads(self) -> list[threading.Thread]:
-        with self._lock:
-            return list(self._conn_threads)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _HTTPServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def _dispatch(self) -> None:
-        try:
-            self.server.owner._handle(self)
-        except (_Abort, ConnectionError):
-            self.close_connection = True
-
-    # -- request ----------------------------------------------------------------------
-
-    def read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            parts: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(parts)
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    # -- response ---------------------------------------------------------------------
-
-    def start(self, status: int, headers: Mapping[str, str], length: int | None) -> None:
-        """Status line + headers; ``length=None`` means a chunked body follows."""
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if length is None:
-            self.send_header("Transfer-Encoding", "chunked")
-        else:
-            self.send_header("Content-Length", str(length))
-        self.end_headers()
-
-    def write_chunk(self, data: bytes) -> None:
-        if data:
-            self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
-
-    def end_chunks(self) -> None:
-        self.wfile.write(b"0\r\n\r\n")
-
-    def send_bytes(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
-        self.start(status, headers, len(body))
-        self.wfile.write(body)
-
-
 # --------------------------------------------------------------------------------------
 # The server
 # --------------------------------------------------------------------------------------
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(LoopbackServer):
     """OpenAI-compatible fake on ``127.0.0.1:<random port>``.
 
     Every constructor argument is also a public attribute that may be changed between
     requests. See the module docstring for token counting.
     """
+
+    fixtures_dir = FIXTURES_DIR
+    thread_name = "fake-openai-server"
+    done_block = _DONE_EVENT
+    base_path = "/v1"
 
     def __init__(
         self,
@@ -654,10 +349,6 @@ class FakeOpenAIServer:
         extra_headers: Mapping[str, str] | None = None,
         host: str = "127.0.0.1",
     ) -> None:
-        self.answer: AnswerSource = answer
-        """Answer text, or ``f(body, choice_index) -> text``."""
-        self.reasoning: AnswerSource = reasoning
-        """Reasoning text, streamed only when ``reasoning_field`` is set."""
         self.reasoning_field: ReasoningField | None = reasoning_field
         """None (OpenAI), "reasoning_content" (DeepSeek, llama.cpp) or "reasoning" (vLLM
         >= 0.11, Ollama, OpenRouter). Reasoning deltas come before content deltas."""
@@ -671,14 +362,6 @@ class FakeOpenAIServer:
         self.usage_placement: UsagePlacement = usage_placement
         """"separate": extra chunk with ``choices: []`` (OpenAI); "finish_chunk": usage rides
         on the last finish_reason chunk (DeepSeek, llama-server, OpenRouter)."""
-        self.delay = delay
-        """Seconds to wait before the response starts (per request, concurrently)."""
-        self.chunk_delay = chunk_delay
-        """Seconds between SSE data events."""
-        self.require_api_key = require_api_key
-        """If set, ``Authorization: Bearer <key>`` is required (401 otherwise)."""
-        self.known_models: Sequence[str] | None = known_models
-        """If set, other models get OpenAI's 404 ``model_not_found``."""
         self.report_cost: bool | float = report_cost
         """OpenRouter-style ``usage.cost``: a float is reported as is; True computes
         ``prompt_tokens * 1e-6 + completion_tokens * 2e-6`` ($1 / $2 per 1M tokens)."""
@@ -689,116 +372,25 @@ class FakeOpenAIServer:
         self.response_model = response_model
         """``model`` reported in responses; default echoes the request's model."""
         self.system_fingerprint = system_fingerprint
-        self.extra_headers: dict[str, str] = dict(extra_headers or {})
-        """Added to every chat completion response (e.g. x-ratelimit-* headers)."""
-
-        self.requests: list[RecordedRequest] = []
-        self.errors: list[str] = []
-        """Tracebacks of unexpected exceptions in handler threads (should stay empty)."""
-        self.closing = False
-        self.max_in_flight = 0
-        """Highest number of chat completions served at the same time."""
-
-        self._script: deque[Behaviour] = deque()
-        self._lock = threading.Lock()
-        self._counter = 0
-        self._in_flight = 0
-        self._stop = threading.Event()
-        self._httpd = _HTTPServer(self, host)
-        self._serve_thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-openai-server",
-            daemon=True,
+        super().__init__(
+            answer=answer,
+            reasoning=reasoning,
+            require_api_key=require_api_key,
+            known_models=known_models,
+            delay=delay,
+            chunk_delay=chunk_delay,
+            extra_headers=extra_headers,
+            host=host,
         )
-        self._serve_thread.start()
-        self._closed = False
-
-    # -- lifecycle --------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        return self._httpd.server_port
-
-    @property
-    def root_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.root_url}/v1"
-
-    def __enter__(self) -> FakeOpenAIServer:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop serving, interrupt stalls and delays, drop open connections and join
-        every thread. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        self.closing = True
-        self._stop.set()
-        self._httpd.shutdown()
-        self._serve_thread.join()
-        self._httpd.drop_connections()
-        deadline = time.monotonic() + _CLOSE_JOIN_TIMEOUT
-        for thread in self._httpd.live_threads():
-            thread.join(max(0.0, deadline - time.monotonic()))
-        self._httpd.server_close()
-        alive = [t.name for t in self._httpd.live_threads() if t.is_alive()]
-        if alive:
-            raise RuntimeError(f"fake OpenAI server threads did not stop: {alive}")
-
-    def assert_no_errors(self) -> None:
-        assert not self.errors, "fake OpenAI server handler crashed:\n" + "\n".join(self.errors)
-
-    # -- scripting --------------------------------------------------------------------
-
-    def script(self, *behaviours: Behaviour) -> None:
-        """Queue behaviours for the next chat completion requests, in order. Once the
-        queue is empty requests fall back to the default "generate" behaviour."""
-        with self._lock:
-            self._script.extend(behaviours)
-
-    @property
-    def pending(self) -> list[Behaviour]:
-        with self._lock:
-            return list(self._script)
-
-    def reset(self) -> None:
-        """Forget recorded requests and queued behaviours."""
-        with self._lock:
-            self._script.clear()
-            self.requests.clear()
-            self.max_in_flight = 0
 
     @property
     def chat_requests(self) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.path.split("?")[0].endswith("/chat/completions")]
-
-    @property
-    def last_request(self) -> RecordedRequest:
-        if not self.requests:
-            raise AssertionError("the fake OpenAI server has received no request")
-        return self.requests[-1]
+        return [r for r in self.requests if r.route.endswith("/chat/completions")]
 
     # -- request handling -------------------------------------------------------------
 
-    def _wait(self, seconds: float) -> None:
-        """Sleep, but abort at once if the server is shutting down."""
-        if seconds > 0 and self._stop.wait(seconds):
-            raise _Abort
-        if self._stop.is_set():
-            raise _Abort
-
     def _next_id(self) -> tuple[str, str]:
-        with self._lock:
-            self._counter += 1
-            n = self._counter
+        n = self.next_number()
         digest = hashlib.sha256(f"fake-openai-{n}".encode()).hexdigest()
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
         value = int(digest, 16)
@@ -808,40 +400,17 @@ class FakeOpenAIServer:
             chars.append(alphabet[rem])
         return "chatcmpl-" + "".join(chars), "req_" + digest[:32]
 
-    def _handle(self, h: _Handler) -> None:
-        now, mono = time.time(), time.monotonic()
-        raw = h.read_body()
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except (ValueError, UnicodeDecodeError):
-            body = None
-        headers: dict[str, str] = {}
-        for name, value in h.headers.items():
-            key = name.lower()
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
-        port = int(h.client_address[1])
-        self.requests.append(
-            RecordedRequest(h.command, h.path, headers, body, raw, now, mono, port)
-        )
-
-        route = h.path.split("?", 1)[0]
+    def route(self, h: Handler, request: RecordedRequest) -> None:
+        route = request.route
         if route.startswith("/v1/"):
             route = route[3:]
-        if h.command == "POST" and route == "/chat/completions":
-            self._chat(h, headers, raw, body)
-        elif h.command == "GET" and (route == "/models" or route.startswith("/models/")):
-            self._models(h, headers, route)
+        if request.method == "POST" and route == "/chat/completions":
+            self.serve(h, request)
+        elif request.method == "GET" and (route == "/models" or route.startswith("/models/")):
+            self._models(h, request.headers, route)
         else:
-            msg = f"Invalid URL ({h.command} {h.path.split('?', 1)[0]})"
-            self._send_status(h, Status(404, openai_error(msg)))
-
-    def _send_status(self, h: _Handler, status: Status) -> None:
-        headers = {"content-type": _JSON_CONTENT_TYPE, **status.headers}
-        if isinstance(status.body, str):
-            payload = status.body.encode()
-        else:
-            payload = _json_bytes(status.body, indent=4)
-        h.send_bytes(status.code, payload, headers)
+            msg = f"Invalid URL ({request.method} {request.route})"
+            self.send_status(h, Status(404, openai_error(msg)))
 
     def _auth_failure(self, headers: Mapping[str, str]) -> Status | None:
         if self.require_api_key is None:
@@ -855,10 +424,10 @@ class FakeOpenAIServer:
             return invalid_api_key(token or auth)
         return None
 
-    def _models(self, h: _Handler, headers: Mapping[str, str], route: str) -> None:
+    def _models(self, h: Handler, headers: Mapping[str, str], route: str) -> None:
         failure = self._auth_failure(headers)
         if failure is not None:
-            self._send_status(h, failure)
+            self.send_status(h, failure)
             return
         models = list(self.known_models) if self.known_models is not None else DEFAULT_MODELS
         objects = [
@@ -874,84 +443,37 @@ class FakeOpenAIServer:
                 err = openai_error(
                     f"The model '{wanted}' does not exist", param="model", code="model_not_found"
                 )
-                self._send_status(h, Status(404, err))
+                self.send_status(h, Status(404, err))
                 return
             payload = found[0]
-        h.send_bytes(200, _json_bytes(payload, indent=2), {"content-type": _JSON_CONTENT_TYPE})
+        h.send_bytes(200, json_bytes(payload, indent=2), {"content-type": JSON_CONTENT_TYPE})
 
-    def _chat(self, h: _Handler, headers: Mapping[str, str], raw: bytes, body: Any) -> None:
-        with self._lock:
-            behaviour: Behaviour = self._script.popleft() if self._script else Generate()
-            self._in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self._in_flight)
-        try:
-            if isinstance(behaviour, Status):
-                self._send_status(h, behaviour)
-            elif isinstance(behaviour, Fixture):
-                self._replay_fixture(h, behaviour)
-            elif isinstance(behaviour, SseEvents):
-                self._send_events(h, behaviour)
-            else:
-                self._generate_checked(h, headers, raw, body, behaviour)
-        finally:
-            with self._lock:
-                self._in_flight -= 1
-
-    def _replay_fixture(self, h: _Handler, fixture: Fixture) -> None:
-        path = fixture_path(fixture.name)
-        data = path.read_bytes()
-        if path.suffix == ".sse":
-            headers = {"content-type": _SSE_CONTENT_TYPE, **fixture.headers}
-            h.start(fixture.status, headers, None)
-            for i, event in enumerate(re.split(rb"(?<=\n\n)", data)):
-                if i and fixture.chunk_delay:
-                    self._wait(fixture.chunk_delay)
-                h.write_chunk(event)
-            h.end_chunks()
-        else:
-            ctype = _JSON_CONTENT_TYPE if path.suffix == ".json" else "text/plain; charset=utf-8"
-            h.send_bytes(fixture.status, data, {"content-type": ctype, **fixture.headers})
-
-    def _send_events(self, h: _Handler, events: SseEvents) -> None:
-        h.start(events.status, {"content-type": _SSE_CONTENT_TYPE, **events.headers}, None)
-        blocks = [
-            _sse(e) if isinstance(e, dict) else e.rstrip("\n").encode() + b"\n\n"
-            for e in events.events
-        ]
-        if events.done:
-            blocks.append(_DONE_EVENT)
-        for i, block in enumerate(blocks):
-            if i and events.chunk_delay:
-                self._wait(events.chunk_delay)
-            h.write_chunk(block)
-        h.end_chunks()
-
-    def _generate_checked(
-        self,
-        h: _Handler,
-        headers: Mapping[str, str],
-        raw: bytes,
-        body: Any,
-        behaviour: Generate | CutStream | Stall | ErrorInStream,
-    ) -> None:
-        if isinstance(behaviour, Stall) and behaviour.after_events is None:
-            self._wait(behaviour.seconds)
-        failure = self._auth_failure(headers)
-        if failure is None and not isinstance(body, dict):
+    def reject(self, request: RecordedRequest) -> Status | None:
+        """The error response the real API gives this request, if any."""
+        failure = self._auth_failure(request.headers)
+        if failure is None and not isinstance(request.body, dict):
             failure = Status(400, load_fixture_json("error_400_invalid_json.json"))
         if failure is None:
-            assert isinstance(body, dict)
+            body = request.json
             model = body.get("model")
             if self.known_models is not None and model not in self.known_models:
                 failure = model_not_found(str(model))
             elif not self.supports_n and int(body.get("n") or 1) != 1:
                 failure = llama_server_n_error()
-        if failure is not None:
-            self._send_status(h, failure)
-            return
-        assert isinstance(body, dict)
-        gen = behaviour if isinstance(behaviour, Generate) else Generate()
-        self._generate(h, body, gen, None if isinstance(behaviour, Generate) else behaviour)
+        return failure
+
+    def error_blocks(self, fault: ErrorInStream) -> list[bytes]:
+        blocks = [sse_data(self.error_body(fault))]
+        return [*blocks, _DONE_EVENT] if fault.done else blocks
+
+    def error_body(self, fault: ErrorInStream) -> JSONDict:
+        error = fault.error
+        if error is None:
+            error = openai_error(
+                "The server had an error while processing your request. Sorry about that!",
+                "server_error",
+            )["error"]
+        return {"error": error}
 
     # -- generation -------------------------------------------------------------------
 
@@ -961,29 +483,13 @@ class FakeOpenAIServer:
         if limit_raw is None:
             limit_raw = body.get("max_tokens")
         limit = int(limit_raw) if limit_raw is not None else None
-        answer = gen.answer if gen.answer is not None else self.answer
-        reasoning = gen.reasoning if gen.reasoning is not None else self.reasoning
         choices: list[_Choice] = []
         for i in range(n):
-            hidden = max(0, self.hidden_reasoning_tokens)
-            shown = split_tokens(_resolve(reasoning, body, i)) if self.reasoning_field else []
-            content = split_tokens(_resolve(answer, body, i))
-            finish = "stop"
-            if limit is not None:
-                budget = max(0, limit)
-                kept_hidden = min(hidden, budget)
-                budget -= kept_hidden
-                kept_shown = shown[:budget]
-                budget -= len(kept_shown)
-                kept_content = content[:budget]
-                if (kept_hidden, len(kept_shown), len(kept_content)) != (
-                    hidden,
-                    len(shown),
-                    len(content),
-                ):
-                    finish = "length"
-                hidden, shown, content = kept_hidden, kept_shown, kept_content
-            choices.append(_Choice(i, shown, content, hidden, finish))
+            reasoning, answer = self.texts(gen, body, i)
+            shown = reasoning if self.reasoning_field else []
+            out = spend(limit, max(0, self.hidden_reasoning_tokens), shown, answer)
+            finish = "length" if out.cut else "stop"
+            choices.append(_Choice(i, out.reasoning, out.answer, out.hidden, finish))
         return choices
 
     def _usage(self, body: JSONDict, choices: Sequence[_Choice]) -> JSONDict:
@@ -1106,17 +612,13 @@ class FakeOpenAIServer:
                 events[-1]["usage"] = usage
             else:
                 events.append({**base, "choices": [], "usage": usage})
-        return [_sse(e) for e in events] + [_DONE_EVENT]
+        return [sse_data(e) for e in events] + [_DONE_EVENT]
 
-    def _generate(
-        self,
-        h: _Handler,
-        body: JSONDict,
-        gen: Generate,
-        modifier: CutStream | Stall | ErrorInStream | None,
+    def generate(
+        self, h: Handler, request: RecordedRequest, gen: Generate, fault: Fault | None
     ) -> None:
-        delay = gen.delay if gen.delay is not None else self.delay
-        chunk_delay = gen.chunk_delay if gen.chunk_delay is not None else self.chunk_delay
+        body = request.json
+        delay, chunk_delay = self.timing(gen)
         choices = self._choices(body, gen)
         cid, request_id = self._next_id()
         created = int(time.time())
@@ -1127,61 +629,32 @@ class FakeOpenAIServer:
             "openai-processing-ms": str(int(delay * 1000) + 1),
             **self.extra_headers,
         }
-        mid_stall = modifier if isinstance(modifier, Stall) else None
-        if mid_stall is not None and mid_stall.after_events is None:
-            mid_stall = None  # already stalled before headers
-
         if not body.get("stream"):
-            if isinstance(modifier, ErrorInStream):
-                payload = _json_bytes({"error": modifier.error}, indent=2)
+            if isinstance(fault, ErrorInStream):
+                payload = json_bytes(self.error_body(fault), indent=2)
             else:
-                response = self._response_json(body, choices, cid, created, model)
-                payload = _json_bytes(response, indent=2)
-            self._wait(delay)
-            h.start(200, {"content-type": _JSON_CONTENT_TYPE, **headers}, len(payload))
-            if mid_stall is not None:
-                self._wait(mid_stall.seconds)
-            if isinstance(modifier, CutStream):
-                h.wfile.write(payload[: len(payload) // 2])
-                raise _Abort
-            h.wfile.write(payload)
+                payload = json_bytes(
+                    self._response_json(body, choices, cid, created, model), indent=2
+                )
+            self.send_body(h, payload, fault, headers=headers, delay=delay)
             return
-
         events = self._stream_events(body, choices, cid, created, model)
-        sse_headers = {"content-type": _SSE_CONTENT_TYPE, "cache-control": "no-cache", **headers}
-        if self.keepalive_comments > 0:
-            h.start(200, sse_headers, None)
+        started = self.keepalive_comments > 0
+        if started:
+            sse_headers = {"content-type": SSE_CONTENT_TYPE, "cache-control": "no-cache"}
+            h.start(200, {**sse_headers, **headers}, None)
             for _ in range(self.keepalive_comments):
                 h.write_chunk(_KEEPALIVE_COMMENT)
-                self._wait(delay / self.keepalive_comments)
-        else:
-            self._wait(delay)
-            h.start(200, sse_headers, None)
-
-        at: int | None = None  # index of the data event before which the modifier acts
-        if isinstance(modifier, CutStream | ErrorInStream):
-            at = modifier.after_events
-        elif mid_stall is not None:
-            at = mid_stall.after_events
-        if at is not None:
-            at = min(max(0, at), len(events))
-        for i in range(len(events) + 1):
-            if isinstance(modifier, CutStream) and i == at:
-                raise _Abort
-            if mid_stall is not None and i == at:
-                self._wait(mid_stall.seconds)
-            if isinstance(modifier, ErrorInStream) and i == at:
-                h.write_chunk(_sse({"error": modifier.error}))
-                if modifier.done:
-                    h.write_chunk(_DONE_EVENT)
-                h.end_chunks()
-                return
-            if i == len(events):
-                break
-            if i and chunk_delay:
-                self._wait(chunk_delay)
-            h.write_chunk(events[i])
-        h.end_chunks()
+                self.wait(delay / self.keepalive_comments)
+        self.send_stream(
+            h,
+            events,
+            fault,
+            headers=headers,
+            delay=delay,
+            chunk_delay=chunk_delay,
+            started=started,
+        )
 
 
 @pytest.fixture
@@ -1191,6 +664,4 @@ def fake_openai() -> Iterator[FakeOpenAIServer]:
     Use it from a conftest with ``pytest_plugins = ("tests.fakes.openai_server",)``,
     or write a local fixture around ``with FakeOpenAIServer(...) as server: yield server``.
     """
-    with FakeOpenAIServer() as server:
-        yield server
-    server.assert_no_errors()
+    yield from serving(FakeOpenAIServer())

@@ -36,13 +36,18 @@ class ScriptedProvider:
     replies: dict[str, deque[Reply]] = field(default_factory=lambda: defaultdict(deque))
     requests: list[ChatRequest] = field(default_factory=list)
     native_reasoning: bool = False
+    min_reasoning_max_tokens: int = 0
 
     def script(self, model: str, replies: Iterable[Reply | str]) -> None:
         for reply in replies:
             self.replies[model].append(reply if isinstance(reply, Reply) else Reply(reply))
 
     def capabilities(self, model: str) -> Capabilities:
-        return Capabilities(supports_n=False, native_reasoning=self.native_reasoning)
+        return Capabilities(
+            supports_n=False,
+            native_reasoning=self.native_reasoning,
+            min_reasoning_max_tokens=self.min_reasoning_max_tokens,
+        )
 
     async def aclose(self) -> None:
         return None

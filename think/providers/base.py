@@ -78,6 +78,11 @@ class Capabilities:
     """The stream reports usage; otherwise tokens are counted locally and marked estimated."""
     native_reasoning: bool = False
     """The model has a native reasoning mode controlled by ``effort``."""
+    min_reasoning_max_tokens: int = 0
+    """The smallest ``max_tokens`` a request with ``effort`` set is sent with (Anthropic's
+    thinking budget must be at least 1024 tokens and less than ``max_tokens``). The provider
+    raises a smaller limit to this, so a caller that reserves budget by ``max_tokens``
+    raises it first."""
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -92,6 +97,13 @@ class Provider(Protocol):
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...
 
     async def aclose(self) -> None: ...
+
+
+def split_system(messages: tuple[Message, ...]) -> tuple[str, list[Message]]:
+    """The system messages joined into one instruction (for protocols that take it apart
+    from the conversation), and the other turns in order."""
+    system = "\n\n".join(m.content for m in messages if m.role == "system")
+    return system, [m for m in messages if m.role != "system"]
 
 
 def split_for(request: ChatRequest, capabilities: Capabilities) -> list[ChatRequest]:

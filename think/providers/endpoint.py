@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from think.errors import AuthError
+
 MaxTokensField = Literal["max_completion_tokens", "max_tokens"]
 UsageInStream = Literal["include_usage", "always", "never"]
 
@@ -35,3 +37,9 @@ class Endpoint:
     """Built-in prices (model, input, output USD per million tokens); config overrides win."""
     model_path: str | None = None
     """For in-process models: the weights file."""
+
+    def check_key(self) -> None:
+        """Raise the :class:`AuthError` for a missing key (naming where it may come from)."""
+        if self.key_required and not self.api_key:
+            names = " or ".join(self.key_env) or f"providers.{self.name}.api_key"
+            raise AuthError(f"{self.name}: no API key; set {names}")

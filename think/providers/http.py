@@ -1,31 +1,40 @@
-"""HTTP plumbing shared by the wire protocols: clients, error mapping, bounded retries.
+"""HTTP plumbing shared by the wire protocols: clients, bounded retries, and the
+request/response skeleton every protocol runs (:func:`stream_call`). How failures map to
+errors (and which are worth retrying) is :mod:`think.providers.http_errors`.
 
 Retries follow the official SDKs' rules: 408, 409, 429 and 5xx (529 included) and connection
-failures are retried with jittered exponential backoff; ``retry-after-ms`` / ``retry-after``
-are honoured (up to a cap; a longer wait is not retried); ``x-should-retry`` wins; 400, 401,
-403 and 404 are never retried. Only the opening of a request is retried: once a stream has
-started delivering text, a failure ends the call.
+failures (refused, reset, timed out before the headers) are retried with jittered exponential
+backoff; ``retry-after-ms`` / ``retry-after`` are honoured (up to a cap; a longer wait is not
+retried), and so is the ``google.rpc.RetryInfo`` delay Gemini puts in its 429 bodies (it sends
+no header); ``x-should-retry`` wins; 400, 401, 403 and 404 are never retried, nor are
+out-of-credit 429s (OpenAI ``insufficient_quota``, Gemini per-day quotas). Only the opening
+of a request is retried: once a stream has started delivering text, a failure ends the call.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
-import errno
-import json
 import random
-import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from think.errors import AuthError, ProviderError
-
-RETRYABLE_STATUS = frozenset({408, 409, 429})
-MAX_HONOURED_RETRY_AFTER = 120.0
+from think.errors import ProviderError
+from think.providers.base import ChatRequest, ResponseStarted, StreamEvent
+from think.providers.endpoint import Endpoint
+from think.providers.http_errors import (
+    ErrorMessageParser,
+    connection_error,
+    default_error_message,
+    read_error,
+    redacted,
+    secrets_in,
+    status_error,
+)
+from think.providers.sse import SSEEvent, iter_lines, iter_sse
 
 
 @dataclass(frozen=True)
@@ -53,143 +62,133 @@ def make_client(timeouts: Timeouts) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=True)
 
 
-def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or HTTP date)."""
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms is not None:
-        with contextlib.suppress(ValueError):
-            return max(float(raw_ms) / 1000.0, 0.0)
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
+def is_json(response: httpx.Response) -> bool:
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+async def sse_events(response: httpx.Response, provider: str, url: str) -> AsyncIterator[SSEEvent]:
+    """The SSE events of a streamed response; transport failures become provider errors."""
     try:
-        return max(float(raw), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+        async for event in iter_sse(iter_lines(response.aiter_text())):
+            yield event
+    except httpx.HTTPError as exc:
+        raise read_error(provider, url, exc) from exc
 
 
-ErrorMessageParser = Callable[[Any], str | None]
+StreamReader = Callable[[httpx.Response], AsyncIterator[StreamEvent]]
+BodyReader = Callable[[bytes], Iterator[StreamEvent]]
 
 
-def default_error_message(body: Any) -> str | None:
-    """The ``error.message`` of OpenAI-, Anthropic- and Gemini-style error bodies."""
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict):
-            message = error.get("message")
-            return str(message) if message else None
-        if isinstance(error, str):
-            return error
-        message = body.get("message")
-        if isinstance(message, str):
-            return message
-    return None
-
-
-def _error_code(body: Any) -> str | None:
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        code = body["error"].get("code") or body["error"].get("type")
-        return str(code) if code is not None else None
-    return None
-
-
-SECRET_HEADERS = ("authorization", "x-api-key", "x-goog-api-key", "api-key")
-
-
-def secrets_in(headers: Mapping[str, str]) -> list[str]:
-    """The credentials carried by request headers (bearer tokens and API-key headers)."""
-    found = []
-    for name, value in headers.items():
-        if name.lower() in SECRET_HEADERS and value:
-            token = value.split(" ", 1)[1] if value.lower().startswith("bearer ") else value
-            if len(token) >= 8:
-                found.append(token)
-    return found
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """``text`` with every credential masked (servers sometimes echo the key they got)."""
-    for secret in secrets:
-        text = text.replace(secret, f"{secret[:3]}…{secret[-4:]}")
-    return text
-
-
-def redacted(error: ProviderError, secrets: list[str]) -> ProviderError:
-    if error.args:
-        error.args = (redact(str(error.args[0]), secrets), *error.args[1:])
-    return error
-
-
-def status_error(
+async def stream_call(
+    client: httpx.AsyncClient,
+    *,
     provider: str,
-    status: int,
+    url: str,
     headers: Mapping[str, str],
-    raw_body: bytes,
+    body: Mapping[str, Any],
+    policy: RetryPolicy,
+    stream: bool,
+    read_stream: StreamReader,
+    read_body: BodyReader,
     parse_message: ErrorMessageParser = default_error_message,
-) -> ProviderError:
-    """Map an HTTP error response to the error the user sees."""
-    try:
-        body: Any = json.loads(raw_body) if raw_body else None
-    except ValueError:
-        body = None
-    message = parse_message(body) if body is not None else None
-    if not message:
-        text = raw_body.decode("utf-8", "replace").strip()
-        message = text[:200] if text else httpx.codes.get_reason_phrase(status) or "error"
-    message = " ".join(message.split())
-    code = _error_code(body)
-    retry_after = parse_retry_after(headers)
-    retryable = status in RETRYABLE_STATUS or status >= 500
-    if status == 429 and code == "insufficient_quota":
-        retryable = False
-    should_retry = headers.get("x-should-retry")
-    if should_retry in ("true", "false"):
-        retryable = should_retry == "true"
-    if retry_after is not None and retry_after > MAX_HONOURED_RETRY_AFTER:
-        retryable = False
-    text = f"{provider}: HTTP {status}: {message}"
-    if status in (401, 403):
-        return AuthError(text, status=status)
-    return ProviderError(text, status=status, retryable=retryable, retry_after=retry_after)
+) -> AsyncIterator[StreamEvent]:
+    """One provider call: POST (with retries), announce :class:`ResponseStarted`, then the
+    events of the streamed response (``read_stream``) or of a whole JSON body
+    (``read_body``: a non-streaming request, a server that ignored ``stream``, or an error
+    body sent with status 200). Credentials a server echoes in an error are masked."""
+    counter = AttemptCounter()
+    async with open_response(
+        client,
+        provider=provider,
+        url=url,
+        headers=headers,
+        body=body,
+        policy=policy,
+        parse_message=parse_message,
+        counter=counter,
+    ) as response:
+        yield ResponseStarted(counter.attempts)
+        try:
+            if stream and not is_json(response):
+                async for event in read_stream(response):
+                    yield event
+            else:
+                try:
+                    raw = await response.aread()
+                except httpx.HTTPError as exc:
+                    raise read_error(provider, url, exc) from exc
+                for event in read_body(raw):
+                    yield event
+        except ProviderError as exc:  # an error body inside the stream may echo the key
+            raise redacted(exc, secrets_in(headers)) from exc.__cause__
 
 
-def _refused(exc: BaseException) -> bool:
-    """Whether ``exc`` was caused by a refused connection. httpx reports only "All
-    connection attempts failed"; the ``ConnectionRefusedError`` is in the cause chain
-    (one per address tried, grouped when there were several)."""
-    seen: set[int] = set()
-    stack: list[BaseException] = [exc]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError):
-            return True
-        if isinstance(current, OSError) and current.errno == errno.ECONNREFUSED:
-            return True
-        if isinstance(current, BaseExceptionGroup):
-            stack.extend(current.exceptions)
-        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-    return False
+class HttpProvider:
+    """What every HTTP protocol's provider shares: one endpoint, one client, one retry
+    policy, and the call itself (:func:`stream_call`). A protocol says where to send a
+    request (:meth:`url`), what to send (:meth:`headers`, :meth:`body`) and how to read the
+    answer (:meth:`read_stream`, :meth:`read_body`), and gives its ``capabilities``."""
 
+    def __init__(self, endpoint: Endpoint, client: httpx.AsyncClient, policy: RetryPolicy) -> None:
+        self.endpoint = endpoint
+        self.name = endpoint.name
+        self._client = client
+        self._policy = policy
 
-def connection_error(provider: str, url: str, exc: httpx.HTTPError) -> ProviderError:
-    if isinstance(exc, httpx.ConnectError):
-        reason = str(exc) or "connection failed"
-        if "refused" in reason.lower() or "errno 111" in reason.lower() or _refused(exc):
-            reason = "connection refused"
-        return ProviderError(f"{provider}: cannot connect to {url} ({reason})", retryable=True)
-    if isinstance(exc, httpx.TimeoutException):
-        return ProviderError(f"{provider}: timed out waiting for {url}", retryable=True)
-    return ProviderError(
-        f"{provider}: connection to {url} failed ({type(exc).__name__}: {exc})", retryable=True
-    )
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def check(self, request: ChatRequest) -> None:
+        """Refuse a request before sending it (a missing key, by default)."""
+        self.endpoint.check_key()
+
+    key_header: ClassVar[str] = "Authorization"
+    key_scheme: ClassVar[str] = "Bearer "
+    """The header that carries the key, and what precedes the key in it."""
+
+    def url(self, request: ChatRequest) -> str:
+        raise NotImplementedError
+
+    def protocol_headers(self) -> dict[str, str]:
+        """Headers the protocol adds to every request (``Accept``, a version …)."""
+        return {}
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", **self.protocol_headers()}
+        if self.endpoint.api_key:
+            headers[self.key_header] = self.key_scheme + self.endpoint.api_key
+        headers.update(self.endpoint.headers)
+        return headers
+
+    def body(self, request: ChatRequest) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def read_stream(
+        self, response: httpx.Response, request: ChatRequest, url: str
+    ) -> AsyncIterator[StreamEvent]:
+        """The events of a streamed response (raises StreamCutError if it ends early)."""
+        raise NotImplementedError
+
+    def read_body(self, raw: bytes, request: ChatRequest) -> Iterator[StreamEvent]:
+        """The events of a whole JSON response body."""
+        raise NotImplementedError
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        self.check(request)
+        url = self.url(request)
+        async for event in stream_call(
+            self._client,
+            provider=self.name,
+            url=url,
+            headers=self.headers(),
+            body=self.body(request),
+            policy=self._policy,
+            stream=self.endpoint.stream,
+            read_stream=lambda response: self.read_stream(response, request, url),
+            read_body=lambda raw: self.read_body(raw, request),
+        ):
+            yield event
 
 
 class AttemptCounter:

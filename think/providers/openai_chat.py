@@ -17,37 +17,27 @@ from typing import Any
 
 import httpx
 
-from think.errors import AuthError, ProviderError, StreamCutError
+from think.errors import ProviderError, StreamCutError
 from think.providers.base import (
     Capabilities,
     ChatRequest,
     ChoiceFinished,
     ReasoningDelta,
-    ResponseStarted,
     StreamEvent,
     TextDelta,
     UsageReported,
 )
 from think.providers.endpoint import Endpoint
-from think.providers.http import (
-    AttemptCounter,
-    RetryPolicy,
-    connection_error,
-    open_response,
-    redacted,
-    secrets_in,
-)
-from think.providers.sse import iter_lines, iter_sse
+from think.providers.http import HttpProvider, RetryPolicy, sse_events
+from think.providers.http_errors import stream_error
+from think.providers.payload import count, parse_json
 from think.providers.think_tags import ThinkTagSplitter
 from think.usage import Usage
 
 
-class OpenAIChatProvider:
+class OpenAIChatProvider(HttpProvider):
     def __init__(self, endpoint: Endpoint, client: httpx.AsyncClient, policy: RetryPolicy) -> None:
-        self.endpoint = endpoint
-        self.name = endpoint.name
-        self._client = client
-        self._policy = policy
+        super().__init__(endpoint, client, policy)
         self._reasoning = (
             re.compile(endpoint.reasoning_models) if endpoint.reasoning_models else None
         )
@@ -59,18 +49,11 @@ class OpenAIChatProvider:
             native_reasoning=self._is_reasoning_model(model),
         )
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
     def _is_reasoning_model(self, model: str) -> bool:
         return bool(self._reasoning and self._reasoning.search(model))
 
-    def headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-        if self.endpoint.api_key:
-            headers["Authorization"] = f"Bearer {self.endpoint.api_key}"
-        headers.update(self.endpoint.headers)
-        return headers
+    def protocol_headers(self) -> dict[str, str]:
+        return {"Accept": "text/event-stream"}
 
     def body(self, request: ChatRequest) -> dict[str, Any]:
         reasoning = self._is_reasoning_model(request.model)
@@ -95,73 +78,28 @@ class OpenAIChatProvider:
                 body["stream_options"] = {"include_usage": True}
         return body
 
-    def _missing_key(self) -> AuthError:
-        names = " or ".join(self.endpoint.key_env) or f"providers.{self.name}.api_key"
-        return AuthError(f"{self.name}: no API key; set {names}")
+    def url(self, request: ChatRequest) -> str:
+        return self.endpoint.base_url.rstrip("/") + "/chat/completions"
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        if self.endpoint.key_required and not self.endpoint.api_key:
-            raise self._missing_key()
-        url = self.endpoint.base_url.rstrip("/") + "/chat/completions"
-        counter = AttemptCounter()
-        async with open_response(
-            self._client,
-            provider=self.name,
-            url=url,
-            headers=self.headers(),
-            body=self.body(request),
-            policy=self._policy,
-            counter=counter,
-        ) as response:
-            yield ResponseStarted(counter.attempts)
-            try:
-                if self.endpoint.stream and not _is_json(response):
-                    async for event in self._read_stream(response, request, url):
-                        yield event
-                else:
-                    # Also a server that ignored ``stream: true`` or answered it with a JSON
-                    # error body and status 200.
-                    try:
-                        raw = await response.aread()
-                    except httpx.HTTPError as exc:
-                        raise self._read_error(exc, url) from exc
-                    for event in parse_completion(self.name, raw):
-                        yield event
-            except ProviderError as exc:  # an error body inside the stream may echo the key
-                raise redacted(exc, secrets_in(self.headers())) from exc.__cause__
+    def read_body(self, raw: bytes, request: ChatRequest) -> Iterator[StreamEvent]:
+        return parse_completion(self.name, raw)
 
-    def _read_error(self, exc: httpx.HTTPError, url: str) -> ProviderError:
-        """The error for a response that failed after its headers arrived."""
-        if isinstance(exc, httpx.TimeoutException):
-            return ProviderError(f"{self.name}: the stream stalled (no data within the timeout)")
-        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
-            return StreamCutError(f"{self.name}: the stream was cut off mid-answer")
-        return connection_error(self.name, url, exc)
-
-    async def _read_stream(
+    async def read_stream(
         self, response: httpx.Response, request: ChatRequest, url: str
     ) -> AsyncIterator[StreamEvent]:
         expected = request.n if self.endpoint.supports_n else 1
         parser = ChunkParser(self.name)
         done = False
-        try:
-            async for sse in iter_sse(iter_lines(response.aiter_text())):
-                if sse.data.strip() == "[DONE]":
-                    done = True
-                    break
-                for event in parser.parse(sse.data):
-                    yield event
-        except httpx.HTTPError as exc:
-            raise self._read_error(exc, url) from exc
+        async for sse in sse_events(response, self.name, url):
+            if sse.data.strip() == "[DONE]":
+                done = True
+                break
+            for event in parser.parse(sse.data):
+                yield event
         for event in parser.flush():
             yield event
         if not done and len(parser.finished) < expected:
             raise StreamCutError(f"{self.name}: the stream ended before the answer was complete")
-
-
-def _is_json(response: httpx.Response) -> bool:
-    content_type: str = response.headers.get("content-type", "")
-    return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
 class ChunkParser:
@@ -173,10 +111,7 @@ class ChunkParser:
         self._splitters: dict[int, ThinkTagSplitter] = {}
 
     def parse(self, data: str) -> Iterator[StreamEvent]:
-        try:
-            chunk = json.loads(data)
-        except ValueError as exc:
-            raise ProviderError(f"{self.provider}: malformed stream data: {data[:80]!r}") from exc
+        chunk = parse_json(self.provider, data, "stream data")
         if not isinstance(chunk, dict):
             return
         if chunk.get("error"):
@@ -224,10 +159,7 @@ class ChunkParser:
 
 def parse_completion(provider: str, raw: bytes) -> Iterator[StreamEvent]:
     """Events for a non-streamed ``chat.completion`` response."""
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise ProviderError(f"{provider}: malformed response body") from exc
+    body = parse_json(provider, raw, "response body")
     if not isinstance(body, dict):
         raise ProviderError(f"{provider}: unexpected response body")
     if body.get("error"):
@@ -248,21 +180,16 @@ def in_stream_error(provider: str, error: Any) -> ProviderError:
         code = error.get("code")
     else:
         message, code = str(error), None
-    status = code if isinstance(code, int) else None
-    retryable = status is not None and (status == 429 or status >= 500)
-    return ProviderError(
-        f"{provider}: error in stream: {message}", status=status, retryable=retryable
-    )
-
-
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) else 0
+    status = code if isinstance(code, int) and not isinstance(code, bool) else None
+    return stream_error(provider, message, status)
 
 
 def parse_usage(usage: dict[str, Any]) -> Usage:
     prompt_details = usage.get("prompt_tokens_details") or {}
     completion_details = usage.get("completion_tokens_details") or {}
-    cached = _int(prompt_details.get("cached_tokens")) or _int(usage.get("prompt_cache_hit_tokens"))
+    cached = count(prompt_details.get("cached_tokens")) or count(
+        usage.get("prompt_cache_hit_tokens")
+    )
     cost: Decimal | None = None
     raw_cost = usage.get("cost")
     if isinstance(raw_cost, (int, float, str)) and not isinstance(raw_cost, bool):
@@ -271,10 +198,10 @@ def parse_usage(usage: dict[str, Any]) -> Usage:
         except InvalidOperation:
             cost = None
     return Usage(
-        input_tokens=_int(usage.get("prompt_tokens")),
-        output_tokens=_int(usage.get("completion_tokens")),
-        reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
+        input_tokens=count(usage.get("prompt_tokens")),
+        output_tokens=count(usage.get("completion_tokens")),
+        reasoning_tokens=count(completion_details.get("reasoning_tokens")),
         cached_tokens=cached,
-        cache_write_tokens=_int(prompt_details.get("cache_write_tokens")),
+        cache_write_tokens=count(prompt_details.get("cache_write_tokens")),
         reported_cost_usd=cost,
     )

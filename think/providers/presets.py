@@ -1,7 +1,9 @@
 """Named presets: the providers think knows by name, with their base URLs and quirks.
 
 Quirks come from ../shared/PROVIDERS.md (section 6): which servers accept ``n > 1``, which
-send usage in streams, which field carries the output-token limit.
+send usage in streams, which field carries the output-token limit. ``anthropic`` and
+``gemini`` speak their vendors' native protocols (sections 4 and 5); their base URLs stop
+before the API version (``/v1``, ``/v1beta``), as the official SDKs' do.
 """
 
 from __future__ import annotations
@@ -22,6 +24,22 @@ PRESETS: dict[str, Endpoint] = {
             max_tokens_field="max_completion_tokens",
             price_provider="openai",
             reasoning_models=OPENAI_REASONING,
+        ),
+        Endpoint(
+            name="anthropic",
+            protocol="anthropic-messages",
+            base_url="https://api.anthropic.com",
+            key_env=("ANTHROPIC_API_KEY",),
+            usage_in_stream="always",
+            price_provider="anthropic",
+        ),
+        Endpoint(
+            name="gemini",
+            protocol="gemini",
+            base_url="https://generativelanguage.googleapis.com",
+            key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+            usage_in_stream="always",
+            price_provider="google",
         ),
         Endpoint(
             name="openrouter",
@@ -113,5 +131,9 @@ PRESETS: dict[str, Endpoint] = {
     )
 }
 
-BASE_URL_ENV = {"openai": "OPENAI_BASE_URL"}
-"""Presets whose base URL an SDK-standard environment variable overrides."""
+BASE_URL_ENV: dict[str, tuple[str, ...]] = {
+    "openai": ("OPENAI_BASE_URL",),
+    "anthropic": ("ANTHROPIC_BASE_URL",),
+    "gemini": ("GEMINI_BASE_URL", "GOOGLE_GEMINI_BASE_URL"),
+}
+"""Presets whose base URL an SDK-standard environment variable overrides (first set wins)."""

@@ -43,7 +43,7 @@ def resolve_endpoint(name: str, settings: Settings) -> Endpoint:
             )
         preset = Endpoint(name=name, protocol=configured.protocol or "openai-chat")
     endpoint = preset
-    env_url = env_value(BASE_URL_ENV[name]) if name in BASE_URL_ENV else None
+    env_url = env_value(*BASE_URL_ENV[name]) if name in BASE_URL_ENV else None
     if env_url:
         endpoint = dataclasses.replace(endpoint, base_url=env_url)
     if configured is not None:
@@ -100,6 +100,22 @@ def _openai_chat(endpoint: Endpoint, settings: Settings) -> Provider:
     return OpenAIChatProvider(endpoint, make_client(timeouts(settings)), retry_policy(settings))
 
 
+def _anthropic_messages(endpoint: Endpoint, settings: Settings) -> Provider:
+    from think.providers.anthropic_messages import AnthropicMessagesProvider
+    from think.providers.http import make_client
+
+    return AnthropicMessagesProvider(
+        endpoint, make_client(timeouts(settings)), retry_policy(settings)
+    )
+
+
+def _gemini(endpoint: Endpoint, settings: Settings) -> Provider:
+    from think.providers.gemini import GeminiProvider
+    from think.providers.http import make_client
+
+    return GeminiProvider(endpoint, make_client(timeouts(settings)), retry_policy(settings))
+
+
 def _llama_cpp_local(endpoint: Endpoint, settings: Settings) -> Provider:
     from think.providers.local_llama import LocalLlamaProvider
 
@@ -114,6 +130,8 @@ def _replay(endpoint: Endpoint, settings: Settings) -> Provider:
 
 BUILTIN_PROTOCOLS: dict[str, ProviderFactory] = {
     "openai-chat": _openai_chat,
+    "anthropic-messages": _anthropic_messages,
+    "gemini": _gemini,
     "llama-cpp-local": _llama_cpp_local,
     "replay": _replay,
 }

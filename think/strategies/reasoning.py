@@ -1,8 +1,11 @@
 """Prompts that shape answers: a final-answer line for voting, and reasoning mode.
 
 Reasoning mode uses the model's native control where it has one (OpenAI
-``reasoning_effort``); otherwise it asks for step-by-step reasoning and allows more output
-tokens — the embedded local model's "reasoning mode".
+``reasoning_effort``, Anthropic extended thinking, Gemini thinking); otherwise it asks for
+step-by-step reasoning — the embedded local model's "reasoning mode". Either way the
+reasoning is output the request's ``max_tokens`` must hold, so it is multiplied by 2 / 4 / 8
+for low / medium / high effort (and raised to the provider's minimum for its native mode);
+the budget governor then reserves what is really sent.
 """
 
 from __future__ import annotations
@@ -28,10 +31,17 @@ def with_system(messages: tuple[Message, ...], instruction: str) -> tuple[Messag
 def reasoning_request(
     provider: Provider, ref: ModelRef, request: ChatRequest, effort: Effort
 ) -> ChatRequest:
-    if provider.capabilities(ref.model).native_reasoning:
-        return dataclasses.replace(request, effort=effort, temperature=None)
+    capabilities = provider.capabilities(ref.model)
+    max_tokens = request.max_tokens * COT_TOKEN_MULTIPLIER[effort]
+    if capabilities.native_reasoning:
+        return dataclasses.replace(
+            request,
+            effort=effort,
+            temperature=None,
+            max_tokens=max(max_tokens, capabilities.min_reasoning_max_tokens),
+        )
     return dataclasses.replace(
         request,
         messages=with_system(request.messages, CHAIN_OF_THOUGHT),
-        max_tokens=request.max_tokens * COT_TOKEN_MULTIPLIER[effort],
+        max_tokens=max_tokens,
     )
