@@ -5,7 +5,7 @@ with ``--effort high``.
 Starts the loopback Anthropic and Gemini test servers (no delay: the time is think's own),
 points ``ANTHROPIC_BASE_URL`` / ``GEMINI_BASE_URL`` at them, and runs the console script as
 a subprocess, ledger write included. The cascade's cheap samples disagree, so every run
-makes four Gemini calls and one Claude call. Prints median and best of the runs.
+makes two Gemini calls (they disagree at once) and one Claude call. Prints median and best of the runs.
 Run from the repository root: ``.venv/bin/python benchmarks/cross_vendor.py``.
 """
 
@@ -73,7 +73,7 @@ def main() -> None:
             "OPENAI_BASE_URL": openai.base_url,
             "OPENAI_API_KEY": "sk-benchmark-0000",
         }
-        answers = ["The answer is 391.", "The answer is 4."] * 2
+        answers = ["The answer is 391.", "The answer is 4."]
         print(f"{'query':<26} {'calls':>5} {'median s':>9} {'best s':>7}")
         for name, args in CASES.items():
             times = []
