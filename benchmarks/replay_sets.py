@@ -28,8 +28,8 @@ from replay_eval import DEFAULT_SET, evaluate
 from think.strategies.answers import extract_answer, parse_answer_format, same_answer
 
 NAIVE = {"THINK_CASCADE_INITIAL": "3", "THINK_CASCADE_MAX_SAMPLES": "3", "THINK_AGREEMENT": "1.0"}
-POLICIES = {  # label -> (initial, max samples, agreement)
-    "3 of 4, first 2 (default)": (2, 4, 0.75),
+POLICIES = {  # label -> (initial, max samples, agreement); the default is the strategies table's
+    "3 of 4, first 2 (old default)": (2, 4, 0.75),
     "3 of 3, first 3 (naive)": (3, 3, 1.0),
     "3 of 3, first 2": (2, 3, 1.0),
     "2 of 2": (2, 2, 1.0),
