@@ -5,7 +5,8 @@ with ``--effort high``.
 Starts the loopback Anthropic and Gemini test servers (no delay: the time is think's own),
 points ``ANTHROPIC_BASE_URL`` / ``GEMINI_BASE_URL`` at them, and runs the console script as
 a subprocess, ledger write included. The cascade's cheap samples disagree, so every run
-makes two Gemini calls (they disagree at once) and one Claude call. Prints median and best of the runs.
+makes two Gemini calls (they disagree at once) and one Claude call. Prints median and best
+of the runs.
 Run from the repository root: ``.venv/bin/python benchmarks/cross_vendor.py``.
 """
 

@@ -368,7 +368,8 @@ def test_stats_table_and_csv(
     result = run_cli(["ledger", "stats"], capsys, monkeypatch)
     assert result.code == ExitCode.OK
     out = result.out
-    assert "4 runs all time: $0.023 spent" in out
+    assert "4 runs since " in out  # the table covers the last 30 days by default
+    assert ": $0.023 spent" in out
     assert "escalated 1/2 50% of cascade runs" in out
     assert "saved $0.038" in out
     assert "█" in out  # the bar chart
@@ -386,7 +387,8 @@ def test_stats_on_an_empty_ledger(
 ) -> None:
     result = run_cli(["ledger", "stats"], capsys, monkeypatch)
     assert result.code == ExitCode.OK
-    assert "0 runs all time: $0.00 spent" in result.out
+    assert "0 runs since " in result.out
+    assert ": $0.00 spent" in result.out
     assert run_cli(["ledger", "stats", "--json"], capsys, monkeypatch).json["total"]["runs"] == 0
 
 

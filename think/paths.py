@@ -41,3 +41,42 @@ def eval_results_dir() -> Path:
     from platformdirs import user_data_path
 
     return user_data_path(APP) / "evals"
+
+
+DEFAULT_LEDGER_TIMEOUT = 10.0
+"""Seconds a ledger write waits for another process's lock (``ledger_timeout``)."""
+
+
+def ledger_location() -> tuple[Path, float]:
+    """The ledger file and its busy timeout, as the settings would give them.
+
+    ``THINK_LEDGER``/``THINK_LEDGER_TIMEOUT``, else the config file's ``ledger`` and
+    ``ledger_timeout``, else the defaults. For ``think ledger`` commands, which need nothing
+    else: loading the full settings (pydantic-settings) would double their startup time.
+    """
+    import tomllib
+
+    from think.errors import ConfigError
+
+    file_values: dict[str, object] = {}
+    path = config_file()
+    if path.is_file():
+        try:
+            file_values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot parse config file {path}: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    ledger = os.environ.get("THINK_LEDGER") or file_values.get("ledger")
+    raw_timeout = os.environ.get("THINK_LEDGER_TIMEOUT") or file_values.get("ledger_timeout")
+    try:
+        timeout = DEFAULT_LEDGER_TIMEOUT if raw_timeout is None else float(str(raw_timeout))
+    except ValueError:
+        timeout = -1.0
+    if timeout <= 0:
+        raise ConfigError(
+            f"invalid setting ledger_timeout: {raw_timeout!r} is not a positive number"
+        )
+    if ledger is not None and not isinstance(ledger, str):
+        raise ConfigError(f"invalid setting ledger ({path}): not a path")
+    return (Path(ledger).expanduser() if ledger else default_ledger_file()), timeout

@@ -24,7 +24,7 @@ from pydantic_settings import (
 )
 
 from think.errors import ConfigError
-from think.paths import config_file
+from think.paths import DEFAULT_LEDGER_TIMEOUT, config_file
 from think.pricing import PriceOverride
 
 Origin = Literal["flag", "profile", "env", "file", "default"]
@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     retry_base_delay: float = Field(default=0.5, ge=0)
     ledger: Path | None = None
     """Ledger file (``THINK_LEDGER``); default under the platform's user data dir."""
-    ledger_timeout: float = Field(default=10.0, gt=0)
+    ledger_timeout: float = Field(default=DEFAULT_LEDGER_TIMEOUT, gt=0)
     """Seconds to wait for another process's ledger write before giving up."""
     daily_budget: float | None = Field(default=None, ge=0)
     """USD that all runs of a local calendar day may spend together (``THINK_DAILY_BUDGET``)."""

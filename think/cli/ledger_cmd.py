@@ -24,6 +24,9 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+TABLE_DAYS = {"day": 30, "week": 26 * 7}
+"""The days ``think ledger stats`` shows as a table when ``--since`` is not given."""
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON (one document per line).")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV with a header row.")]
 SinceOpt = Annotated[
@@ -33,10 +36,23 @@ SinceOpt = Annotated[
 
 
 def _ledger() -> Ledger:
-    from think.ledger import open_ledger
-    from think.settings import load_settings
+    from think.ledger import Ledger
+    from think.paths import ledger_location
 
-    return open_ledger(load_settings())  # a bad config is an error here too
+    return Ledger(*ledger_location())
+
+
+def _table_period(by: str) -> str | None:
+    """The first local day of the default table period (whole days, or whole weeks)."""
+    import datetime
+
+    days = TABLE_DAYS.get(by)
+    if days is None:
+        return None
+    first = datetime.date.today() - datetime.timedelta(days=days - 1)
+    if by == "week":
+        first -= datetime.timedelta(days=first.weekday())
+    return first.isoformat()
 
 
 def _since(text: str | None) -> str | None:
@@ -128,7 +144,10 @@ def stats(
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
     csv_output: CsvOpt = False,
 ) -> None:
-    """Spend by day, week, model, provider or strategy; escalation rate; savings."""
+    """Spend by day, week, model, provider or strategy; escalation rate; savings.
+
+    The table covers the last 30 days (by day) or 26 weeks (by week) unless --since says
+    otherwise; --json and --csv cover all time."""
     from think.cli.ledger_render import (
         output_format,
         print_stats,
@@ -142,6 +161,10 @@ def stats(
     if by not in GROUPS:
         raise UsageError(f"--by: {by!r} is not one of {', '.join(GROUPS)}")
     fmt = output_format(json_output, csv_output)
+    if since is None and fmt == "table":
+        # A statement covers a period: the table shows recent days/weeks unless --since says
+        # otherwise (JSON and CSV cover all time).
+        since = _table_period(by)
     with _ledger() as ledger:
         result = spend_stats(ledger, by, _since(since))
     records = [stats_record(row, by, result.total) for row in result.rows]
@@ -199,10 +222,9 @@ def _flat_rows(documents: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 @app.command("path")
 def path() -> None:
     """Print the ledger file's path."""
-    from think.ledger import ledger_path
-    from think.settings import load_settings
+    from think.paths import ledger_location
 
-    typer.echo(ledger_path(load_settings()))
+    typer.echo(ledger_location()[0])
 
 
 @app.command("backup")
