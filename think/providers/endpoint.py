@@ -32,6 +32,8 @@ class Endpoint:
     """The genai-prices provider id for price look-ups."""
     reasoning_models: str | None = None
     """Regex of model ids with a native reasoning mode (``reasoning_effort``)."""
+    responses_models: str | None = None
+    """Regex of model ids that only the Responses API serves (OpenAI's ``-pro`` models)."""
     headers: dict[str, str] = field(default_factory=dict)
     prices: tuple[tuple[str, float, float], ...] = ()
     """Built-in prices (model, input, output USD per million tokens); config overrides win."""

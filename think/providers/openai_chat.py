@@ -4,7 +4,9 @@ Wire format: ``POST {base}/chat/completions``; streamed ``data:`` chunks ending 
 ``data: [DONE]``; usage in a final chunk with ``choices: []`` when
 ``stream_options.include_usage`` is set (some servers always send it, some never).
 Reasoning text arrives as ``reasoning_content`` (DeepSeek, llama.cpp, SGLang) or
-``reasoning`` (vLLM, Ollama, OpenRouter) deltas, or inline in ``<think>`` tags.
+``reasoning`` (vLLM, Ollama, OpenRouter) deltas, or inline in ``<think>`` tags. Models that
+only the Responses API serves (the endpoint's ``responses_models``) are sent there instead
+(:mod:`think.providers.openai_responses`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from think.providers.base import (
 from think.providers.endpoint import Endpoint
 from think.providers.http import HttpProvider, RetryPolicy, sse_events
 from think.providers.http_errors import stream_error
+from think.providers.openai_responses import ResponsesStreamParser, parse_response, responses_body
 from think.providers.payload import count, parse_json
 from think.providers.think_tags import ThinkTagSplitter
 from think.usage import Usage
@@ -41,10 +44,17 @@ class OpenAIChatProvider(HttpProvider):
         self._reasoning = (
             re.compile(endpoint.reasoning_models) if endpoint.reasoning_models else None
         )
+        self._responses = (
+            re.compile(endpoint.responses_models) if endpoint.responses_models else None
+        )
+
+    def uses_responses(self, model: str) -> bool:
+        """Whether ``model`` is served only by the Responses API."""
+        return bool(self._responses and self._responses.search(model))
 
     def capabilities(self, model: str) -> Capabilities:
         return Capabilities(
-            supports_n=self.endpoint.supports_n,
+            supports_n=self.endpoint.supports_n and not self.uses_responses(model),
             streams_usage=self.endpoint.usage_in_stream != "never" or not self.endpoint.stream,
             native_reasoning=self._is_reasoning_model(model),
         )
@@ -57,6 +67,8 @@ class OpenAIChatProvider(HttpProvider):
 
     def body(self, request: ChatRequest) -> dict[str, Any]:
         reasoning = self._is_reasoning_model(request.model)
+        if self.uses_responses(request.model):
+            return responses_body(request, reasoning=reasoning, stream=self.endpoint.stream)
         body: dict[str, Any] = {
             "model": request.model,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
@@ -79,14 +91,21 @@ class OpenAIChatProvider(HttpProvider):
         return body
 
     def url(self, request: ChatRequest) -> str:
-        return self.endpoint.base_url.rstrip("/") + "/chat/completions"
+        path = "/responses" if self.uses_responses(request.model) else "/chat/completions"
+        return self.endpoint.base_url.rstrip("/") + path
 
     def read_body(self, raw: bytes, request: ChatRequest) -> Iterator[StreamEvent]:
+        if self.uses_responses(request.model):
+            return parse_response(self.name, raw)
         return parse_completion(self.name, raw)
 
     async def read_stream(
         self, response: httpx.Response, request: ChatRequest, url: str
     ) -> AsyncIterator[StreamEvent]:
+        if self.uses_responses(request.model):
+            async for event in self._read_responses_stream(response, url):
+                yield event
+            return
         expected = request.n if self.endpoint.supports_n else 1
         parser = ChunkParser(self.name)
         done = False
@@ -100,6 +119,17 @@ class OpenAIChatProvider(HttpProvider):
             yield event
         if not done and len(parser.finished) < expected:
             raise StreamCutError(f"{self.name}: the stream ended before the answer was complete")
+
+    async def _read_responses_stream(
+        self, response: httpx.Response, url: str
+    ) -> AsyncIterator[StreamEvent]:
+        parser = ResponsesStreamParser(self.name)
+        async for sse in sse_events(response, self.name, url):
+            for event in parser.parse(sse.data):
+                yield event
+            if parser.finished:
+                return
+        raise StreamCutError(f"{self.name}: the stream ended before the answer was complete")
 
 
 class ChunkParser:

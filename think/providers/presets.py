@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from think.providers.endpoint import Endpoint
 
-OPENAI_REASONING = r"^(o\d|gpt-5(?!-chat))"
+OPENAI_REASONING = r"^(o\d|gpt-5(?!-chat)|codex-mini)"
+OPENAI_RESPONSES_ONLY = (
+    r"^(o1-pro|o3-pro|gpt-5(\.\d+)?-pro|o3-deep-research|o4-mini-deep-research|codex-mini)"
+)
+"""Models OpenAI serves only through the Responses API."""
 
 PRESETS: dict[str, Endpoint] = {
     preset.name: preset
@@ -24,6 +28,7 @@ PRESETS: dict[str, Endpoint] = {
             max_tokens_field="max_completion_tokens",
             price_provider="openai",
             reasoning_models=OPENAI_REASONING,
+            responses_models=OPENAI_RESPONSES_ONLY,
         ),
         Endpoint(
             name="anthropic",
