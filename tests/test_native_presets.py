@@ -174,3 +174,27 @@ def test_every_fixture_is_documented(vendor: str) -> None:
     assert names
     for name in names:
         assert f"`{name}`" in readme, name
+
+
+@pytest.mark.parametrize(
+    ("variable", "cheap", "strong"),
+    [
+        ("ANTHROPIC_API_KEY", "anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-5"),
+        ("GEMINI_API_KEY", "gemini:gemini-2.5-flash", "gemini:gemini-2.5-pro"),
+        ("GOOGLE_API_KEY", "gemini:gemini-2.5-flash", "gemini:gemini-2.5-pro"),
+        ("OPENAI_API_KEY", "openai:gpt-4.1-mini", "openai:o4-mini"),
+    ],
+)
+def test_a_vendor_key_alone_picks_that_vendors_default_cascade(
+    variable: str,
+    cheap: str,
+    strong: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(variable, "key-for-defaults-0123456789")
+    result = run_cli(["--dry-run", "--json", "what is 2+2?"], capsys, monkeypatch)
+    assert result.code == ExitCode.OK, result.err
+    assert result.json["strategy"] == "cascade"
+    assert [step["model"] for step in result.json["steps"]] == [cheap, strong]
+    assert all(step["worst_usd"] is not None for step in result.json["steps"])  # priced

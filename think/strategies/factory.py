@@ -10,16 +10,32 @@ from think.strategies.base import Strategy
 DEFAULT_OPENAI_CHEAP = "openai:gpt-4.1-mini"
 DEFAULT_OPENAI_STRONG = "openai:o4-mini"
 LOCAL_MODEL = "local:smollm2"
+VENDOR_DEFAULTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("OPENAI_API_KEY",), DEFAULT_OPENAI_CHEAP, DEFAULT_OPENAI_STRONG),
+    (("ANTHROPIC_API_KEY",), "anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-5"),
+    (("GEMINI_API_KEY", "GOOGLE_API_KEY"), "gemini:gemini-2.5-flash", "gemini:gemini-2.5-pro"),
+)
+"""The cheap and strong models used when none is configured, by the first vendor whose key
+variable is set."""
+
+
+def _vendor_defaults() -> tuple[str, str] | None:
+    for names, cheap, strong in VENDOR_DEFAULTS:
+        if env_value(*names):
+            return cheap, strong
+    return None
 
 
 def default_model(settings: Settings) -> str:
-    """The configured model; else OpenAI when a key is set; else the embedded local model."""
+    """The configured model; else the cheap model of the first vendor with a key (OpenAI,
+    Anthropic, Gemini); else the embedded local model."""
     from think.providers.local_llama import SETUP_HINT, local_runtime_available
 
     if settings.model:
         return settings.model
-    if env_value("OPENAI_API_KEY"):
-        return DEFAULT_OPENAI_CHEAP
+    vendor = _vendor_defaults()
+    if vendor is not None:
+        return vendor[0]
     if local_runtime_available():
         return LOCAL_MODEL
     raise ConfigError(SETUP_HINT)
@@ -32,8 +48,9 @@ def cheap_model(settings: Settings) -> ModelRef:
 def strong_model(settings: Settings) -> ModelRef:
     if settings.strong:
         return parse_model_ref(settings.strong, settings.aliases)
-    if not settings.model and env_value("OPENAI_API_KEY"):
-        return parse_model_ref(DEFAULT_OPENAI_STRONG)
+    vendor = _vendor_defaults()
+    if not settings.model and vendor is not None:
+        return parse_model_ref(vendor[1])
     return parse_model_ref(default_model(settings), settings.aliases)
 
 
