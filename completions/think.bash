@@ -20,7 +20,7 @@ _think() {
     case "$path" in
         "") opts="--version -V --file -f --model -m --cheap --strong --strategy -s --samples -n --agreement --verifier --judge --verify-cmd --rounds --effort --answer-format --max-cost --max-tokens --temperature --system --json --quiet -q --profile --hide-reasoning --no-log --dry-run --help -h"; cmds="ask calibrate completion config eval ledger models" ;;
         "ask") opts="--file -f --model -m --cheap --strong --strategy -s --samples -n --agreement --verifier --judge --verify-cmd --rounds --effort --answer-format --max-cost --max-tokens --temperature --system --json --quiet -q --profile --hide-reasoning --no-log --dry-run --help -h"; cmds="" ;;
-        "calibrate") opts="--target-accuracy --max-cost-per-query --profile --grid --split --seed --cheap --strong --limit --sample --concurrency --max-cost --no-save --json --help -h"; cmds="" ;;
+        "calibrate") opts="--target-accuracy --max-cost-per-query --profile --grid --split --seed --cheap --strong --limit --sample --concurrency --max-cost --no-save --json --csv --help -h"; cmds="" ;;
         "completion") opts="--help -h"; cmds="" ;;
         "config") opts="--help -h"; cmds="path show" ;;
         "config path") opts="--help -h"; cmds="" ;;

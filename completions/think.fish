@@ -65,6 +65,7 @@ complete -c think -n '__fish_seen_subcommand_from calibrate' -l concurrency -r -
 complete -c think -n '__fish_seen_subcommand_from calibrate' -l max-cost -r -d 'Never spend more than this many USD in all'
 complete -c think -n '__fish_seen_subcommand_from calibrate' -l no-save -d 'Report the pick without saving a profile'
 complete -c think -n '__fish_seen_subcommand_from calibrate' -l json -d 'One JSON document'
+complete -c think -n '__fish_seen_subcommand_from calibrate' -l csv -d 'The calibration grid as CSV, then the pick'
 complete -c think -n '__fish_seen_subcommand_from calibrate' -l help -s h -d 'Show help and exit'
 complete -c think -n '__fish_use_subcommand; or __fish_seen_subcommand_from ask' -a completion -d 'Print the shell completion script (as committed under completions/)'
 complete -c think -n '__fish_seen_subcommand_from completion' -l help -s h -d 'Show help and exit'

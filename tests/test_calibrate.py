@@ -121,3 +121,21 @@ def test_unreachable_target_exits_8_and_saves_nothing(
     code, _, err = calibrate(capsys, dataset)
     assert code == ExitCode.USAGE
     assert "--target-accuracy or --max-cost-per-query" in err
+
+
+def test_calibrate_csv(
+    dataset: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = think(
+        capsys, "calibrate", str(dataset), *MODELS, "--target-accuracy", "0.8", "--no-save", "--csv"
+    )
+    assert code == ExitCode.OK, err
+    lines = out.splitlines()
+    assert lines[0].startswith("split,strategy,technique,n,accuracy")
+    assert lines[0].endswith(",picked")
+    calibration = [line for line in lines if line.startswith("calibration,")]
+    assert len(calibration) > 10
+    assert sum(line.endswith(",True") for line in calibration) == 1
+    held = [line for line in lines if line.startswith("held-out,")]
+    assert [line.split(",")[1] for line in held][1] == "default cascade"

@@ -44,6 +44,9 @@ def calibrate_command(
         bool, typer.Option("--no-save", help="Report the pick without saving a profile.")
     ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    csv_output: Annotated[
+        bool, typer.Option("--csv", help="The calibration grid as CSV, then the pick.")
+    ] = False,
 ) -> None:
     """Run the grid on a calibration split, pick the cheapest setting that reaches
     --target-accuracy (or the most accurate within --max-cost-per-query), measure it on the
@@ -123,6 +126,8 @@ def calibrate_command(
     }
     if json_output:
         typer.echo(json.dumps(document))
+    elif csv_output:
+        _csv(document, calibrated)
     else:
         _print(document, calibrated)
 
@@ -164,6 +169,36 @@ def _no_pick(calibrated: dict[str, Any], target: float | None, max_cost: float |
     wanted = f"accuracy {target:.1%}" if target is not None else f"cost ≤ ${max_cost}"
     detail = f"; the best is {best['strategy']} at {best['accuracy']:.1%}" if best else ""
     raise CalibrationError(f"no setting reaches {wanted} on the calibration split{detail}")
+
+
+def _csv(document: dict[str, Any], calibrated: dict[str, Any]) -> None:
+    """The calibration grid's rows, a ``split`` column saying which row was picked, then the
+    pick's held-out row and the default cascade's."""
+    import csv
+    import sys
+
+    from think.eval_report import CSV_COLUMNS, csv_rows
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(("split", *CSV_COLUMNS, "picked"))
+    for row in csv_rows(calibrated):
+        writer.writerow(("calibration", *row, row[0] == document["setting"]))
+    for name, numbers in (
+        (document["setting"], document["held_out"]),
+        ("default cascade", document["default_cascade_held_out"]),
+    ):
+        low, high = numbers["accuracy_ci95"]
+        values = {
+            "strategy": name,
+            "n": numbers["n"],
+            "accuracy": numbers["accuracy"],
+            "ci95_low": low,
+            "ci95_high": high,
+            "mean_cost_usd": numbers["mean_cost_usd"],
+            "escalation_rate": numbers["escalation_rate"],
+        }
+        picked = name == document["setting"]
+        writer.writerow(("held-out", *(values.get(c, "") for c in CSV_COLUMNS), picked))
 
 
 def _print(document: dict[str, Any], calibrated: dict[str, Any]) -> None:
