@@ -498,3 +498,21 @@ def test_path_follows_the_config_file(
     result = run_cli(["ledger"], capsys, monkeypatch)
     assert result.code == ExitCode.USAGE
     assert_one_error_line(result.err, "ledger_timeout")
+
+
+def test_a_config_broken_after_a_good_check_is_still_caught(
+    ledger_path: Path,
+    config_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config_path.write_text("max_tokens = 500\n", encoding="utf-8")
+    assert run_cli(["ledger"], capsys, monkeypatch).code == ExitCode.OK  # checked and recorded
+    assert run_cli(["ledger"], capsys, monkeypatch).code == ExitCode.OK  # the quick path
+    config_path.write_text("max_tokens = 0\n", encoding="utf-8")
+    result = run_cli(["ledger"], capsys, monkeypatch)
+    assert result.code == ExitCode.USAGE
+    assert "max_tokens" in result.err
+    monkeypatch.setenv("THINK_SAMPLES", "none")
+    config_path.write_text("max_tokens = 500\n", encoding="utf-8")
+    assert run_cli(["ledger", "path"], capsys, monkeypatch).code == ExitCode.USAGE

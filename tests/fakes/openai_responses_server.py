@@ -3,7 +3,7 @@
 Streams are SSE with ``event: <type>`` lines and ``data`` payloads that repeat the type,
 number every event (``sequence_number``) and carry usage only in the terminal
 ``response.completed`` event, as the SDK's ``response_stream_event.py`` types and the
-fixture ``tests/fixtures/openai/responses_o3_pro_stream.sse`` show. Reasoning is exposed as
+fixture ``tests/fixtures/openai_responses/o3-pro_responses_stream.sse`` show. Reasoning is exposed as
 summaries (``response.reasoning_summary_text.delta``). A whole response (no ``stream``) is a
 ``response`` object with ``output`` items. Errors are OpenAI's error bodies as statuses and
 ``event: error`` inside a stream. Everything else (auth, scripted faults, timing) is
@@ -18,7 +18,14 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.behaviours import ErrorInStream, Generate, JSONDict, RecordedRequest, json_bytes
+from tests.fakes.behaviours import (
+    FIXTURES_ROOT,
+    ErrorInStream,
+    Generate,
+    JSONDict,
+    RecordedRequest,
+    json_bytes,
+)
 from tests.fakes.loopback import Fault, Handler, serving
 from tests.fakes.openai_server import FakeOpenAIServer, openai_error
 
@@ -28,6 +35,7 @@ def responses_event(event: JSONDict) -> bytes:
 
 
 class FakeOpenAIResponsesServer(FakeOpenAIServer):
+    fixtures_dir = FIXTURES_ROOT / "openai_responses"
     thread_name = "fake-openai-responses-server"
     done_block = None
 

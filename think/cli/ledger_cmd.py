@@ -37,8 +37,9 @@ SinceOpt = Annotated[
 
 def _ledger() -> Ledger:
     from think.ledger import Ledger
-    from think.paths import ledger_location
+    from think.paths import ensure_valid_config, ledger_location
 
+    ensure_valid_config()  # a bad config is an error here too
     return Ledger(*ledger_location())
 
 
@@ -222,8 +223,9 @@ def _flat_rows(documents: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 @app.command("path")
 def path() -> None:
     """Print the ledger file's path."""
-    from think.paths import ledger_location
+    from think.paths import ensure_valid_config, ledger_location
 
+    ensure_valid_config()
     typer.echo(ledger_location()[0])
 
 

@@ -10,6 +10,7 @@ thread-safe), so concurrent samples queue up.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import importlib.util
 import threading
@@ -62,9 +63,21 @@ def local_runtime_available() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None and bundled_model_path() is not None
 
 
+def _close_models() -> None:
+    """Free loaded models before the interpreter tears llama_cpp's module down (freeing
+    them during that teardown fails noisily)."""
+    with _models_lock:
+        while _models:
+            _, (model, _lock) = _models.popitem()
+            with contextlib.suppress(Exception):
+                model.close()
+
+
 def _load(path: Path, n_ctx: int, threads: int | None) -> tuple[Any, threading.Lock]:
     key = (str(path), n_ctx, threads)
     with _models_lock:
+        if not _models:
+            atexit.register(_close_models)
         if key not in _models:
             try:
                 from llama_cpp import Llama
