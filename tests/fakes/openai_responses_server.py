@@ -2,11 +2,11 @@
 
 Streams are SSE with ``event: <type>`` lines and ``data`` payloads that repeat the type,
 number every event (``sequence_number``) and carry usage only in the terminal
-``response.completed`` event, as the SDK's ``response_stream_event.py`` types and the
-fixture ``tests/fixtures/openai_responses/o3-pro_responses_stream.sse`` show. Reasoning is exposed as
-summaries (``response.reasoning_summary_text.delta``). A whole response (no ``stream``) is a
-``response`` object with ``output`` items. Errors are OpenAI's error bodies as statuses and
-``event: error`` inside a stream. Everything else (auth, scripted faults, timing) is
+``response.completed`` event, as the SDK's ``response_stream_event.py`` types and the fixture
+``tests/fixtures/openai_responses/o3-pro_responses_stream.sse`` show. Reasoning is exposed
+as summaries (``response.reasoning_summary_text.delta``). A whole response (no ``stream``)
+is a ``response`` object with ``output`` items. Errors are OpenAI's error bodies as statuses
+and ``event: error`` inside a stream. Everything else (auth, scripted faults, timing) is
 :class:`~tests.fakes.openai_server.FakeOpenAIServer`'s.
 """
 
