@@ -414,8 +414,12 @@ def test_recorded_overloaded_error_event_inside_the_stream(server: FakeAnthropic
 
 
 def test_generated_error_event(server: FakeAnthropicServer) -> None:
-    server.script(ErrorInStream(2, {"type": "api_error", "message": "Internal server error"}))
+    # Before any text, so retried: three attempts (the policy's bound), then the error.
+    server.script(
+        *[ErrorInStream(2, {"type": "api_error", "message": "Internal server error"})] * 3
+    )
     error = call(endpoint_for(server), chat()).failed()
+    assert len(server.requests) == 3
     assert error.status == 500
     assert "Internal server error" in str(error)
 
@@ -566,3 +570,12 @@ def test_fake_rejects_what_the_api_rejects(
     assert needle in response.json()["error"]["message"]
     no_version = httpx.post(f"{server.base_url}/v1/messages", json=body, headers={"x-api-key": KEY})
     assert "anthropic-version" in no_version.json()["error"]["message"]
+
+
+def test_overloaded_event_before_any_text_is_retried(server: FakeAnthropicServer) -> None:
+    # Anthropic often sends message_start and then an overloaded_error event: nothing was
+    # delivered, so the request is simply made again.
+    server.script(ErrorInStream(1, {"type": "overloaded_error", "message": "Overloaded"}))
+    out = call(endpoint_for(server), chat()).ok()
+    assert out.text() == DEFAULT_ANSWER
+    assert len(server.requests) == 2

@@ -441,12 +441,27 @@ def test_error_inside_a_200_stream(server: FakeOpenAIServer) -> None:
     assert len(server.chat_requests) == 1
 
 
-def test_error_inside_a_200_stream_followed_by_done(server: FakeOpenAIServer) -> None:
+def test_retryable_error_in_a_stream_before_any_text_is_retried(server: FakeOpenAIServer) -> None:
+    # The first event is the role chunk (no text): nothing was delivered, so a 502-coded
+    # error is retried like a failed request.
     server.script(ErrorInStream(after_events=1, error={"message": "boom", "code": 502}, done=True))
+    out = run_stream(endpoint_for(server))
+    assert out.error is None
+    assert out.text() == DEFAULT_ANSWER
+    assert len(server.chat_requests) == 2
+    started = [e for e in out.events if isinstance(e, ResponseStarted)]
+    assert [e.attempts for e in started] == [1, 2]
+
+
+def test_error_in_a_stream_retries_share_the_bound(server: FakeOpenAIServer) -> None:
+    boom = ErrorInStream(after_events=1, error={"message": "boom", "code": 502}, done=True)
+    server.script(boom, boom, boom, boom)
     error = run_stream(endpoint_for(server)).failed()
     assert isinstance(error, ProviderError)
     assert "boom" in str(error)
     assert error.status == 502
+    assert len(server.chat_requests) == 3  # max_retries=2: three attempts in all
+    assert error.attempts == 3
 
 
 def test_error_inside_a_200_json_body(server: FakeOpenAIServer) -> None:

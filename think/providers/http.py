@@ -7,13 +7,16 @@ failures (refused, reset, timed out before the headers) are retried with jittere
 backoff; ``retry-after-ms`` / ``retry-after`` are honoured (up to a cap; a longer wait is not
 retried), and so is the ``google.rpc.RetryInfo`` delay Gemini puts in its 429 bodies (it sends
 no header); ``x-should-retry`` wins; 400, 401, 403 and 404 are never retried, nor are
-out-of-credit 429s (OpenAI ``insufficient_quota``, Gemini per-day quotas). Only the opening
-of a request is retried: once a stream has started delivering text, a failure ends the call.
+out-of-credit 429s (OpenAI ``insufficient_quota``, Gemini per-day quotas). A retryable error
+inside an accepted response is retried too until text or reasoning has been delivered; once
+it has, a failure ends the call (the strategy decides what to do next).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import random
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -22,8 +25,14 @@ from typing import Any, ClassVar
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from think.errors import ProviderError
-from think.providers.base import ChatRequest, ResponseStarted, StreamEvent
+from think.errors import ProviderError, StreamCutError
+from think.providers.base import (
+    ChatRequest,
+    ReasoningDelta,
+    ResponseStarted,
+    StreamEvent,
+    TextDelta,
+)
 from think.providers.endpoint import Endpoint
 from think.providers.http_errors import (
     ErrorMessageParser,
@@ -96,32 +105,66 @@ async def stream_call(
     """One provider call: POST (with retries), announce :class:`ResponseStarted`, then the
     events of the streamed response (``read_stream``) or of a whole JSON body
     (``read_body``: a non-streaming request, a server that ignored ``stream``, or an error
-    body sent with status 200). Credentials a server echoes in an error are masked."""
+    body sent with status 200). Credentials a server echoes in an error are masked.
+
+    A retryable error inside an accepted response (Anthropic's ``overloaded_error`` event,
+    an OpenAI ``server_error`` chunk) is retried like a failed request as long as no text or
+    reasoning has been delivered yet; the attempts share the policy's bound."""
     counter = AttemptCounter()
-    async with open_response(
-        client,
-        provider=provider,
-        url=url,
-        headers=headers,
-        body=body,
-        policy=policy,
-        parse_message=parse_message,
-        counter=counter,
-    ) as response:
-        yield ResponseStarted(counter.attempts)
+    while True:
+        remaining = dataclasses.replace(policy, max_retries=policy.max_retries - counter.attempts)
+        started = delivered = False
         try:
-            if stream and not is_json(response):
-                async for event in read_stream(response):
+            async with open_response(
+                client,
+                provider=provider,
+                url=url,
+                headers=headers,
+                body=body,
+                policy=remaining,
+                parse_message=parse_message,
+                counter=counter,
+            ) as response:
+                started = True
+                yield ResponseStarted(counter.attempts)
+                async for event in _read(response, provider, url, stream, read_stream, read_body):
+                    delivered = delivered or isinstance(event, (TextDelta, ReasoningDelta))
                     yield event
-            else:
-                try:
-                    raw = await response.aread()
-                except httpx.HTTPError as exc:
-                    raise read_error(provider, url, exc) from exc
-                for event in read_body(raw):
-                    yield event
+            return
         except ProviderError as exc:  # an error body inside the stream may echo the key
-            raise redacted(exc, secrets_in(headers)) from exc.__cause__
+            error = redacted(exc, secrets_in(headers))
+            retry = (
+                started
+                and not delivered
+                and exc.retryable
+                and not isinstance(exc, StreamCutError)
+                and counter.attempts <= policy.max_retries
+            )
+            error.attempts = max(error.attempts, counter.attempts)
+            if not retry:
+                raise error from exc.__cause__
+            wait = exc.retry_after
+        await asyncio.sleep(wait if wait is not None else policy.backoff(counter.attempts))
+
+
+async def _read(
+    response: httpx.Response,
+    provider: str,
+    url: str,
+    stream: bool,
+    read_stream: StreamReader,
+    read_body: BodyReader,
+) -> AsyncIterator[StreamEvent]:
+    if stream and not is_json(response):
+        async for event in read_stream(response):
+            yield event
+        return
+    try:
+        raw = await response.aread()
+    except httpx.HTTPError as exc:
+        raise read_error(provider, url, exc) from exc
+    for event in read_body(raw):
+        yield event
 
 
 class HttpProvider:
