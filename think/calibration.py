@@ -33,6 +33,11 @@ def split(items: Sequence[T], share: float, seed: int) -> tuple[list[T], list[T]
     return calibration, held_out
 
 
+def require_goal(target_accuracy: float | None, max_cost_per_query: float | None) -> None:
+    if target_accuracy is None and max_cost_per_query is None:
+        raise UsageError("calibrate needs --target-accuracy or --max-cost-per-query")
+
+
 def choose(
     rows: Sequence[dict[str, Any]],
     *,
@@ -40,13 +45,11 @@ def choose(
     max_cost_per_query: float | None,
 ) -> dict[str, Any] | None:
     """The row to keep, from ``think eval`` report rows; None when no row qualifies."""
+    require_goal(target_accuracy, max_cost_per_query)
     usable = [r for r in rows if r["n"] and not r["cost_unknown"]]
-    if target_accuracy is not None:
-        meeting = [r for r in usable if r["accuracy"] >= target_accuracy]
-        if max_cost_per_query is not None:
-            meeting = [r for r in meeting if r["mean_cost_usd"] <= max_cost_per_query]
-        return min(meeting, key=lambda r: (r["mean_cost_usd"], -r["accuracy"]), default=None)
     if max_cost_per_query is not None:
-        within = [r for r in usable if r["mean_cost_usd"] <= max_cost_per_query]
-        return max(within, key=lambda r: (r["accuracy"], -r["mean_cost_usd"]), default=None)
-    raise UsageError("calibrate needs --target-accuracy or --max-cost-per-query")
+        usable = [r for r in usable if r["mean_cost_usd"] <= max_cost_per_query]
+    if target_accuracy is None:  # a cost limit alone: the most accurate setting within it
+        return max(usable, key=lambda r: (r["accuracy"], -r["mean_cost_usd"]), default=None)
+    meeting = [r for r in usable if r["accuracy"] >= target_accuracy]
+    return min(meeting, key=lambda r: (r["mean_cost_usd"], -r["accuracy"]), default=None)

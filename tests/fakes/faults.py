@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.cli_support import ledger_rows
 from tests.fakes.openai_server import (
     Behaviour,
     CutStream,
@@ -159,20 +159,14 @@ def run_fault_injection(
 
 
 def _read_ledger(path: Path, samples: int, report: FaultReport) -> None:
-    connection = sqlite3.connect(path)
-    try:
-        report.runs_in_ledger = connection.execute("select count(*) from runs").fetchone()[0]
-        rows = connection.execute(
-            "select id, run_id, status, attempts, error from calls"
-        ).fetchall()
-    finally:
-        connection.close()
+    report.runs_in_ledger = ledger_rows(path, "select count(*) as n from runs")[0]["n"]
+    rows = ledger_rows(path, "select id, run_id, status, attempts, error from calls")
     report.calls_made = len(rows)
-    report.distinct_call_ids = len({row[0] for row in rows})
-    report.attempts_recorded = sum(row[3] or 0 for row in rows)
-    report.call_statuses.update(row[2] for row in rows)
-    report.call_errors.update(_error_kind(row[4]) for row in rows if row[4])
-    per_run = Counter(row[1] for row in rows)
+    report.distinct_call_ids = len({row["id"] for row in rows})
+    report.attempts_recorded = sum(row["attempts"] or 0 for row in rows)
+    report.call_statuses.update(row["status"] for row in rows)
+    report.call_errors.update(_error_kind(row["error"]) for row in rows if row["error"])
+    per_run = Counter(row["run_id"] for row in rows)
     report.runs_with_wrong_call_count = sum(1 for count in per_run.values() if count != samples) + (
         report.runs_in_ledger - len(per_run)
     )

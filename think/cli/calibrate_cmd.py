@@ -52,23 +52,15 @@ def calibrate_command(
     --target-accuracy (or the most accurate within --max-cost-per-query), measure it on the
     held-out split next to the default cascade, and save it as [profiles.NAME] in the config
     file: then `think --profile NAME "..."` uses it."""
-    from think.calibration import choose, split
-    from think.cli.eval_cmd import default_results_path, run_grid
+    from think.calibration import choose, require_goal, split
+    from think.cli.eval_cmd import default_results_path, eval_inputs, run_grid
     from think.eval_grid import FOUR_ROWS, load_grid
-    from think.evaluation import load_dataset, sample_items
     from think.paths import config_file
     from think.profiles import save_profile
-    from think.settings import load_settings
     from think.strategies.factory import cheap_model, strong_model
 
-    if target_accuracy is None and max_cost_per_query is None:
-        from think.errors import UsageError
-
-        raise UsageError("calibrate needs --target-accuracy or --max-cost-per-query")
-    settings = load_settings({"cheap": cheap, "strong": strong})
-    if settings.replay_file is None:
-        settings = settings.model_copy(update={"replay_file": dataset})
-    items = sample_items(load_dataset(dataset), sample, seed)[:limit]
+    require_goal(target_accuracy, max_cost_per_query)
+    settings, items = eval_inputs(dataset, cheap, strong, sample=sample, seed=seed, limit=limit)
     calibration_items, held_items = split(items, split_share, seed)
     settings_grid = load_grid(grid)
     results_path = default_results_path(dataset, settings)

@@ -51,13 +51,8 @@ def eval_command(
     vote and cascade at the configured defaults."""
     from think.cli.eval_view import print_eval
     from think.eval_grid import FOUR_ROWS, load_grid
-    from think.evaluation import load_dataset, sample_items
-    from think.settings import load_settings
 
-    settings = load_settings({"cheap": cheap, "strong": strong})
-    if settings.replay_file is None:
-        settings = settings.model_copy(update={"replay_file": dataset})
-    items = sample_items(load_dataset(dataset), sample, seed)[:limit]
+    settings, items = eval_inputs(dataset, cheap, strong, sample=sample, seed=seed, limit=limit)
     grid_settings = load_grid(grid) if grid else FOUR_ROWS
     results_path = results or default_results_path(dataset, settings)
     document = run_grid(
@@ -70,6 +65,26 @@ def eval_command(
         max_cost=max_cost,
     )
     print_eval(document, json_output=json_output, csv_output=csv_output, plot=plot)
+
+
+def eval_inputs(
+    dataset: Path,
+    cheap: str | None,
+    strong: str | None,
+    *,
+    sample: int | None,
+    seed: int,
+    limit: int | None,
+) -> tuple[Settings, list[EvalItem]]:
+    """The settings (``replay:`` models serve the dataset unless a replay file is set) and
+    the questions to run: a seeded sample, then the first ``limit``."""
+    from think.evaluation import load_dataset, sample_items
+    from think.settings import load_settings
+
+    settings = load_settings({"cheap": cheap, "strong": strong})
+    if settings.replay_file is None:
+        settings = settings.model_copy(update={"replay_file": dataset})
+    return settings, sample_items(load_dataset(dataset), sample, seed)[:limit]
 
 
 def default_results_path(dataset: Path, settings: Settings) -> Path:
