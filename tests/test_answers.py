@@ -466,6 +466,35 @@ def test_not_enough_information_is_no_number() -> None:
     assert key(text, NUMBER) is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [  # closing lines of gpt-3.5-turbo answers in ../shared/replay/gsm8k.jsonl
+        "The total distance he traveled is 90 + 144 = 234 miles. However, we don't know if he "
+        "ended up back at his house or not. We need more information to determine how far he "
+        "is from his house now.",
+        "And the total number of dishes they have together is 60 + 30 = 90 dishes.\n"
+        "So, together they have 3x + 90 items. The answer cannot be simplified further "
+        "without knowing the value of x.",
+        "The answer depends on the starting temperature and the 2 hours when it was off. "
+        "More information is needed to solve this problem.",
+        "The difference is 0.02x. Therefore, we cannot give a specific number for the "
+        "difference between green and red jelly beans.",
+        "x = -5\nSince Colin's age cannot be negative, we made an error in our calculations. "
+        "Therefore, there is no valid answer to this question.",
+    ],
+)
+def test_a_closing_sentence_that_declines_leaves_no_number(text: str) -> None:
+    assert key(text, NUMBER) is None
+
+
+def test_a_doubt_before_the_final_answer_does_not_hide_it() -> None:
+    text = (
+        "We don't know how far he traveled during that time, so we can't include it. "
+        "In total, he has traveled 32 + 48 = 80 miles. The answer is 80."
+    )
+    assert key(text, NUMBER) == "80"
+
+
 # ---------------------------------------------------------------------------- text
 
 

@@ -102,7 +102,12 @@ REFUSAL_RE = re.compile(
     r"|(?:cannot|can(?:'|’)t|can\s+not)\s+be\s+(?:determined|answered|calculated|solved)"
     r"|(?:not|in|(?:don|doesn)(?:'|’)t\s+have)\s*(?:enough|sufficient)\s+(?:information|context)"
     r"|(?:impossible|not\s+possible)\s+to\s+"
-    r"(?:determine|answer|say|tell))",
+    r"(?:determine|answer|say|tell)"
+    r"|(?:need|needs|require|requires)\s+(?:more|additional|further)\s+information"
+    r"|(?:more|additional|further)\s+information\s+(?:is\s+)?(?:needed|required)"
+    r"|without\s+knowing\s+(?:the|how|what|which)\b"
+    r"|(?:cannot|can(?:'|’)t|can\s+not)\s+give\s+an?\s+(?:specific|definite|exact|single)"
+    r"|\bno\s+(?:valid|definite|single|unique)\s+(?:answer|solution))",
     re.IGNORECASE,
 )
 BOXED_RE = re.compile(r"\\boxed\s*\{")
@@ -293,6 +298,8 @@ def _number(span: Span, text: str) -> Extracted | None:
     if number is None and not span.marked:
         if CODE_LINE.fullmatch(span.text.strip()):
             return None  # a program that was never run: "answer = total_cost"
+        if REFUSAL_RE.search(_sentences(span.text)[-1]):
+            return None  # "The total is 234 miles. We need more information to determine x."
         number = _number_in_line(span.text, text)
         if number is None and not REFUSAL_RE.search(text):
             everywhere = find_numbers(clean(text))
