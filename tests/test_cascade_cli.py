@@ -102,7 +102,7 @@ def test_accepted_cascade_json_and_ledger(
     assert document["escalation_reason"].startswith("accepted")
     assert document["stages"] == ["cheap", "check"]
     assert document["answer_model"] == CHEAP
-    assert document["votes"] == {"4": 2}  # two agreeing numbers are enough
+    assert document["votes"] == {"4": 3}  # an agreeing pair, confirmed by a third
     assert document["agreement"] == 1.0
     # What the strong model alone would have cost is estimated from the prompt and the
     # cheap answer's length, at the strong model's prices: more than the cheap run cost.
@@ -110,7 +110,7 @@ def test_accepted_cascade_json_and_ledger(
     assert all(r.json["model"] == "gpt-4o-mini" for r in server.chat_requests)
     (run,) = runs(ledger_path)
     assert run["escalated"] == 0
-    assert json.loads(run["votes"]) == {"4": 2}
+    assert json.loads(run["votes"]) == {"4": 3}
     assert run["strong_only_cost_usd"] == pytest.approx(document["strong_only_cost_usd"])
 
 

@@ -121,7 +121,7 @@ def test_gemini_disagrees_claude_thinks_the_ledger_prices_every_call(
 
     (run,) = runs(ledger_path)
     assert (run["status"], run["escalated"], run["final_answer"]) == ("ok", 1, "391")
-    assert run["escalation_reason"] == "disagreement: 1/2 agree (needs 2 of 2)"
+    assert run["escalation_reason"] == "disagreement: 1/2 agree (needs 2 of 2, then 3 of 5)"
     rows = calls(ledger_path, run["id"])
     assert [(r["stage"], r["provider"], r["model"]) for r in rows] == [
         *[("cheap", "gemini", "gemini-2.5-flash")] * 2,

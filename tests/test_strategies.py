@@ -76,6 +76,26 @@ def test_tally_decides_as_soon_as_the_outcome_is_certain(
     assert tally.decided(threshold, maximum) == verdict
 
 
+@pytest.mark.parametrize(
+    ("votes", "needed", "verdict"),
+    [
+        (["4"], 2, None),
+        (["4", "4"], 2, "accept"),
+        (["4", "4", "5"], 2, "accept"),  # only the opening samples count
+        (["4", "5", "4"], 2, "reject"),
+        (["4", None], 2, "reject"),
+        (["B", "B"], 3, None),
+    ],
+)
+def test_unanimity_looks_at_the_opening_samples_in_order(
+    votes: list[str | None], needed: int, verdict: str | None
+) -> None:
+    tally = Tally()
+    for vote in votes:
+        tally.add(vote)
+    assert tally.unanimous(needed) == verdict
+
+
 def test_vote_takes_the_plurality() -> None:
     provider = ScriptedProvider()
     provider.script("cheap", ["The answer is 4.", "The answer is 5.", "4", "", "The answer is 4"])
@@ -92,9 +112,9 @@ def test_cascade_accepts_agreeing_cheap_answers_without_escalating() -> None:
     provider.script("cheap", ["The answer is 4."] * 3)
     record, seen = run(Cascade(CHEAP, STRONG), provider)
     assert not record.escalated
-    assert record.escalation_reason == "accepted: 2/2 agree"
+    assert record.escalation_reason == "accepted: 3/3 agree"
     assert record.answer_model == "fake:cheap"
-    assert record.calls == 2
+    assert record.calls == 3
     assert record.stages == ("cheap", "check")
     assert record.strong_only_cost_usd is not None
     assert record.strong_only_cost_usd > 0
@@ -109,7 +129,8 @@ def test_cascade_escalates_on_disagreement_in_reasoning_mode() -> None:
     record, _ = run(Cascade(CHEAP, STRONG), provider)
     assert record.escalated
     assert record.escalation_reason is not None
-    assert record.escalation_reason == "disagreement: 1/2 agree (needs 2 of 2)"
+    assert record.escalation_reason == "disagreement: 1/2 agree (needs 2 of 2, then 3 of 5)"
+    assert record.calls == 3  # two cheap samples, then the strong model at once
     assert record.answer_model == "fake:strong"
     assert record.final_answer == "4"
     strong_request = provider.requests[-1]
@@ -136,13 +157,35 @@ def test_closed_answers_need_three_agreeing_samples_open_ones_two() -> None:
     assert record.escalation_reason == "accepted: 3/3 agree"
 
 
-def test_a_sample_without_an_answer_breaks_unanimity() -> None:
+def test_a_sample_without_an_answer_in_the_opening_pair_escalates() -> None:
     provider = ScriptedProvider()
     provider.script("cheap", ["The answer is 4.", "I cannot tell."])
     provider.script("strong", ["The answer is 4."])
     record, _ = run(Cascade(CHEAP, STRONG), provider)
     assert record.escalated
-    assert record.escalation_reason == "disagreement: 1/2 agree (needs 2 of 2)"
+    assert record.escalation_reason == "disagreement: 1/2 agree (needs 2 of 2, then 3 of 5)"
+
+
+@pytest.mark.parametrize(
+    ("cheap", "reason", "final"),
+    [
+        (["4", "4", "5", "4"], "accepted: 3/4 agree", "4"),
+        (["4", "4", "5", "5", "4"], "accepted: 3/5 agree", "4"),
+        (["4", "4", "I cannot tell.", "4"], "accepted: 3/4 agree", "4"),
+        (["4", "4", "5", "5", "5"], "accepted: 3/5 agree", "5"),
+        (["4", "4", "5", "6", "7"], "disagreement: 2/5 agree (needs 2 of 2, then 3 of 5)", "9"),
+    ],
+)
+def test_an_agreeing_pair_is_confirmed_by_three_votes_of_five(
+    cheap: list[str], reason: str, final: str
+) -> None:
+    provider = ScriptedProvider()
+    provider.script("cheap", [f"The answer is {a}" if a[0].isdigit() else a for a in cheap])
+    provider.script("strong", ["The answer is 9."])
+    record, _ = run(Cascade(CHEAP, STRONG), provider)
+    assert record.escalation_reason == reason
+    assert record.final_answer == final
+    assert len(provider.requests) == len(cheap) + record.escalated
 
 
 def test_an_agreement_share_switches_to_k_of_m() -> None:

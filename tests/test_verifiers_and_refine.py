@@ -24,7 +24,7 @@ def test_judge_accepts_agreeing_answers_and_sees_question_and_candidate() -> Non
     provider.script("judge", ["2 + 2 = 4, so the proposal is right.\nVERDICT: correct"])
     record, _ = run(Cascade(CHEAP, STRONG, verifier=JudgeVerifier(JUDGE)), provider)
     assert not record.escalated
-    assert record.escalation_reason == "accepted: 2/2 agree, judge: correct"
+    assert record.escalation_reason == "accepted: 3/3 agree, judge: correct"
     judge_request = provider.requests[-1]
     assert judge_request.model == "judge"
     assert judge_request.temperature == 0.0
@@ -69,7 +69,7 @@ def test_verify_command_gets_the_answer_on_stdin_never_through_a_shell(tmp_path:
     verifier = CommandVerifier.parse(f"{sys.executable} {script}", timeout=10)
     record, _ = run(Cascade(CHEAP, STRONG, verifier=verifier), provider)
     assert not record.escalated
-    assert record.escalation_reason == "accepted: 2/2 agree, verify command accepted"
+    assert record.escalation_reason == "accepted: 3/3 agree, verify command accepted"
     assert not witness.exists()
 
 

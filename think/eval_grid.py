@@ -79,7 +79,7 @@ DEFAULT_GRID: tuple[GridSetting, ...] = (
         _s(f"vote-{n}", "self-consistency", strategy="vote", model=CHEAP, samples=n)
         for n in (1, 3, 5, 10)
     ),
-    # The default cascade (unanimity: 2 of 2 open answers, 3 of 3 closed ones), then
+    # The default cascade (the first 2 agree — 3 for closed answers — then 3 of 5), then
     # cascades needing k of up to m cheap answers to agree.
     _s("cascade", "cascade", strategy="cascade"),
     *(

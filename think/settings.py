@@ -67,11 +67,11 @@ class Settings(BaseSettings):
     cascade_initial: int = Field(default=2, ge=1, le=64)
     """Cheap samples the cascade draws at once before sampling adaptively."""
     cascade_max_samples: int | None = Field(default=None, ge=1, le=64)
-    """With ``agreement``: the most cheap samples a cascade draws (default 4)."""
+    """The most cheap samples a cascade draws (default 5; 4 with ``agreement``)."""
     agreement: float | None = Field(default=None, gt=0, le=1)
     """Share of ``cascade_max_samples`` that must agree to accept the cheap answer. Unset:
-    the cheap samples must be unanimous, 2 of 2 for open answers (numbers, dates, text) and
-    3 of 3 for multiple choice and yes/no."""
+    the first 2 cheap answers must agree (3 for multiple choice and yes/no), then 3 of up to
+    ``cascade_max_samples`` must agree."""
     verifier: Literal["none", "judge"] = "none"
     judge: str | None = None
     """Model for the LLM judge (default: the cheap model)."""

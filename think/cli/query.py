@@ -39,7 +39,10 @@ def ask(
     ] = None,
     agreement: Annotated[
         float | None,
-        typer.Option(help="Cascade: share of its samples that must agree (default 0.75)."),
+        typer.Option(
+            help="Cascade: accept when this share of up to 4 samples agree (k of m), "
+            "instead of the default: the first 2 agree, then 3 of 5."
+        ),
     ] = None,
     verifier: Annotated[
         str | None, typer.Option(help="none or judge (an LLM checks the answer).")

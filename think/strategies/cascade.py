@@ -2,11 +2,11 @@
 
 1. cheap: draw ``initial`` samples from the cheap model concurrently, then one at a time,
    stopping as soon as the outcome is decided either way.
-2. check: by default, accept when the cheap samples are unanimous — 2 of 2 for answers from an
-   open space (numbers, dates, text), 3 of 3 for a closed one (multiple choice, yes/no),
-   where agreement by chance is likely — and the verifier (if any) passes; escalate at the
-   first disagreement or sample without an answer. With ``agreement`` set, accept when
-   ``ceil(agreement × max_samples)`` samples agree instead (see :meth:`Tally.decided`).
+2. check: by default, the first 2 cheap answers must agree (3 for multiple choice and
+   yes/no, where agreement by chance is likely), and then 3 of up to 5 must agree; the
+   verifier (if any) must pass. A disagreement in the opening samples, or one without an
+   answer, escalates at once (see :class:`CascadePolicy`). With ``agreement`` set, accept
+   when ``ceil(agreement × max_samples)`` samples agree instead (see :meth:`Tally.decided`).
 3. escalate: ask the strong model in reasoning mode. A budget that cannot afford it ends
    the run with the best cheap answer and status ``budget_exhausted``.
 Every run records why it escalated, or why not.
@@ -51,43 +51,74 @@ CLOSED_KINDS = ("choice", "yesno")
 class CascadePolicy:
     """When the cheap answer is accepted.
 
-    Default (``agreement`` None): unanimity of the first ``open_needed`` samples (2) for
-    open answers and ``closed_needed`` (3) for closed ones. A general rule, not fitted to
-    one dataset; measured on recorded GSM8K, date-understanding, AQuA and SVAMP answers in
-    benchmarks/README.md. With ``agreement``: ``ceil(agreement × max_samples)`` of up to
-    ``max_samples`` samples must agree.
+    Default (``agreement`` None), two checks in turn:
+
+    1. screen: the first ``open_screen`` samples (2) must give the same answer —
+       ``closed_screen`` (3) for multiple choice and yes/no, where two samples agree by
+       chance far more often. A disagreement, or a sample without an answer, escalates.
+    2. confirm: the answer needs ``votes`` (3) agreeing samples of up to ``max_samples``
+       (default 5) that no rival can still overtake; when no answer can get there, escalate.
+
+    A general rule, not fitted to one dataset: measured on recorded GSM8K,
+    date-understanding, AQuA and SVAMP answers in benchmarks/README.md. With ``agreement``
+    instead: ``ceil(agreement × max_samples)`` of up to ``max_samples`` (default 4) samples
+    must agree, with no screen.
     """
 
     initial: int = 2
     agreement: float | None = None
     max_samples: int | None = None
-    open_needed: int = 2
-    closed_needed: int = 3
-    DEFAULT_MAX_SAMPLES = 4
+    open_screen: int = 2
+    closed_screen: int = 3
+    votes: int = 3
+    DEFAULT_MAX_SAMPLES = 5
+    AGREEMENT_MAX_SAMPLES = 4
     """``max_samples`` when ``agreement`` is set without it."""
 
     @property
     def most_samples(self) -> int:
         """The most cheap samples one run may draw."""
-        if self.agreement is None:
-            return max(self.open_needed, self.closed_needed)
-        return self.max_samples or self.DEFAULT_MAX_SAMPLES
+        if self.max_samples is not None:
+            return self.max_samples
+        return self.DEFAULT_MAX_SAMPLES if self.agreement is None else self.AGREEMENT_MAX_SAMPLES
+
+    @property
+    def expected_samples(self) -> float:
+        """Cheap samples a typical run draws, for --dry-run's expected cost: the opening
+        batch, plus (default rule) the confirming vote when the run is not escalated."""
+        if self.agreement is not None:
+            return float(self.initial)
+        opening = max(self.initial, self.screen(None))
+        confirming = max(self.needed(None) - opening, 0)
+        return opening + confirming * (1 - EXPECTED_ESCALATION_RATE)
+
+    def screen(self, kind: str | None) -> int:
+        """Opening samples that must all agree before the vote counts (default rule)."""
+        wanted = self.closed_screen if kind in CLOSED_KINDS else self.open_screen
+        return min(wanted, self.most_samples)
 
     def needed(self, kind: str | None) -> int:
         """Agreeing samples needed to accept an answer of ``kind``."""
         if self.agreement is None:
-            return self.closed_needed if kind in CLOSED_KINDS else self.open_needed
+            return min(max(self.screen(kind), self.votes), self.most_samples)
         return max(1, math.ceil(self.agreement * self.most_samples - 1e-9))
 
     def decided(self, tally: Tally, kind: str | None) -> Verdict | None:
-        if self.agreement is None:
-            return tally.unanimous(self.needed(kind))
-        return tally.decided(self.agreement, self.most_samples)
+        if self.agreement is not None:
+            return tally.decided(self.agreement, self.most_samples)
+        screened = tally.unanimous(self.screen(kind))
+        if screened != "accept":
+            return screened
+        return tally.reached(self.needed(kind), self.most_samples)
 
     def describe(self, kind: str | None) -> str:
-        if self.agreement is None:
-            return f"{self.needed(kind)} of {self.needed(kind)}"
-        return f"{self.needed(kind)} of {self.most_samples}"
+        needed = self.needed(kind)
+        if self.agreement is not None:
+            return f"{needed} of {self.most_samples}"
+        screen = self.screen(kind)
+        if screen >= needed:
+            return f"{screen} of {screen}"
+        return f"{screen} of {screen}, then {needed} of {self.most_samples}"
 
 
 @dataclass(frozen=True)
@@ -106,7 +137,11 @@ class Cascade:
         policy = self.policy
         steps = [
             PlanStep(
-                CHEAP_STAGE, self.cheap, policy.most_samples, policy.initial, options.max_tokens
+                CHEAP_STAGE,
+                self.cheap,
+                policy.most_samples,
+                policy.expected_samples,
+                options.max_tokens,
             )
         ]
         if isinstance(self.verifier, JudgeVerifier):

@@ -13,11 +13,16 @@ Verdict = Literal["accept", "reject"]
 class Tally:
     counts: dict[str, int] = field(default_factory=dict)
     """Votes per answer key, in order of first appearance."""
-    total: int = 0
-    """Samples counted, including those with no extractable answer."""
+    keys: list[str | None] = field(default_factory=list)
+    """Every sample's answer key in the order counted; ``None``: no extractable answer."""
+
+    @property
+    def total(self) -> int:
+        """Samples counted, including those with no extractable answer."""
+        return len(self.keys)
 
     def add(self, key: str | None) -> None:
-        self.total += 1
+        self.keys.append(key)
         if key is not None:
             self.counts[key] = self.counts.get(key, 0) + 1
 
@@ -35,13 +40,16 @@ class Tally:
         return self.plurality()[1] / self.total if self.total else 0.0
 
     def decided(self, threshold: float, max_samples: int) -> Verdict | None:
+        """:meth:`reached` with ``ceil(threshold * max_samples)`` agreeing samples needed."""
+        return self.reached(max(1, math.ceil(threshold * max_samples - 1e-9)), max_samples)
+
+    def reached(self, needed: int, max_samples: int) -> Verdict | None:
         """Whether more samples could still change the outcome.
 
-        An answer is accepted once ``ceil(threshold * max_samples)`` samples agree on it
-        and no rival can still overtake it; rejected once no answer can get there any
-        more; ``None`` means draw another sample.
+        An answer is accepted once ``needed`` samples agree on it and no rival can still
+        overtake it; rejected once no answer can get there any more; ``None`` means draw
+        another sample.
         """
-        needed = max(1, math.ceil(threshold * max_samples - 1e-9))
         remaining = max(max_samples - self.total, 0)
         _, leader = self.plurality()
         ranked = sorted(self.counts.values(), reverse=True)
@@ -55,10 +63,10 @@ class Tally:
         return None
 
     def unanimous(self, needed: int) -> Verdict | None:
-        """Accept once ``needed`` samples all gave the same answer; reject at the first
-        different answer or sample without one; ``None`` means draw another sample."""
-        if len(self.counts) > 1 or sum(self.counts.values()) < self.total:
+        """Whether the first ``needed`` samples (in the order counted) all gave the same
+        answer: reject at the first different answer or sample without one; ``None``
+        means draw another sample."""
+        opening = self.keys[:needed]
+        if None in opening or len(set(opening)) > 1:
             return "reject"
-        if self.total >= needed:
-            return "accept"
-        return None
+        return "accept" if len(opening) >= needed else None
