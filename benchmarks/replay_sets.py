@@ -28,8 +28,9 @@ from replay_eval import DEFAULT_SET, evaluate
 from think.strategies.answers import extract_answer, parse_answer_format, same_answer
 
 NAIVE = {"THINK_CASCADE_INITIAL": "3", "THINK_CASCADE_MAX_SAMPLES": "3", "THINK_AGREEMENT": "1.0"}
-POLICIES = {  # label -> (initial, max samples, agreement); the default is the strategies table's
-    "3 of 4, first 2 (old default)": (2, 4, 0.75),
+POLICIES: dict[str, tuple[int, int, float] | None] = {  # (initial, max samples, agreement)
+    "first 2 agree, then 3 of 5 (default)": None,
+    "3 of 4, first 2": (2, 4, 0.75),
     "3 of 3, first 3 (naive)": (3, 3, 1.0),
     "3 of 3, first 2": (2, 3, 1.0),
     "2 of 2": (2, 2, 1.0),
@@ -75,14 +76,14 @@ def strategies_table(name: str, path: Path) -> None:
 
 
 def policies_table(sets: dict[str, Path]) -> None:
-    print("policy".ljust(26) + "".join(f"{name:>18}" for name in sets))
-    print(" " * 26 + "".join(f"{'acc / vs strong':>18}" for _ in sets))
+    print("policy".ljust(38) + "".join(f"{name:>18}" for name in sets))
+    print(" " * 38 + "".join(f"{'acc / vs strong':>18}" for _ in sets))
     for label, policy in POLICIES.items():
         cells = []
         for path in sets.values():
-            values = evaluate(path, policy_env(*policy))["cascade"]
+            values = evaluate(path, policy_env(*policy) if policy else {})["cascade"]
             cells.append(f"{values['accuracy']:.1%} / {values['cost_vs_strong']:.1%}")
-        print(label.ljust(26) + "".join(f"{cell:>18}" for cell in cells))
+        print(label.ljust(38) + "".join(f"{cell:>18}" for cell in cells))
     print()
 
 

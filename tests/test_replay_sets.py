@@ -23,7 +23,7 @@ EXTRA_DIR = Path(os.environ.get("THINK_EXTRA_REPLAY_DIR") or "/tmp/replay-extra"
 SETS = sorted(EXTRA_DIR.glob("*.jsonl")) if EXTRA_DIR.is_dir() else []
 NAIVE = (3, 3, 1.0)
 UNANIMOUS_EARLY_EXIT = (2, 3, 1.0)  # the naive rule, stopping as soon as two answers differ
-KNOWN_FAILURES: dict[str, str] = {}  # set name -> why the default misses (none since unanimity)
+KNOWN_FAILURES: dict[str, str] = {}  # set name -> why the default misses (none at present)
 Row = dict[str, float]
 
 
@@ -83,7 +83,7 @@ def test_unanimity_with_early_exit_meets_the_criterion(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The general rule that would fix the failures: the naive policy's accuracy, cheaper."""
+    """The naive rule stopping at the first disagreement: its accuracy exactly, cheaper."""
     rule = cascade_rows(path, tmp_path, capsys, monkeypatch, UNANIMOUS_EARLY_EXIT)["cascade"]
     naive = cascade_rows(path, tmp_path, capsys, monkeypatch, NAIVE)["cascade"]
     assert rule["accuracy"] == naive["accuracy"]
