@@ -105,6 +105,7 @@ def contestants(
     grid: tuple[GridSetting, ...], settings: Settings
 ) -> tuple[list[Contestant], dict[str, Settings]]:
     """A runnable contestant per grid setting, and each setting's effective settings."""
+    from think import __version__
     from think.cli.query_run import query_options
     from think.evaluation import Contestant
     from think.providers.registry import resolve_endpoint
@@ -119,11 +120,13 @@ def contestants(
     for setting in grid:
         overrides = setting.resolved(str(cheap_ref), str(strong_ref))
         own = with_overrides(settings, overrides, f"eval setting {setting.name}")
-        build_strategy(own)  # a setting that cannot be built fails before any run
+        strategy = build_strategy(own)  # a setting that cannot be built fails before any run
         # Every effective setting (config file and THINK_* included), not just the grid's
-        # overrides: kept results are reused only for an identical configuration.
+        # overrides, and the strategy they build (its policy's defaults, think's version):
+        # kept results are reused only for an identical configuration.
         effective_settings = own.model_dump_json(exclude={"profiles", "profile"})
-        fingerprint = hashlib.sha256(effective_settings.encode()).hexdigest()[:16]
+        identity = f"{__version__}\n{strategy!r}\n{effective_settings}"
+        fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:16]
         built.append(
             Contestant(
                 setting.name,
