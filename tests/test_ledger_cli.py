@@ -143,6 +143,22 @@ def ledger_json(
 # Listing and filters
 
 
+def test_model_filter_matches_the_answering_model_of_a_run_without_calls(
+    ledger_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = Ledger(ledger_path)
+    try:  # a run whose calls are gone: only its answer_model names the model
+        ledger.record_run(
+            finished_run(SINGLE, ago(1), "0.001", answer_model="anthropic:claude-haiku-4-5")
+        )
+    finally:
+        ledger.close()
+    for name in ("anthropic:claude-haiku-4-5", "claude-haiku-4-5"):
+        assert ledger_json(["--model", name], capsys, monkeypatch) == [SINGLE]
+    for name in ("haiku-4-5", "anthropic", "openai:claude-haiku-4-5"):
+        assert ledger_json(["--model", name], capsys, monkeypatch) == []
+
+
 def test_filters(
     filled: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

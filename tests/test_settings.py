@@ -312,6 +312,23 @@ def test_config_file_that_is_not_utf8(
 
 
 @pytest.mark.parametrize(
+    "argv",
+    [["-m", MODEL, "hi"], ["config", "show"], ["models"], ["ledger"], ["ledger", "stats"]],
+)
+def test_think_config_naming_a_directory_is_a_usage_error(
+    argv: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("THINK_CONFIG", str(tmp_path))
+    result = run_cli(argv, capsys, monkeypatch)
+    assert result.code == ExitCode.USAGE
+    assert result.out == ""
+    assert_one_error_line(result.err, f"THINK_CONFIG is a directory, not a config file: {tmp_path}")
+
+
+@pytest.mark.parametrize(
     ("name", "value", "message"),
     [
         ("THINK_MAX_TOKENS", "abc", "THINK_MAX_TOKENS"),

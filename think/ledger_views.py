@@ -48,10 +48,11 @@ class RunFilter:
         if self.model is not None:
             # The model that answered, or any model a call went to; provider optional.
             clauses.append(
-                "(answer_model = ? OR EXISTS (SELECT 1 FROM calls c WHERE c.run_id = runs.id "
+                "(answer_model = ? OR substr(answer_model, instr(answer_model, ':') + 1) = ? "
+                "OR EXISTS (SELECT 1 FROM calls c WHERE c.run_id = runs.id "
                 "AND (c.model = ? OR c.provider || ':' || c.model = ?)))"
             )
-            params += [self.model, self.model, self.model]
+            params += [self.model] * 4
         if self.text is not None and text:
             clauses.append("rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH ?)")
             params.append(fts_query(self.text))

@@ -9,9 +9,18 @@ APP = "think"
 
 
 def config_file() -> Path:
+    """The config file: ``THINK_CONFIG``, else the user config directory's config.toml.
+
+    ``THINK_CONFIG`` naming a directory is an error rather than a file silently not read.
+    """
     override = os.environ.get("THINK_CONFIG")
     if override:
-        return Path(override).expanduser()
+        path = Path(override).expanduser()
+        if path.is_dir():
+            from think.errors import ConfigError
+
+            raise ConfigError(f"THINK_CONFIG is a directory, not a config file: {path}")
+        return path
     from platformdirs import user_config_path
 
     return user_config_path(APP) / "config.toml"
