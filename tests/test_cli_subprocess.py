@@ -29,7 +29,7 @@ from tests.cli_support import (
     runs,
     use_server,
 )
-from tests.fakes.openai_server import FakeOpenAIServer, Stall, invalid_api_key
+from tests.fakes.openai_server import FakeOpenAIServer, Generate, Stall, invalid_api_key
 from think.exit_codes import ExitCode
 from think.pricing import lookup_price
 from think.usage import Usage
@@ -354,3 +354,42 @@ def test_live_view_stays_on_a_terminal_stderr(server: FakeOpenAIServer) -> None:
     shown = terminal.decode("utf-8", "replace")
     assert "openai:gpt-4o-mini" in shown or "gpt-4o-mini" in shown
     assert not COLOR_SGR.search(shown)
+
+
+# ----------------------------------------------------------------------------------------
+# A killed process
+
+
+def test_a_killed_run_is_abandoned_with_its_spend_when_the_next_run_starts(
+    server: FakeOpenAIServer, ledger_path: Path
+) -> None:
+    """SIGKILL leaves the run's row ``running``; the next run marks it ``abandoned``, and
+    the calls it paid for still count in its cost."""
+    cheap = Generate(answer=lambda body, index: f"The answer is {4 + index}.")  # they differ
+    server.script(cheap, Stall(60))  # the escalation never answers
+    cascade = ["--cheap", MODEL, "--strong", "openai:o4-mini", PROMPT]
+    proc = _start(cascade)
+    try:
+        deadline = time.monotonic() + 30
+        while len(server.chat_requests) < 2:  # the cheap call is done, the strong one sent
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the escalation never started"
+            time.sleep(0.02)
+        proc.kill()
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    (killed,) = runs(ledger_path)
+    assert killed["status"] == "running"
+    paid = sum(call["cost_usd"] for call in calls(ledger_path, killed["id"]))
+    assert paid > 0
+
+    assert run_think(["-m", MODEL, PROMPT]).code == ExitCode.OK
+    rows = {row["id"]: row for row in runs(ledger_path)}
+    assert rows[killed["id"]]["status"] == "abandoned"
+    assert rows[killed["id"]]["cost_usd"] == pytest.approx(paid)
+    assert "process ended" in rows[killed["id"]]["error"]
+    listed = run_think(["ledger", "--status", "abandoned", "--json"])
+    assert [json.loads(line)["id"] for line in listed.out.splitlines()] == [killed["id"]]

@@ -22,7 +22,8 @@ from tests.ledger_support import finished_run, make_call, make_run, record
 from think.errors import SpendingCapReached
 from think.exit_codes import ExitCode
 from think.ledger import Ledger
-from think.ledger_caps import ABANDONED, Caps, reserve_run, this_host
+from think.ledger_abandoned import ABANDONED, this_host
+from think.ledger_caps import Caps, reserve_run
 from think.periods import day_start, iso
 from think.pricing import Cost
 

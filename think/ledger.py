@@ -101,7 +101,11 @@ def run_row(run: events.RunRecord, *, content: bool = True) -> dict[str, Any]:
     }
     if not content:
         row.update(dict.fromkeys(CONTENT_FIELDS_RUN))
-    if run.status != "running":
+    if run.status == "running":  # the process that runs it: see think.ledger_abandoned
+        from think.ledger_abandoned import this_host
+
+        row.update(reserved_pid=os.getpid(), reserved_host=this_host())
+    else:
         row.update(reserved_usd=None, reserved_at=None)
     return row
 
@@ -285,7 +289,15 @@ class Ledger:
         conn.execute(upsert_sql(table, tuple(row)), row)
 
     def record_run(self, run: events.RunRecord, *, content: bool = True) -> None:
+        """Write the run; a run that starts first marks abandoned the runs whose process
+        ended before they finished (see :mod:`think.ledger_abandoned`)."""
         with self.immediate() as conn:
+            if run.status == "running":
+                from datetime import UTC, datetime
+
+                from think.ledger_abandoned import abandon_dead_runs
+
+                abandon_dead_runs(conn, datetime.now(UTC))
             self.upsert(conn, "runs", run_row(run, content=content))
 
     def record_call(self, call: events.CallRecord, *, content: bool = True) -> None:

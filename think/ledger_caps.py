@@ -8,9 +8,7 @@ pass a cap. When the run finishes, its row is settled: the reservation is cleare
 actual cost (never more than the reservation, by the budget governor) counts instead.
 
 A run that crashed leaves its reservation behind. It expires, and the calls it recorded count
-instead, when the process that made it is gone (same host), or when it has not been refreshed
-(every recorded call refreshes it) for :data:`OTHER_HOST_TTL` (reservations of another host,
-whose processes cannot be checked) or :data:`MAX_AGE` (any reservation). The expired run's
+instead, when the process that made it is gone (see :mod:`think.ledger_abandoned`); the run's
 status becomes ``abandoned``.
 
 Spend counts toward the period in which its run started, in local time.
@@ -20,25 +18,21 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import socket
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING
 
 from think.errors import SpendingCapReached
 from think.ledger import Ledger, run_row
+from think.ledger_abandoned import expire_reservations, this_host
 from think.periods import day_start, iso, month_start
 
 if TYPE_CHECKING:
     from think import events
 from think.money import format_usd, usd_from_ledger
 
-OTHER_HOST_TTL = timedelta(hours=1)
-MAX_AGE = timedelta(hours=24)
-ABANDONED = "abandoned"
-ABANDONED_ERROR = "the process ended before the run finished; its cap reservation expired"
 _ZERO = Decimal(0)
 
 
@@ -71,51 +65,6 @@ class Allowance:
             f"{self.name} {format_usd(self.cap)}: {format_usd(self.spent)} spent {self.period}"
             f"{held}, {format_usd(self.remaining)} left"
         )
-
-
-def this_host() -> str:
-    return socket.gethostname()
-
-
-def _process_alive(pid: int) -> bool:
-    if os.name != "posix":
-        return True  # cannot tell: the time limits apply
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _stale(row: sqlite3.Row, now: datetime, host: str) -> bool:
-    heartbeat = row["reserved_at"]
-    if heartbeat is None or heartbeat < iso(now - MAX_AGE):
-        return True
-    if row["reserved_host"] == host:
-        return row["reserved_pid"] is None or not _process_alive(int(row["reserved_pid"]))
-    return bool(heartbeat < iso(now - OTHER_HOST_TTL))
-
-
-def expire_stale(conn: sqlite3.Connection, now: datetime) -> int:
-    """Release the reservations of runs that can no longer finish (see the module doc)."""
-    host = this_host()
-    rows = conn.execute(
-        "SELECT id, reserved_at, reserved_pid, reserved_host FROM runs "
-        "WHERE reserved_usd IS NOT NULL"
-    ).fetchall()
-    stale = [row["id"] for row in rows if _stale(row, now, host)]
-    for run_id in stale:
-        conn.execute(
-            "UPDATE runs SET reserved_usd = NULL, "
-            "cost_usd = coalesce(cost_usd, "
-            "  (SELECT sum(cost_usd) FROM calls WHERE run_id = runs.id), 0), "
-            "status = CASE WHEN status = 'running' THEN ? ELSE status END, "
-            "error = coalesce(error, ?) WHERE id = ?",
-            [ABANDONED, ABANDONED_ERROR, run_id],
-        )
-    return len(stale)
 
 
 _SPEND_SQL = (
@@ -160,7 +109,7 @@ def reserve_run(
     """
     now = now or datetime.now(UTC)
     with ledger.immediate("reserve in") as conn:
-        expire_stale(conn, now)
+        expire_reservations(conn, now)
         left = allowances(conn, caps, now)
         tightest = min(left, key=lambda a: a.remaining)
         asked = run.max_cost_usd

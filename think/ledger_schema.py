@@ -8,6 +8,9 @@ Never edit a released migration: add a new one. (Migration 1's SQL is frozen in
 2. Spending-cap reservations on ``runs`` (``reserved_usd``, ``reserved_at``, ``reserved_pid``,
    ``reserved_host``), ``no_log``, the ``runs_fts`` full-text index over prompts and answers
    (FTS5, kept current by triggers), and indexes for the ledger's filters and stats.
+3. An index of the runs still ``running``: each starting run looks for those whose process
+   ended (:mod:`think.ledger_abandoned`); ``reserved_pid``/``reserved_host`` now name the
+   process of every running run, not only of those holding a reservation.
 """
 
 from __future__ import annotations
@@ -146,7 +149,15 @@ def _reservations_search_indexes(db: Database) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_initial, _reservations_search_indexes]
+def _running_runs_index(db: Database) -> None:
+    db.execute("CREATE INDEX idx_runs_running ON runs (started_at) WHERE status = 'running'")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    _initial,
+    _reservations_search_indexes,
+    _running_runs_index,
+]
 """``MIGRATIONS[i]`` takes a ledger from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

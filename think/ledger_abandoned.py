@@ -1,0 +1,100 @@
+"""Runs whose process ended before they finished: marked ``abandoned``, their spend kept.
+
+A run's row is written as ``running`` when it starts, naming the process that runs it
+(``reserved_pid``, ``reserved_host``: named for spending-cap reservations, which record them
+too), and settled when it ends. A process that is killed, or a machine that goes down, never
+settles it: its row would say ``running`` for ever, with no cost, although its calls were
+paid for. Such a run becomes ``abandoned``, with the cost of the calls it recorded, when
+
+- it holds a spending-cap reservation (see :mod:`think.ledger_caps`) that was not refreshed
+  (every recorded call refreshes it) for :data:`OTHER_HOST_TTL` (another host, whose
+  processes cannot be checked) or :data:`MAX_AGE` (any host), or whose process is gone
+  (same host);
+- it holds none, and its process is gone (same host), or it started :data:`MAX_AGE` ago.
+
+Runs holding a reservation are checked when a reservation is made; the others whenever a run
+starts. Both in the writing transaction, so no two processes decide about one run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+from datetime import datetime, timedelta
+
+from think.periods import iso
+
+OTHER_HOST_TTL = timedelta(hours=1)
+MAX_AGE = timedelta(hours=24)
+ABANDONED = "abandoned"
+ABANDONED_ERROR = "the process ended before the run finished"
+RESERVATION_EXPIRED = f"{ABANDONED_ERROR}; its cap reservation expired"
+
+
+def this_host() -> str:
+    return socket.gethostname()
+
+
+def process_alive(pid: int) -> bool:
+    if os.name != "posix":
+        return True  # cannot tell: the time limits apply
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _gone(row: sqlite3.Row, host: str) -> bool:
+    """Whether the run's process is known to have ended (only on this host)."""
+    pid = row["reserved_pid"]
+    return row["reserved_host"] == host and pid is not None and not process_alive(int(pid))
+
+
+def _reservation_stale(row: sqlite3.Row, now: datetime, host: str) -> bool:
+    heartbeat = row["reserved_at"]
+    if heartbeat is None or heartbeat < iso(now - MAX_AGE):
+        return True
+    if row["reserved_host"] == host:
+        return row["reserved_pid"] is None or _gone(row, host)
+    return bool(heartbeat < iso(now - OTHER_HOST_TTL))
+
+
+def _abandon(conn: sqlite3.Connection, run_ids: list[str], error: str) -> None:
+    for run_id in run_ids:
+        conn.execute(
+            "UPDATE runs SET reserved_usd = NULL, "
+            "cost_usd = coalesce(cost_usd, "
+            "  (SELECT sum(cost_usd) FROM calls WHERE run_id = runs.id), 0), "
+            "status = CASE WHEN status = 'running' THEN ? ELSE status END, "
+            "error = coalesce(error, ?) WHERE id = ?",
+            [ABANDONED, error, run_id],
+        )
+
+
+def expire_reservations(conn: sqlite3.Connection, now: datetime) -> int:
+    """Release the reservations of runs that can no longer finish; mark them abandoned."""
+    host = this_host()
+    rows = conn.execute(
+        "SELECT id, reserved_at, reserved_pid, reserved_host FROM runs "
+        "WHERE reserved_usd IS NOT NULL"
+    ).fetchall()
+    stale = [row["id"] for row in rows if _reservation_stale(row, now, host)]
+    _abandon(conn, stale, RESERVATION_EXPIRED)
+    return len(stale)
+
+
+def abandon_dead_runs(conn: sqlite3.Connection, now: datetime) -> int:
+    """Mark abandoned the running runs without a reservation whose process has ended."""
+    host = this_host()
+    rows = conn.execute(
+        "SELECT id, started_at, reserved_pid, reserved_host FROM runs "
+        "WHERE status = 'running' AND reserved_usd IS NULL"
+    ).fetchall()
+    cutoff = iso(now - MAX_AGE)
+    dead = [row["id"] for row in rows if row["started_at"] < cutoff or _gone(row, host)]
+    _abandon(conn, dead, ABANDONED_ERROR)
+    return len(dead)
