@@ -258,6 +258,22 @@ def test_adaptive_thinking_on_claude_4_6_and_later(server: FakeAnthropicServer) 
     assert "temperature" not in body
 
 
+@pytest.mark.parametrize(
+    ("model", "sent"),
+    [
+        ("claude-haiku-4-5", True),
+        ("claude-sonnet-4-6", True),  # thinking is off unless asked for
+        ("claude-opus-4-7", False),  # thinking cannot be switched off: only the default
+        ("claude-opus-5", False),
+    ],
+)
+def test_temperature_without_effort(server: FakeAnthropicServer, model: str, sent: bool) -> None:
+    call(endpoint_for(server), chat(model, temperature=0.7)).ok()
+    body = server.last_request.json
+    assert "thinking" not in body
+    assert ("temperature" in body) is sent
+
+
 @pytest.mark.parametrize("model", ["claude-3-5-haiku-latest", "claude-3-opus-20240229"])
 def test_no_thinking_on_models_without_it(server: FakeAnthropicServer, model: str) -> None:
     call(endpoint_for(server), chat(model, effort="high", temperature=0.5)).ok()

@@ -42,7 +42,10 @@ Reasoning (``--effort``), by model generation (``claude-<family>-<major>-<minor>
   Anthropic's adaptive-thinking page and Amazon Bedrock's copy of it).
 * Earlier models have no thinking; they get chain-of-thought prompting from the strategies.
 
-With thinking, ``temperature`` is not sent (the API accepts only the default then). The
+With thinking, ``temperature`` is not sent (the API accepts only the default then). Opus 4.7
+and later (:data:`ALWAYS_THINKING`) cannot have thinking disabled (``type: disabled`` is
+rejected there), so they never get a ``temperature``: the default (1) samples diversely
+enough for votes, and a request without one cannot be refused for it. The
 thinking text of Claude 4 models is a summary, billed as the full thinking: the usage, not
 the streamed text, is what the call costs.
 
@@ -111,6 +114,15 @@ def claude_version(model: str) -> tuple[int, int] | None:
     return int(match.group(1)), int(match.group(2) or 0)
 
 
+ALWAYS_THINKING = (4, 7)
+"""From this Claude version on, thinking cannot be switched off: no ``temperature``."""
+
+
+def always_thinks(model: str) -> bool:
+    version = claude_version(model)
+    return version is not None and version >= ALWAYS_THINKING
+
+
 def thinking_mode(model: str) -> ThinkingMode | None:
     """How the model's extended thinking is switched on, or None if it has none."""
     version = claude_version(model)
@@ -154,7 +166,7 @@ class AnthropicMessagesProvider(HttpProvider):
         elif mode == "adaptive":
             body["thinking"] = {"type": "adaptive"}
             body["output_config"] = {"effort": request.effort}
-        elif request.temperature is not None:
+        elif request.temperature is not None and not always_thinks(request.model):
             body["temperature"] = request.temperature
         if request.stop:
             body["stop_sequences"] = list(request.stop)
