@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from think.periods import iso
@@ -63,8 +64,17 @@ def _reservation_stale(row: sqlite3.Row, now: datetime, host: str) -> bool:
     return bool(heartbeat < iso(now - OTHER_HOST_TTL))
 
 
-def _abandon(conn: sqlite3.Connection, run_ids: list[str], error: str) -> None:
-    for run_id in run_ids:
+def _abandon(
+    conn: sqlite3.Connection, where: str, stale: Callable[[sqlite3.Row, str], bool], error: str
+) -> int:
+    """Mark abandoned the runs matching ``where`` that ``stale(row, this host)`` says can no
+    longer finish: reservation released, cost = the calls they recorded."""
+    host = this_host()
+    rows = conn.execute(
+        "SELECT id, started_at, reserved_at, reserved_pid, reserved_host FROM runs WHERE " + where
+    ).fetchall()
+    ended = [row["id"] for row in rows if stale(row, host)]
+    for run_id in ended:
         conn.execute(
             "UPDATE runs SET reserved_usd = NULL, "
             "cost_usd = coalesce(cost_usd, "
@@ -73,28 +83,25 @@ def _abandon(conn: sqlite3.Connection, run_ids: list[str], error: str) -> None:
             "error = coalesce(error, ?) WHERE id = ?",
             [ABANDONED, error, run_id],
         )
+    return len(ended)
 
 
 def expire_reservations(conn: sqlite3.Connection, now: datetime) -> int:
     """Release the reservations of runs that can no longer finish; mark them abandoned."""
-    host = this_host()
-    rows = conn.execute(
-        "SELECT id, reserved_at, reserved_pid, reserved_host FROM runs "
-        "WHERE reserved_usd IS NOT NULL"
-    ).fetchall()
-    stale = [row["id"] for row in rows if _reservation_stale(row, now, host)]
-    _abandon(conn, stale, RESERVATION_EXPIRED)
-    return len(stale)
+    return _abandon(
+        conn,
+        "reserved_usd IS NOT NULL",
+        lambda row, host: _reservation_stale(row, now, host),
+        RESERVATION_EXPIRED,
+    )
 
 
 def abandon_dead_runs(conn: sqlite3.Connection, now: datetime) -> int:
     """Mark abandoned the running runs without a reservation whose process has ended."""
-    host = this_host()
-    rows = conn.execute(
-        "SELECT id, started_at, reserved_pid, reserved_host FROM runs "
-        "WHERE status = 'running' AND reserved_usd IS NULL"
-    ).fetchall()
     cutoff = iso(now - MAX_AGE)
-    dead = [row["id"] for row in rows if row["started_at"] < cutoff or _gone(row, host)]
-    _abandon(conn, dead, ABANDONED_ERROR)
-    return len(dead)
+    return _abandon(
+        conn,
+        "status = 'running' AND reserved_usd IS NULL",
+        lambda row, host: bool(row["started_at"] < cutoff) or _gone(row, host),
+        ABANDONED_ERROR,
+    )
