@@ -487,6 +487,21 @@ def test_a_closing_sentence_that_declines_leaves_no_number(text: str) -> None:
     assert key(text, NUMBER) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("4 boxes hold 24 eggs. No more information is needed: she has 24 eggs.", "24"),
+        ("We don't need more information to solve this. She has 24 eggs left.", "24"),
+        ("The answer is 0, since there is no valid solution with x > 5.", "0"),
+        ("The number of real solutions is 0: there is no valid solution.", "0"),
+        ("He guessed on 8 questions without knowing the answer, so he got 8 / 4 = 2 right.", "2"),
+        ("So the answer is 12, without knowing the exact ages we still get 12.", "12"),
+    ],
+)
+def test_declining_words_beside_a_number_do_not_hide_it(text: str, expected: str) -> None:
+    assert key(text, NUMBER) == expected
+
+
 def test_a_doubt_before_the_final_answer_does_not_hide_it() -> None:
     text = (
         "We don't know how far he traveled during that time, so we can't include it. "

@@ -73,6 +73,6 @@ def test_the_strong_models_chain_of_thought_scores_95_percent() -> None:
         ("gsm8k/8", "gpt-3.5-turbo", 4),  # "The answer cannot be determined as we do not know..."
     ],
 )
-def test_declined_answers_have_no_answer(question: str, model: str, index: int) -> None:
+def test_declined_answers_have_no_number(question: str, model: str, index: int) -> None:
     record = next(r for r in records() if r["id"] == question)
-    assert extract_answer(record["responses"][model][index]["text"]) is None
+    assert extract_answer(record["responses"][model][index]["text"], NUMBER) is None

@@ -134,3 +134,19 @@ def test_budget_too_small_to_escalate_still_prints_json(
     (run,) = runs(ledger_path)
     assert run["status"] == "budget_exhausted"
     assert run["cost_usd"] <= 0.00006
+
+
+def test_too_few_samples_for_the_default_rule_is_a_usage_error(
+    server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THINK_CASCADE_MAX_SAMPLES", "2")
+    result = run_cli(["--cheap", CHEAP, "--strong", STRONG, "what is 2+2?"], capsys, monkeypatch)
+    assert result.code == ExitCode.USAGE
+    assert result.err.strip() == (
+        "think: error: cascade_max_samples must be at least 3 for the default cascade rule; "
+        "for fewer, set agreement (k of m)"
+    )
+    assert server.chat_requests == []
+    monkeypatch.setenv("THINK_AGREEMENT", "1.0")  # 2 of 2 is a k-of-m rule
+    server.script(*[answers(["4"], "4")] * 2)
+    assert run_cli(["--cheap", CHEAP, "--strong", STRONG, "2+2?"], capsys, monkeypatch).code == 0

@@ -15,7 +15,7 @@ import pytest
 
 from tests.ledger_support import make_call, make_run
 from think.ledger import Ledger
-from think.ledger_abandoned import ABANDONED, ABANDONED_ERROR, this_host
+from think.ledger_abandoned import ABANDONED, ABANDONED_ERROR, RESERVATION_EXPIRED, this_host
 from think.periods import iso
 from think.pricing import Cost
 
@@ -98,3 +98,15 @@ def test_finished_runs_are_never_touched(ledger: Ledger) -> None:
     ledger.conn.execute("update runs set status = 'ok', cost_usd = 0.25 where id = 'done'")
     ledger.record_run(make_run("next", started_at=iso(NOW), max_cost_usd=None))
     assert status(ledger, "done") == ("ok", 0.25, None)
+
+
+def test_a_dead_runs_reservation_expires_at_the_next_start_even_without_caps(
+    ledger: Ledger,
+) -> None:
+    started(ledger, "capped", pid=dead_pid(), host=this_host(), ago=timedelta(minutes=2))
+    ledger.conn.execute(
+        "update runs set reserved_usd = 0.5, reserved_at = ? where id = 'capped'", [iso(NOW)]
+    )
+    ledger.record_run(make_run("next", started_at=iso(NOW), max_cost_usd=None))  # no caps
+    assert status(ledger, "capped") == (ABANDONED, pytest.approx(0.10), RESERVATION_EXPIRED)
+    assert ledger.one("select reserved_usd from runs where id = 'capped'") == {"reserved_usd": None}

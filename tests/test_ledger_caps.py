@@ -21,7 +21,7 @@ from tests.fakes.openai_server import FakeOpenAIServer
 from tests.ledger_support import finished_run, make_call, make_run, record
 from think.errors import SpendingCapReached
 from think.exit_codes import ExitCode
-from think.ledger import Ledger
+from think.ledger import Ledger, run_row
 from think.ledger_abandoned import ABANDONED, this_host
 from think.ledger_caps import Caps, reserve_run
 from think.periods import day_start, iso
@@ -117,7 +117,12 @@ def dead_pid() -> int:
 
 
 def hold(ledger: Ledger, run_id: str, usd: str, *, pid: int, host: str, at: datetime) -> None:
-    ledger.record_run(make_run(run_id, started_at=iso(NOW - timedelta(minutes=1))))
+    """Another process's run holding ``usd`` since ``at`` (written as that process left it:
+    not through ``record_run``, whose start would judge the other runs by today's clock)."""
+    with ledger.immediate() as conn:
+        ledger.upsert(
+            conn, "runs", run_row(make_run(run_id, started_at=iso(NOW - timedelta(minutes=1))))
+        )
     ledger.record_call(make_call(run_id, 1, cost=Cost(Decimal("0.10"), "computed")))
     ledger.conn.execute(
         "update runs set reserved_usd = ?, reserved_at = ?, reserved_pid = ?, reserved_host = ?"

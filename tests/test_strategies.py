@@ -159,11 +159,13 @@ def test_closed_answers_need_three_agreeing_samples_open_ones_two() -> None:
 
 def test_a_sample_without_an_answer_in_the_opening_pair_escalates() -> None:
     provider = ScriptedProvider()
-    provider.script("cheap", ["The answer is 4.", "I cannot tell."])
+    provider.script("cheap", ["The answer is 4.", "I'm sorry, I cannot answer that."])
     provider.script("strong", ["The answer is 4."])
     record, _ = run(Cascade(CHEAP, STRONG), provider)
     assert record.escalated
-    assert record.escalation_reason == "disagreement: 1/2 agree (needs 2 of 2, then 3 of 5)"
+    assert record.escalation_reason == (
+        "disagreement: 1/2 agree, 1 without an answer (needs 2 of 2, then 3 of 5)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -172,20 +174,40 @@ def test_a_sample_without_an_answer_in_the_opening_pair_escalates() -> None:
         (["4", "4", "5", "4"], "accepted: 3/4 agree", "4"),
         (["4", "4", "5", "5", "4"], "accepted: 3/5 agree", "4"),
         (["4", "4", "I cannot tell.", "4"], "accepted: 3/4 agree", "4"),
-        (["4", "4", "5", "5", "5"], "accepted: 3/5 agree", "5"),
+        (["4", "4", "5", "5", "5"], "disagreement: 2/5 agree (needs 2 of 2, then 3 of 5)", "9"),
         (["4", "4", "5", "6", "7"], "disagreement: 2/5 agree (needs 2 of 2, then 3 of 5)", "9"),
+        (
+            ["4", "4", "", "", "5"],
+            "disagreement: 2/5 agree, 2 without an answer (needs 2 of 2, then 3 of 5)",
+            "9",
+        ),
     ],
 )
 def test_an_agreeing_pair_is_confirmed_by_three_votes_of_five(
     cheap: list[str], reason: str, final: str
 ) -> None:
     provider = ScriptedProvider()
-    provider.script("cheap", [f"The answer is {a}" if a[0].isdigit() else a for a in cheap])
+    provider.script("cheap", [f"The answer is {a}" if a[:1].isdigit() else a for a in cheap])
     provider.script("strong", ["The answer is 9."])
     record, _ = run(Cascade(CHEAP, STRONG), provider)
     assert record.escalation_reason == reason
     assert record.final_answer == final
     assert len(provider.requests) == len(cheap) + record.escalated
+
+
+def test_the_screen_covers_the_whole_opening_batch_whatever_its_order() -> None:
+    for order in (["4", "4", "5", "4"], ["4", "5", "4", "4"]):
+        provider = ScriptedProvider()
+        provider.script("cheap", [f"The answer is {a}." for a in order])
+        provider.script("strong", ["The answer is 4."])
+        record, _ = run(Cascade(CHEAP, STRONG, CascadePolicy(initial=4)), provider)
+        assert record.escalation_reason == "disagreement: 3/4 agree (needs 4 of 4)"
+
+
+def test_the_plan_expects_the_pair_and_usually_a_confirming_third() -> None:
+    assert CascadePolicy().expected_samples == pytest.approx(2.7)
+    assert CascadePolicy(initial=4).expected_samples == pytest.approx(4.0)
+    assert CascadePolicy(2, 0.75).expected_samples == 2.0
 
 
 def test_an_agreement_share_switches_to_k_of_m() -> None:

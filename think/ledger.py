@@ -295,9 +295,11 @@ class Ledger:
             if run.status == "running":
                 from datetime import UTC, datetime
 
-                from think.ledger_abandoned import abandon_dead_runs
+                from think.ledger_abandoned import abandon_dead_runs, expire_reservations
 
-                abandon_dead_runs(conn, datetime.now(UTC))
+                now = datetime.now(UTC)
+                expire_reservations(conn, now)  # also when no cap is set any more
+                abandon_dead_runs(conn, now)
             self.upsert(conn, "runs", run_row(run, content=content))
 
     def record_call(self, call: events.CallRecord, *, content: bool = True) -> None:

@@ -12,8 +12,10 @@ paid for. Such a run becomes ``abandoned``, with the cost of the calls it record
   (same host);
 - it holds none, and its process is gone (same host), or it started :data:`MAX_AGE` ago.
 
-Runs holding a reservation are checked when a reservation is made; the others whenever a run
-starts. Both in the writing transaction, so no two processes decide about one run.
+All are checked whenever a run starts (and when a reservation is made), in the writing
+transaction, so no two processes decide about one run. The age limit stands even when the
+process id is alive: ids are reused, and no run of think lasts a day (every call has a
+timeout), so a day-old ``running`` row is a dead run whose id another process now holds.
 """
 
 from __future__ import annotations

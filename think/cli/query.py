@@ -40,8 +40,8 @@ def ask(
     agreement: Annotated[
         float | None,
         typer.Option(
-            help="Cascade: accept when this share of up to 4 samples agree (k of m), "
-            "instead of the default: the first 2 agree, then 3 of 5."
+            help="Cascade: accept when this share of up to cascade_max_samples (default 4) "
+            "agree (k of m), instead of the default: the first 2 agree, then 3 of 5."
         ),
     ] = None,
     verifier: Annotated[

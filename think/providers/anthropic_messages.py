@@ -42,10 +42,11 @@ Reasoning (``--effort``), by model generation (``claude-<family>-<major>-<minor>
   Anthropic's adaptive-thinking page and Amazon Bedrock's copy of it).
 * Earlier models have no thinking; they get chain-of-thought prompting from the strategies.
 
-With thinking, ``temperature`` is not sent (the API accepts only the default then). Opus 4.7
-and later (:data:`ALWAYS_THINKING`) cannot have thinking disabled (``type: disabled`` is
-rejected there), so they never get a ``temperature``: the default (1) samples diversely
-enough for votes, and a request without one cannot be refused for it. The
+With thinking, ``temperature`` is not sent (the API accepts only the default then). Claude
+4.7 and later (:data:`ALWAYS_THINKING`: Opus 4.7, the Claude 5 family) cannot have thinking
+disabled (``type: disabled`` is rejected there), so they never get a ``temperature``, even
+one asked for: the default (1) samples diversely enough for votes, and a request without
+one cannot be refused for it. The
 thinking text of Claude 4 models is a summary, billed as the full thinking: the usage, not
 the streamed text, is what the call costs.
 

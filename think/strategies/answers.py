@@ -102,14 +102,20 @@ REFUSAL_RE = re.compile(
     r"|(?:cannot|can(?:'|’)t|can\s+not)\s+be\s+(?:determined|answered|calculated|solved)"
     r"|(?:not|in|(?:don|doesn)(?:'|’)t\s+have)\s*(?:enough|sufficient)\s+(?:information|context)"
     r"|(?:impossible|not\s+possible)\s+to\s+"
-    r"(?:determine|answer|say|tell)"
-    r"|(?:need|needs|require|requires)\s+(?:more|additional|further)\s+information"
-    r"|(?:more|additional|further)\s+information\s+(?:is\s+)?(?:needed|required)"
-    r"|without\s+knowing\s+(?:the|how|what|which)\b"
-    r"|(?:cannot|can(?:'|’)t|can\s+not)\s+give\s+an?\s+(?:specific|definite|exact|single)"
-    r"|\bno\s+(?:valid|definite|single|unique)\s+(?:answer|solution))",
+    r"(?:determine|answer|say|tell))",
     re.IGNORECASE,
 )
+DECLINE_RE = re.compile(
+    r"(?<!\bno\s)(?<!\bnot\s)(?<!n't\s)(?<!n’t\s)"
+    r"\b(?:need|needs|require|requires)\s+(?:more|additional|further)\s+information\b"
+    r"|(?<!\bno\s)\b(?:more|additional|further)\s+information\s+(?:is\s+)?(?:needed|required)"
+    r"|\bwithout\s+knowing\s+(?:the|how|what|which)\b"
+    r"|(?:cannot|can(?:'|’)t|can\s+not)\s+give\s+an?\s+(?:specific|definite|exact|single)"
+    r"|\bno\s+(?:valid|definite|single|unique)\s+(?:answer|solution)",
+    re.IGNORECASE,
+)
+"""A closing sentence that declines to answer, beyond :data:`REFUSAL_RE`: judged only on a
+last sentence that gives no number ("We need more information to determine how far he is")."""
 BOXED_RE = re.compile(r"\\boxed\s*\{")
 EQUALS_RE = re.compile(r"=|≈|\\approx")
 SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
@@ -298,7 +304,10 @@ def _number(span: Span, text: str) -> Extracted | None:
     if number is None and not span.marked:
         if CODE_LINE.fullmatch(span.text.strip()):
             return None  # a program that was never run: "answer = total_cost"
-        if REFUSAL_RE.search(_sentences(span.text)[-1]):
+        closing = _sentences(span.text)[-1]
+        if not find_numbers(clean(closing)) and (
+            REFUSAL_RE.search(closing) or DECLINE_RE.search(closing)
+        ):
             return None  # "The total is 234 miles. We need more information to determine x."
         number = _number_in_line(span.text, text)
         if number is None and not REFUSAL_RE.search(text):

@@ -88,6 +88,11 @@ def build_strategy(settings: Settings) -> Strategy:
     )
     if settings.cascade_initial > policy.most_samples:
         raise UsageError("cascade_initial cannot exceed the cascade's most samples")
+    if policy.agreement is None and policy.most_samples < policy.MIN_DEFAULT_SAMPLES:
+        raise UsageError(
+            f"cascade_max_samples must be at least {policy.MIN_DEFAULT_SAMPLES} for the "
+            "default cascade rule; for fewer, set agreement (k of m)"
+        )
     return Cascade(cheap, strong_model(settings), policy, verifier)
 
 

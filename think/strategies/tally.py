@@ -43,23 +43,24 @@ class Tally:
         """:meth:`reached` with ``ceil(threshold * max_samples)`` agreeing samples needed."""
         return self.reached(max(1, math.ceil(threshold * max_samples - 1e-9)), max_samples)
 
-    def reached(self, needed: int, max_samples: int) -> Verdict | None:
+    def reached(self, needed: int, max_samples: int, *, key: str | None = None) -> Verdict | None:
         """Whether more samples could still change the outcome.
 
-        An answer is accepted once ``needed`` samples agree on it and no rival can still
-        overtake it; rejected once no answer can get there any more; ``None`` means draw
-        another sample.
+        An answer (``key``, else the plurality) is accepted once ``needed`` samples agree on
+        it and no other answer can still overtake it; rejected once it cannot get there any
+        more (with ``key``) or no answer can (without); ``None`` means draw another sample.
         """
         remaining = max(max_samples - self.total, 0)
-        _, leader = self.plurality()
-        ranked = sorted(self.counts.values(), reverse=True)
-        rival = ranked[1] if len(ranked) > 1 else 0
-        if leader >= needed and leader > rival + remaining:
+        if key is None:
+            key, _ = self.plurality()
+        votes = self.counts.get(key, 0) if key is not None else 0
+        rival = max((n for k, n in self.counts.items() if k != key), default=0)
+        if votes >= needed and votes > rival + remaining:
             return "accept"
-        if leader + remaining < needed:
+        if votes + remaining < needed:
             return "reject"
-        if remaining == 0:
-            return "accept" if leader >= needed else "reject"
+        if remaining == 0:  # a tie goes to the answer that appeared first: ``key``'s
+            return "accept" if votes >= needed and votes >= rival else "reject"
         return None
 
     def unanimous(self, needed: int) -> Verdict | None:
