@@ -26,6 +26,7 @@ from think.errors import LedgerError
 from think.exit_codes import ExitCode
 from think.ledger import Ledger, LedgerRecorder
 from think.ledger_schema import CALL_COLUMNS, MIGRATIONS, RUN_COLUMNS, SCHEMA_VERSION
+from think.ledger_views import RunFilter, list_runs
 from think.pricing import Cost
 from think.usage import Usage
 
@@ -141,7 +142,7 @@ def test_reopening_keeps_the_data_and_does_not_migrate_again(tmp_path: Path) -> 
     ledger.close()
     ledger = Ledger(path)
     try:
-        assert [row["id"] for row in ledger.recent_runs(10)] == ["r1"]
+        assert [row["id"] for row in list_runs(ledger, RunFilter(), 10)] == ["r1"]
     finally:
         ledger.close()
     assert pragma(path, "user_version") == SCHEMA_VERSION
@@ -192,7 +193,7 @@ def test_run_and_call_rows_round_trip(tmp_path: Path) -> None:
                 exit_code=0,
             )
         )
-        (run,) = ledger.recent_runs(5)
+        (run,) = list_runs(ledger, RunFilter(), 5)
         (call,) = ledger.calls_of("r1")
     finally:
         ledger.close()
@@ -221,12 +222,12 @@ def test_call_with_several_choices_stores_all_texts(tmp_path: Path) -> None:
     assert call["finish_reason"] == "stop"
 
 
-def test_recent_runs_newest_first_with_limit(tmp_path: Path) -> None:
+def test_list_runs_newest_first_with_limit(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "ledger.db")
     try:
         for i in range(5):
             ledger.record_run(make_run(f"r{i}", started_at=f"2025-01-0{i + 1}T00:00:00.000Z"))
-        assert [r["id"] for r in ledger.recent_runs(3)] == ["r4", "r3", "r2"]
+        assert [r["id"] for r in list_runs(ledger, RunFilter(), 3)] == ["r4", "r3", "r2"]
     finally:
         ledger.close()
 
@@ -242,7 +243,21 @@ def test_recorder_keeps_the_first_error_and_stops_writing(tmp_path: Path) -> Non
         first = recorder.error
         recorder(events.RunFinished(make_run(status="ok")))
         assert recorder.error is first
-        assert [r["status"] for r in ledger.recent_runs(5)] == ["running"]
+        assert [r["status"] for r in list_runs(ledger, RunFilter(), 5)] == ["running"]
+    finally:
+        ledger.close()
+
+
+def test_recorder_leaves_a_start_already_recorded_alone(tmp_path: Path) -> None:
+    """A spending-cap reservation wrote the run's start: the recorder writes only its end."""
+    ledger = Ledger(tmp_path / "ledger.db")
+    recorder = LedgerRecorder(ledger, start_recorded=True)
+    try:
+        recorder(events.RunStarted(make_run()))
+        assert list_runs(ledger, RunFilter(), 5) == []
+        recorder(events.RunFinished(make_run(status="ok")))
+        assert [r["status"] for r in list_runs(ledger, RunFilter(), 5)] == ["ok"]
+        assert recorder.error is None
     finally:
         ledger.close()
 

@@ -10,6 +10,7 @@ import pytest
 from think.errors import LedgerError
 from think.ledger import Ledger, import_sqlite_utils
 from think.ledger_schema import CALL_COLUMNS, MIGRATIONS, RUN_COLUMNS, SCHEMA_VERSION
+from think.ledger_views import RunFilter, list_runs
 
 SCHEMA_V1 = Path(__file__).parent / "fixtures" / "ledger" / "schema_v1.sql"
 INDEXES = {"idx_runs_started_at", "idx_runs_reserved", "idx_runs_stats", "idx_calls_stats"}
@@ -97,7 +98,7 @@ def test_a_released_v1_ledger_migrates_and_keeps_its_rows(tmp_path: Path) -> Non
 
     ledger = Ledger(path)
     try:
-        (run,) = ledger.recent_runs(5)
+        (run,) = list_runs(ledger, RunFilter(), 5)
         (call,) = ledger.calls_of(run["id"])
         found = list(ledger.rows("select rowid from runs_fts where runs_fts match 'eiffel'"))
     finally:

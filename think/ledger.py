@@ -34,6 +34,11 @@ BUSY_TIMEOUT_S = 10.0
 """How long a ledger write waits for another process's write before giving up."""
 CONTENT_FIELDS_RUN = ("prompt", "answer", "final_answer", "votes")
 CONTENT_FIELDS_CALL = ("text", "reasoning")
+RUN_SPENT_SQL = (
+    "coalesce(cost_usd, (SELECT sum(c.cost_usd) FROM calls c WHERE c.run_id = runs.id), 0)"
+)
+"""What a ``runs`` row spent: its recorded cost, else (a run that has not finished, or never
+will) the cost of the calls it recorded."""
 """What ``--no-log`` leaves out: the text of prompts, answers and reasoning."""
 
 
@@ -295,11 +300,9 @@ class Ledger:
             if run.status == "running":
                 from datetime import UTC, datetime
 
-                from think.ledger_abandoned import abandon_dead_runs, expire_reservations
+                from think.ledger_abandoned import settle_dead_runs
 
-                now = datetime.now(UTC)
-                expire_reservations(conn, now)  # also when no cap is set any more
-                abandon_dead_runs(conn, now)
+                settle_dead_runs(conn, datetime.now(UTC))
             self.upsert(conn, "runs", run_row(run, content=content))
 
     def record_call(self, call: events.CallRecord, *, content: bool = True) -> None:
@@ -323,11 +326,6 @@ class Ledger:
 
     def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
         return next(self.rows(sql, params), None)
-
-    def recent_runs(self, limit: int) -> list[dict[str, Any]]:
-        return list(
-            self.rows("select * from runs order by started_at desc, rowid desc limit ?", [limit])
-        )
 
     def calls_of(self, run_id: str) -> list[dict[str, Any]]:
         return list(self.rows("select * from calls where run_id = ? order by seq", [run_id]))
@@ -396,11 +394,18 @@ class LedgerRecorder:
     """
 
     def __init__(
-        self, ledger: Ledger | None, error: LedgerError | None = None, *, content: bool = True
+        self,
+        ledger: Ledger | None,
+        error: LedgerError | None = None,
+        *,
+        content: bool = True,
+        start_recorded: bool = False,
     ) -> None:
         self.ledger = ledger
         self.error = error
         self.content = content
+        self.start_recorded = start_recorded
+        """The run's start is already in the ledger (a spending-cap reservation wrote it)."""
 
     def __call__(self, event: events.Event) -> None:
         from think import events
@@ -408,6 +413,8 @@ class LedgerRecorder:
         if self.ledger is None or self.error is not None:
             return
         try:
+            if isinstance(event, events.RunStarted) and self.start_recorded:
+                return
             if isinstance(event, (events.RunStarted, events.RunFinished)):
                 self.ledger.record_run(event.run, content=self.content)
             elif isinstance(event, events.CallFinished):

@@ -12,8 +12,9 @@ paid for. Such a run becomes ``abandoned``, with the cost of the calls it record
   (same host);
 - it holds none, and its process is gone (same host), or it started :data:`MAX_AGE` ago.
 
-All are checked whenever a run starts (and when a reservation is made), in the writing
-transaction, so no two processes decide about one run. The age limit stands even when the
+All are checked whenever a run starts (:func:`settle_dead_runs`: in its spending-cap
+reservation, else when its start is recorded), in the writing transaction, so no two
+processes decide about one run. The age limit stands even when the
 process id is alive: ids are reused, and no run of think lasts a day (every call has a
 timeout), so a day-old ``running`` row is a dead run whose id another process now holds.
 """
@@ -26,6 +27,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from think.ledger import RUN_SPENT_SQL
 from think.periods import iso
 
 OTHER_HOST_TTL = timedelta(hours=1)
@@ -78,9 +80,7 @@ def _abandon(
     ended = [row["id"] for row in rows if stale(row, host)]
     for run_id in ended:
         conn.execute(
-            "UPDATE runs SET reserved_usd = NULL, "
-            "cost_usd = coalesce(cost_usd, "
-            "  (SELECT sum(cost_usd) FROM calls WHERE run_id = runs.id), 0), "
+            f"UPDATE runs SET reserved_usd = NULL, cost_usd = {RUN_SPENT_SQL}, "
             "status = CASE WHEN status = 'running' THEN ? ELSE status END, "
             "error = coalesce(error, ?) WHERE id = ?",
             [ABANDONED, error, run_id],
@@ -96,6 +96,12 @@ def expire_reservations(conn: sqlite3.Connection, now: datetime) -> int:
         lambda row, host: _reservation_stale(row, now, host),
         RESERVATION_EXPIRED,
     )
+
+
+def settle_dead_runs(conn: sqlite3.Connection, now: datetime) -> int:
+    """Before a run starts: expire dead runs' reservations (also when no cap is set any more)
+    and mark abandoned the dead runs that held none."""
+    return expire_reservations(conn, now) + abandon_dead_runs(conn, now)
 
 
 def abandon_dead_runs(conn: sqlite3.Connection, now: datetime) -> int:

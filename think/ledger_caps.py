@@ -17,7 +17,6 @@ Spend counts toward the period in which its run started, in local time.
 from __future__ import annotations
 
 import dataclasses
-import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,8 +24,8 @@ from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING
 
 from think.errors import SpendingCapReached
-from think.ledger import Ledger, run_row
-from think.ledger_abandoned import expire_reservations, this_host
+from think.ledger import RUN_SPENT_SQL, Ledger, run_row
+from think.ledger_abandoned import settle_dead_runs
 from think.periods import day_start, iso, month_start
 
 if TYPE_CHECKING:
@@ -68,8 +67,7 @@ class Allowance:
 
 
 _SPEND_SQL = (
-    "SELECT coalesce(sum(CASE WHEN reserved_usd IS NULL THEN coalesce(cost_usd, "
-    "  (SELECT sum(c.cost_usd) FROM calls c WHERE c.run_id = runs.id), 0) END), 0) AS spent, "
+    f"SELECT coalesce(sum(CASE WHEN reserved_usd IS NULL THEN {RUN_SPENT_SQL} END), 0) AS spent, "
     "coalesce(sum(reserved_usd), 0) AS held "
     "FROM runs WHERE started_at >= ?"
 )
@@ -109,7 +107,7 @@ def reserve_run(
     """
     now = now or datetime.now(UTC)
     with ledger.immediate("reserve in") as conn:
-        expire_reservations(conn, now)
+        settle_dead_runs(conn, now)
         left = allowances(conn, caps, now)
         tightest = min(left, key=lambda a: a.remaining)
         asked = run.max_cost_usd
@@ -124,11 +122,6 @@ def reserve_run(
         reserved = asked if asked is not None else _floor(tightest.remaining)
         run = dataclasses.replace(run, max_cost_usd=reserved)
         row = run_row(run, content=content)
-        row.update(
-            reserved_usd=float(reserved),
-            reserved_at=iso(now),
-            reserved_pid=os.getpid(),
-            reserved_host=this_host(),
-        )
+        row.update(reserved_usd=float(reserved), reserved_at=iso(now))  # run_row: the process
         ledger.upsert(conn, "runs", row)
     return run

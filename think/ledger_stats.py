@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from think.ledger import Ledger
+from think.ledger import RUN_SPENT_SQL, Ledger
 from think.money import usd_from_ledger
 from think.periods import iso, local_midnight
 
@@ -22,7 +22,6 @@ GroupBy = Literal["day", "week", "strategy", "model", "provider"]
 GROUPS: tuple[GroupBy, ...] = ("day", "week", "strategy", "model", "provider")
 
 _CALL_KEYS = {"model": "provider, model", "provider": "provider"}
-_RUN_SPENT = "coalesce(cost_usd, (SELECT sum(c.cost_usd) FROM calls c WHERE c.run_id = runs.id), 0)"
 
 
 @dataclass(frozen=True)
@@ -73,11 +72,11 @@ def _usd(value: float | None) -> Decimal:
 
 
 _RUN_AGGREGATES = (
-    f"count(*) AS runs, sum({_RUN_SPENT}) AS spent, "
+    f"count(*) AS runs, sum({RUN_SPENT_SQL}) AS spent, "
     "sum(strategy = 'cascade') AS cascades, "
     "sum(CASE WHEN strategy = 'cascade' THEN escalated ELSE 0 END) AS escalated, "
     "sum(strong_only_cost_usd) AS strong_alone, "
-    f"sum(CASE WHEN strong_only_cost_usd IS NOT NULL THEN {_RUN_SPENT} END) AS comparable, "
+    f"sum(CASE WHEN strong_only_cost_usd IS NOT NULL THEN {RUN_SPENT_SQL} END) AS comparable, "
     "sum(cost_usd IS NULL AND status != 'running') AS unknown_cost"
 )
 

@@ -151,10 +151,8 @@ def export_documents(ledger: Ledger, flt: RunFilter) -> Iterator[dict[str, Any]]
     """Every matching run with its calls, oldest first, streamed in constant memory from one
     read snapshot (runs written meanwhile are not half-included)."""
     where, params = flt.where()
-    calls = ledger.conn.cursor()
     with ledger.snapshot():
         for run in ledger.rows(
             f"SELECT * FROM runs WHERE {where} ORDER BY started_at, rowid", params
         ):
-            rows = calls.execute("SELECT * FROM calls WHERE run_id = ? ORDER BY seq", [run["id"]])
-            yield run_document(run, [dict(row) for row in rows])
+            yield run_document(run, ledger.calls_of(run["id"]))

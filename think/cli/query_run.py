@@ -144,7 +144,7 @@ def _start(settings: Settings, run: events.RunRecord) -> tuple[LedgerRecorder, e
         except BaseException:
             ledger.close()
             raise
-    return LedgerRecorder(ledger, content=content), run
+    return LedgerRecorder(ledger, content=content, start_recorded=bool(caps)), run
 
 
 def _caps(settings: Settings) -> Caps:
