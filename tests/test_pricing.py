@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from think.money import format_usd
 from think.pricing import (
     Cost,
     ModelPrice,
     PriceOverride,
     Rate,
     call_cost,
-    format_usd,
     lookup_price,
 )
 from think.usage import Usage

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Literal
 
 import pydantic
 
-from think.money import format_usd
 from think.usage import Usage
 
 if TYPE_CHECKING:
@@ -41,7 +40,6 @@ __all__ = [
     "PriceOverride",
     "Rate",
     "call_cost",
-    "format_usd",
     "lookup_price",
 ]
 

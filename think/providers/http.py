@@ -14,9 +14,6 @@ it has, a failure ends the call (the strategy decides what to do next).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
 import random
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -35,9 +32,7 @@ from think.providers.base import (
 )
 from think.providers.endpoint import Endpoint
 from think.providers.http_errors import (
-    ErrorMessageParser,
     connection_error,
-    default_error_message,
     read_error,
     redacted,
     secrets_in,
@@ -100,51 +95,58 @@ async def stream_call(
     stream: bool,
     read_stream: StreamReader,
     read_body: BodyReader,
-    parse_message: ErrorMessageParser = default_error_message,
 ) -> AsyncIterator[StreamEvent]:
-    """One provider call: POST (with retries), announce :class:`ResponseStarted`, then the
-    events of the streamed response (``read_stream``) or of a whole JSON body
-    (``read_body``: a non-streaming request, a server that ignored ``stream``, or an error
-    body sent with status 200). Credentials a server echoes in an error are masked.
+    """One provider call: POST, announce :class:`ResponseStarted`, then the events of the
+    streamed response (``read_stream``) or of a whole JSON body (``read_body``: a
+    non-streaming request, a server that ignored ``stream``, or an error body sent with
+    status 200). Credentials a server echoes in an error are masked.
 
-    A retryable error inside an accepted response (Anthropic's ``overloaded_error`` event,
-    an OpenAI ``server_error`` chunk) is retried like a failed request as long as no text or
-    reasoning has been delivered yet; the attempts share the policy's bound."""
-    counter = AttemptCounter()
-    while True:
-        remaining = dataclasses.replace(policy, max_retries=policy.max_retries - counter.attempts)
-        started = delivered = False
-        try:
-            async with open_response(
-                client,
-                provider=provider,
-                url=url,
-                headers=headers,
-                body=body,
-                policy=remaining,
-                parse_message=parse_message,
-                counter=counter,
-            ) as response:
+    Failed attempts are retried per ``policy``: a failed request, and a retryable error
+    inside an accepted response (Anthropic's ``overloaded_error`` event, an OpenAI
+    ``server_error`` chunk) as long as no text or reasoning has been delivered yet; all
+    share the policy's bound."""
+    attempts = 0
+    started = delivered = False
+
+    def retryable(exc: BaseException) -> bool:
+        if not isinstance(exc, ProviderError) or not exc.retryable:
+            return False
+        return not started or not (delivered or isinstance(exc, StreamCutError))
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, ProviderError) and exc.retry_after is not None:
+            return exc.retry_after
+        return policy.backoff(state.attempt_number)
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(policy.max_retries + 1),
+        wait=wait,
+        retry=retry_if_exception(retryable),
+        reraise=True,
+    )
+    try:
+        async for attempt in retrying:
+            with attempt:
+                attempts += 1
+                started = delivered = False
+                response = await _send(client, provider, url, headers, body)
                 started = True
-                yield ResponseStarted(counter.attempts)
-                async for event in _read(response, provider, url, stream, read_stream, read_body):
-                    delivered = delivered or isinstance(event, (TextDelta, ReasoningDelta))
-                    yield event
-            return
-        except ProviderError as exc:  # an error body inside the stream may echo the key
-            error = redacted(exc, secrets_in(headers))
-            retry = (
-                started
-                and not delivered
-                and exc.retryable
-                and not isinstance(exc, StreamCutError)
-                and counter.attempts <= policy.max_retries
-            )
-            error.attempts = max(error.attempts, counter.attempts)
-            if not retry:
-                raise error from exc.__cause__
-            wait = exc.retry_after
-        await asyncio.sleep(wait if wait is not None else policy.backoff(counter.attempts))
+                try:
+                    yield ResponseStarted(attempts)
+                    async for event in _read(
+                        response, provider, url, stream, read_stream, read_body
+                    ):
+                        delivered = delivered or isinstance(event, (TextDelta, ReasoningDelta))
+                        yield event
+                finally:
+                    await response.aclose()
+    except ProviderError as exc:  # an error body, or one inside the stream, may echo the key
+        error = redacted(exc, secrets_in(headers))
+        error.attempts = max(error.attempts, attempts)
+        if not started and exc.retryable and attempts > 1:
+            error.args = (f"{error.args[0]} (gave up after {attempts} attempts)",)
+        raise error from exc.__cause__
 
 
 async def _read(
@@ -234,69 +236,14 @@ class HttpProvider:
             yield event
 
 
-class AttemptCounter:
-    """How many HTTP attempts a call made (the ledger records retries)."""
-
-    def __init__(self) -> None:
-        self.attempts = 0
-
-
-@contextlib.asynccontextmanager
-async def open_response(
-    client: httpx.AsyncClient,
-    *,
-    provider: str,
-    url: str,
-    headers: Mapping[str, str],
-    body: Mapping[str, Any],
-    policy: RetryPolicy,
-    parse_message: ErrorMessageParser = default_error_message,
-    counter: AttemptCounter | None = None,
-) -> AsyncIterator[httpx.Response]:
-    """POST ``body`` and yield a successful response whose body is not yet read.
-
-    Failed attempts are retried per ``policy``; the last error is raised when attempts run out.
-    """
-
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, ProviderError) and exc.retry_after is not None:
-            return exc.retry_after
-        return policy.backoff(state.attempt_number)
-
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.max_retries + 1),
-        wait=wait,
-        retry=retry_if_exception(lambda e: isinstance(e, ProviderError) and e.retryable),
-        reraise=True,
-    )
-    response: httpx.Response | None = None
-    try:
-        async for attempt in retrying:
-            with attempt:
-                if counter is not None:
-                    counter.attempts += 1
-                response = await _send(client, provider, url, headers, body, parse_message)
-    except ProviderError as exc:
-        exc.attempts = counter.attempts if counter is not None else 1
-        if exc.retryable and exc.attempts > 1:
-            exc.args = (f"{exc.args[0]} (gave up after {exc.attempts} attempts)",)
-        raise
-    assert response is not None
-    try:
-        yield response
-    finally:
-        await response.aclose()
-
-
 async def _send(
     client: httpx.AsyncClient,
     provider: str,
     url: str,
     headers: Mapping[str, str],
     body: Mapping[str, Any],
-    parse_message: ErrorMessageParser,
 ) -> httpx.Response:
+    """POST ``body``; a successful response comes back with its body not yet read."""
     request = client.build_request("POST", url, headers=dict(headers), json=body)
     try:
         response = await client.send(request, stream=True)
@@ -309,6 +256,5 @@ async def _send(
             raw = b""
         finally:
             await response.aclose()
-        error = status_error(provider, response.status_code, response.headers, raw, parse_message)
-        raise redacted(error, secrets_in(headers))
+        raise status_error(provider, response.status_code, response.headers, raw)
     return response

@@ -25,6 +25,7 @@ from think.providers.base import (
     StreamEvent,
     TextDelta,
     UsageReported,
+    split_system,
 )
 from think.providers.http_errors import stream_error
 from think.providers.payload import count, parse_json
@@ -34,12 +35,10 @@ TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 
 def responses_body(request: ChatRequest, *, reasoning: bool, stream: bool) -> dict[str, Any]:
-    system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+    system, turns = split_system(request.messages)
     body: dict[str, Any] = {
         "model": request.model,
-        "input": [
-            {"role": m.role, "content": m.content} for m in request.messages if m.role != "system"
-        ],
+        "input": [{"role": m.role, "content": m.content} for m in turns],
         "max_output_tokens": request.max_tokens,
         "store": False,
     }

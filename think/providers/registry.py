@@ -17,6 +17,8 @@ from think.providers.endpoint import Endpoint
 from think.providers.presets import BASE_URL_ENV, PRESETS
 
 if TYPE_CHECKING:
+    import httpx
+
     from think.providers.base import Provider
     from think.providers.http import RetryPolicy, Timeouts
     from think.settings import ProviderSettings, Settings
@@ -93,27 +95,31 @@ def timeouts(settings: Settings) -> Timeouts:
     return Timeouts(connect=settings.connect_timeout, idle=settings.timeout)
 
 
-def _openai_chat(endpoint: Endpoint, settings: Settings) -> Provider:
+HttpProviderClass = Callable[["Endpoint", "httpx.AsyncClient", "RetryPolicy"], "Provider"]
+
+
+def _http_provider(cls: HttpProviderClass, endpoint: Endpoint, settings: Settings) -> Provider:
     from think.providers.http import make_client
+
+    return cls(endpoint, make_client(timeouts(settings)), retry_policy(settings))
+
+
+def _openai_chat(endpoint: Endpoint, settings: Settings) -> Provider:
     from think.providers.openai_chat import OpenAIChatProvider
 
-    return OpenAIChatProvider(endpoint, make_client(timeouts(settings)), retry_policy(settings))
+    return _http_provider(OpenAIChatProvider, endpoint, settings)
 
 
 def _anthropic_messages(endpoint: Endpoint, settings: Settings) -> Provider:
     from think.providers.anthropic_messages import AnthropicMessagesProvider
-    from think.providers.http import make_client
 
-    return AnthropicMessagesProvider(
-        endpoint, make_client(timeouts(settings)), retry_policy(settings)
-    )
+    return _http_provider(AnthropicMessagesProvider, endpoint, settings)
 
 
 def _gemini(endpoint: Endpoint, settings: Settings) -> Provider:
     from think.providers.gemini import GeminiProvider
-    from think.providers.http import make_client
 
-    return GeminiProvider(endpoint, make_client(timeouts(settings)), retry_policy(settings))
+    return _http_provider(GeminiProvider, endpoint, settings)
 
 
 def _llama_cpp_local(endpoint: Endpoint, settings: Settings) -> Provider:
