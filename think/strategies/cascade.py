@@ -26,7 +26,7 @@ from think.plan import PlanStep
 from think.strategies.base import QueryOptions, RunContext, StrategyResult
 from think.strategies.reasoning import (
     ANSWER_LINE,
-    COT_TOKEN_MULTIPLIER,
+    reasoning_max_tokens,
     reasoning_request,
     with_system,
 )
@@ -114,15 +114,15 @@ class CascadePolicy:
         screened = tally.unanimous(self.screen(kind))
         if screened != "accept":
             return screened
-        return tally.reached(self.needed(kind), self.most_samples, key=tally.keys[0])
+        return tally.reached(self.needed(kind), self.most_samples, key=self.judged(tally))
 
-    def support(self, tally: Tally) -> int:
-        """Votes for the answer the rule judges: the screened (first) answer by default,
-        else the plurality."""
+    def judged(self, tally: Tally) -> str | None:
+        """The answer the rule judges: the screened (first) answer by default, else the
+        plurality."""
         first = tally.keys[0] if tally.keys else None
         if self.agreement is None and first is not None:
-            return tally.counts[first]
-        return tally.plurality()[1]
+            return first
+        return tally.plurality()[0]
 
     def describe(self, kind: str | None) -> str:
         needed = self.needed(kind)
@@ -160,7 +160,7 @@ class Cascade:
         if isinstance(self.verifier, JudgeVerifier):
             steps.append(PlanStep("verify", self.verifier.model, 1, 1, options.max_tokens))
         # Reasoning mode may multiply the output limit (chain of thought); plan for it.
-        strong_tokens = options.max_tokens * COT_TOKEN_MULTIPLIER[options.effort]
+        strong_tokens = reasoning_max_tokens(options.max_tokens, options.effort)
         steps.append(
             PlanStep(ESCALATE_STAGE, self.strong, 1, EXPECTED_ESCALATION_RATE, strong_tokens)
         )
@@ -213,10 +213,10 @@ class Cascade:
         candidate: Sample | None,
         budget_reason: str | None,
     ) -> tuple[bool, str]:
-        shown = f"{self.policy.support(tally)}/{tally.total} agree"
-        missing = tally.total - sum(tally.counts.values())
-        if missing:
-            shown += f", {missing} without an answer"
+        judged = self.policy.judged(tally)
+        shown = f"{tally.counts.get(judged, 0) if judged else 0}/{tally.total} agree"
+        if tally.missing:
+            shown += f", {tally.missing} without an answer"
         if samples and all(s.error is not None for s in samples):
             return True, f"cheap model error: {samples[0].error}"
         if candidate is None:

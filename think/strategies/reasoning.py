@@ -28,18 +28,20 @@ def with_system(messages: tuple[Message, ...], instruction: str) -> tuple[Messag
     return (Message("system", instruction), *messages)
 
 
+def reasoning_max_tokens(max_tokens: int, effort: Effort) -> int:
+    """The output limit of a reasoning-mode request (a chain of thought needs room)."""
+    return max_tokens * COT_TOKEN_MULTIPLIER[effort]
+
+
 def reasoning_request(
     provider: Provider, ref: ModelRef, request: ChatRequest, effort: Effort
 ) -> ChatRequest:
-    capabilities = provider.capabilities(ref.model)
-    max_tokens = request.max_tokens * COT_TOKEN_MULTIPLIER[effort]
-    if capabilities.native_reasoning:
-        return dataclasses.replace(
-            request,
-            effort=effort,
-            temperature=None,
-            max_tokens=max(max_tokens, capabilities.min_reasoning_max_tokens),
-        )
+    """``request`` in reasoning mode: native effort where the model has it (the protocol's
+    least output limit for thinking is applied by :func:`think.calls.run_call`), else a
+    chain-of-thought prompt."""
+    max_tokens = reasoning_max_tokens(request.max_tokens, effort)
+    if provider.capabilities(ref.model).native_reasoning:
+        return dataclasses.replace(request, effort=effort, temperature=None, max_tokens=max_tokens)
     return dataclasses.replace(
         request,
         messages=with_system(request.messages, CHAIN_OF_THOUGHT),

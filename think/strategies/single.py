@@ -12,7 +12,7 @@ from think.model_ref import ModelRef
 from think.plan import PlanStep
 from think.providers.base import ChatRequest
 from think.strategies.base import QueryOptions, RunContext, StrategyResult
-from think.strategies.reasoning import COT_TOKEN_MULTIPLIER, reasoning_request
+from think.strategies.reasoning import reasoning_max_tokens, reasoning_request
 from think.strategies.sampling import extract
 
 ANSWER_STAGE = "answer"
@@ -35,7 +35,7 @@ class Single:
     def plan(self, options: QueryOptions) -> list[PlanStep]:
         tokens = options.max_tokens
         if self.reasoning:  # a chain-of-thought prompt may multiply the output limit
-            tokens *= COT_TOKEN_MULTIPLIER[options.effort]
+            tokens = reasoning_max_tokens(tokens, options.effort)
         return [PlanStep(ANSWER_STAGE, self.model, 1, 1, tokens)]
 
     async def run(self, ctx: RunContext) -> StrategyResult:

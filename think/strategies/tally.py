@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -11,20 +12,26 @@ Verdict = Literal["accept", "reject"]
 
 @dataclass
 class Tally:
-    counts: dict[str, int] = field(default_factory=dict)
-    """Votes per answer key, in order of first appearance."""
     keys: list[str | None] = field(default_factory=list)
     """Every sample's answer key in the order counted; ``None``: no extractable answer."""
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Votes per answer key, in order of first appearance."""
+        return dict(Counter(key for key in self.keys if key is not None))
 
     @property
     def total(self) -> int:
         """Samples counted, including those with no extractable answer."""
         return len(self.keys)
 
+    @property
+    def missing(self) -> int:
+        """Samples with no extractable answer."""
+        return self.keys.count(None)
+
     def add(self, key: str | None) -> None:
         self.keys.append(key)
-        if key is not None:
-            self.counts[key] = self.counts.get(key, 0) + 1
 
     def plurality(self) -> tuple[str | None, int]:
         """The most voted answer; ties go to the answer that appeared first."""
