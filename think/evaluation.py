@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -89,7 +89,8 @@ class Contestant:
 
     name: str
     technique: str
-    make: Callable[[], Strategy]
+    strategy: Strategy
+    """Strategies hold no run state: one instance serves every question."""
     options: QueryOptions
     fingerprint: str = ""
     """Identifies the setting's configuration: results of an edited setting are not reused."""
@@ -112,15 +113,18 @@ async def evaluate(
     make_provider: Callable[[str], Provider],
     concurrency: int = 8,
     results: ResultsFile | None = None,
+    kept: Mapping[tuple[str, str], ItemResult] | None = None,
     max_cost: Decimal | None = None,
     progress: Callable[[ItemResult], None] | None = None,
 ) -> tuple[list[ItemResult], str | None]:
-    """Run every (question, contestant) pair not already in ``results``.
+    """Run every (question, contestant) pair that ``kept`` (results loaded from ``results``,
+    by setting and question) does not already hold for the same configuration; new results
+    are appended to ``results``.
 
     Returns all results (resumed ones included) and why the evaluation stopped early, if
     it did (the budget).
     """
-    done = results.load() if results is not None else {}
+    done = kept or {}
     budget = Budget(max_cost)
     collected: list[ItemResult] = []
     stopped: list[str] = []
@@ -158,7 +162,7 @@ async def _run_one(
     make_provider: Callable[[str], Provider],
     budget: Budget,
 ) -> ItemResult:
-    strategy = contestant.make()
+    strategy = contestant.strategy
     options = dataclasses.replace(
         contestant.options,
         answer_format=parse_answer_format(item.kind),

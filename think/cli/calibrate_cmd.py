@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 if TYPE_CHECKING:
-    from think.eval_grid import GridSetting
+    pass
 
 
 def calibrate_command(
@@ -79,8 +80,10 @@ def calibrate_command(
         _no_pick(calibrated, target_accuracy, max_cost_per_query)
     chosen = next(s for s in settings_grid if s.name == picked["strategy"])
     defaults = next(s for s in FOUR_ROWS if s.name == "cascade")
-    contenders = (chosen,) if chosen.overrides == defaults.overrides else (chosen, defaults)
-    held = run_grid(held_items, _renamed(contenders), settings, **common)
+    contenders = [chosen]
+    if chosen.overrides != defaults.overrides:
+        contenders.append(dataclasses.replace(defaults, name="default cascade"))
+    held = run_grid(held_items, tuple(contenders), settings, **common)
     held_rows = {row["strategy"]: row for row in held["strategies"]}
     cheap_name, strong_name = str(cheap_model(settings)), str(strong_model(settings))
     profile_name = profile or dataset.stem
@@ -122,15 +125,6 @@ def calibrate_command(
         _csv(document, calibrated)
     else:
         _print(document, calibrated)
-
-
-def _renamed(contenders: tuple[GridSetting, ...]) -> tuple[GridSetting, ...]:
-    from think.eval_grid import GridSetting
-
-    if len(contenders) == 1:
-        return contenders
-    chosen, defaults = contenders
-    return chosen, GridSetting("default cascade", defaults.technique, defaults.overrides)
 
 
 def _numbers(row: dict[str, Any]) -> dict[str, Any]:

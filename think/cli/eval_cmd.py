@@ -101,10 +101,8 @@ def default_results_path(dataset: Path, settings: Settings) -> Path:
     return eval_results_dir() / f"{dataset.stem}-{digest.hexdigest()[:12]}.jsonl"
 
 
-def contestants(
-    grid: tuple[GridSetting, ...], settings: Settings
-) -> tuple[list[Contestant], dict[str, Settings]]:
-    """A runnable contestant per grid setting, and each setting's effective settings."""
+def contestants(grid: tuple[GridSetting, ...], settings: Settings) -> list[Contestant]:
+    """A runnable contestant per grid setting."""
     from think import __version__
     from think.cli.query_run import query_options
     from think.evaluation import Contestant
@@ -116,7 +114,6 @@ def contestants(
     for ref in (cheap_ref, strong_ref):
         resolve_endpoint(ref.provider, settings)  # an unknown provider fails before any run
     built: list[Contestant] = []
-    effective: dict[str, Settings] = {}
     for setting in grid:
         overrides = setting.resolved(str(cheap_ref), str(strong_ref))
         own = with_overrides(settings, overrides, f"eval setting {setting.name}")
@@ -128,16 +125,9 @@ def contestants(
         identity = f"{__version__}\n{strategy!r}\n{effective_settings}"
         fingerprint = hashlib.sha256(identity.encode()).hexdigest()[:16]
         built.append(
-            Contestant(
-                setting.name,
-                setting.technique,
-                lambda own=own: build_strategy(own),  # type: ignore[misc]
-                query_options(own),
-                fingerprint,
-            )
+            Contestant(setting.name, setting.technique, strategy, query_options(own), fingerprint)
         )
-        effective[setting.name] = own
-    return built, effective
+    return built
 
 
 def run_grid(
@@ -162,13 +152,15 @@ def run_grid(
     from think.evaluation import evaluate
     from think.providers.registry import create_provider
 
-    built, _ = contestants(grid, settings)
+    built = contestants(grid, settings)
     if fresh:
         results_path.unlink(missing_ok=True)
     store = ResultsFile(results_path)
-    kept = len(store.load())
+    kept = store.load()
     if kept:
-        report_warning(f"resuming: {kept} results kept in {results_path} (--fresh starts over)")
+        report_warning(
+            f"resuming: {len(kept)} results kept in {results_path} (--fresh starts over)"
+        )
     progress = EvalProgress(len(items) * len(built))
     try:
         with progress:
@@ -180,14 +172,13 @@ def run_grid(
                     make_provider=lambda name: create_provider(name, settings),
                     concurrency=concurrency,
                     results=store,
+                    kept=kept,
                     max_cost=None if max_cost is None else Decimal(str(max_cost)),
                     progress=progress.advance,
                 )
             )
     finally:
         store.close()
-    wanted = {item.id for item in items}
-    collected = [r for r in collected if r.item_id in wanted]
     if stopped:
         report_warning(f"evaluation stopped early: {stopped}; rerun to resume")
     document = report(scores([(c.name, c.technique) for c in built], collected), stopped=stopped)
