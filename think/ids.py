@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+from think.periods import iso
+
 
 def new_run_id() -> str:
     return secrets.token_hex(8)
@@ -15,5 +17,5 @@ def call_id(run_id: str, seq: int) -> str:
 
 
 def utc_now() -> str:
-    """ISO-8601 UTC timestamp with milliseconds (sorts as text)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """Now as the ledger stores time: ISO-8601 UTC with milliseconds (sorts as text)."""
+    return iso(datetime.now(UTC))

@@ -10,13 +10,13 @@ same runs spent. Days and weeks are local time; weeks start on Monday.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
 from think.ledger import RUN_SPENT_SQL, Ledger
 from think.money import usd_from_ledger
-from think.periods import iso, local_midnight
+from think.periods import iso, local_midnight, local_moment
 
 GroupBy = Literal["day", "week", "strategy", "model", "provider"]
 GROUPS: tuple[GroupBy, ...] = ("day", "week", "strategy", "model", "provider")
@@ -129,7 +129,7 @@ def _by_period(ledger: Ledger, since: str | None, days: int) -> list[Row]:
 
 
 def _local_date(stamp: str) -> date:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone().date()
+    return local_moment(stamp).date()
 
 
 def _call_rows(ledger: Ledger, key: str, since: str | None) -> list[Row]:

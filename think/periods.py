@@ -23,6 +23,11 @@ def iso(moment: datetime) -> str:
     return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def local_moment(stamp: str) -> datetime:
+    """A timestamp the ledger stored (:func:`iso`), in local time."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone()
+
+
 def local_time_of(moment: datetime) -> str:
     """``2026-11-01 09:30`` in local time (seconds when there are any)."""
     local = moment.astimezone()

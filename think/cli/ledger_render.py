@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from think.money import format_usd, usd_from_ledger
+from think.periods import local_moment
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -59,7 +60,7 @@ def usd(value: float | Decimal | None) -> str:
 def local_time(stamp: str | None, *, full: bool = False) -> str:
     if not stamp:
         return ""
-    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone()
+    moment = local_moment(stamp)
     if full:
         return moment.strftime("%Y-%m-%d %H:%M:%S %Z")
     if moment.year != datetime.now().year:
