@@ -37,7 +37,9 @@ from tests.fakes.behaviours import (
     Status,
     count_tokens,
     json_bytes,
+    retry_headers,
     spend,
+    sse_event,
 )
 from tests.fakes.loopback import Handler, LoopbackServer, serving
 
@@ -76,18 +78,16 @@ def rate_limited(retry_after: str | None = "0.05", retry_after_ms: str | None = 
         "anthropic-ratelimit-requests-limit": "50",
         "anthropic-ratelimit-requests-remaining": "0",
         "anthropic-ratelimit-requests-reset": "2026-08-21T12:40:59Z",
+        **retry_headers(retry_after, retry_after_ms),
     }
-    if retry_after is not None:
-        headers["retry-after"] = retry_after
-    if retry_after_ms is not None:
-        headers["retry-after-ms"] = retry_after_ms
     return Status(429, load_fixture_json("error_429_rate_limit_error.json"), headers)
 
 
 def overloaded(retry_after: str | None = None) -> Status:
     """529 ``overloaded_error``: Anthropic is at capacity for everyone."""
-    headers = {} if retry_after is None else {"retry-after": retry_after}
-    return Status(529, load_fixture_json("error_529_overloaded_error.json"), headers)
+    return Status(
+        529, load_fixture_json("error_529_overloaded_error.json"), retry_headers(retry_after)
+    )
 
 
 class FakeAnthropicServer(LoopbackServer):
@@ -120,7 +120,7 @@ class FakeAnthropicServer(LoopbackServer):
         return [r for r in self.requests if r.route == "/v1/messages"]
 
     def encode_event(self, event: JSONDict) -> bytes:
-        return _event(event)
+        return sse_event(event)
 
     def route(self, h: Handler, request: RecordedRequest) -> None:
         if request.method == "POST" and request.route == "/v1/messages":
@@ -265,7 +265,7 @@ class FakeAnthropicServer(LoopbackServer):
             }
         )
         events.append({"type": "message_stop"})
-        return [_event(e) for e in events]
+        return [sse_event(e) for e in events]
 
     def generate(
         self, h: Handler, request: RecordedRequest, gen: Generate, fault: Fault | None
@@ -296,7 +296,7 @@ class FakeAnthropicServer(LoopbackServer):
         )
 
     def error_blocks(self, fault: ErrorInStream) -> list[bytes]:
-        return [_event(self.error_body(fault))]
+        return [sse_event(self.error_body(fault))]
 
     def error_body(self, fault: ErrorInStream) -> JSONDict:
         error = fault.error or {"type": "overloaded_error", "message": "Overloaded"}
@@ -305,12 +305,6 @@ class FakeAnthropicServer(LoopbackServer):
 
 def _stop_reason(output: Spent) -> str:
     return "max_tokens" if output.cut else "end_turn"
-
-
-def _event(event: JSONDict) -> bytes:
-    """A named SSE event, as Anthropic sends them: ``event: <type>`` then ``data:``."""
-    name = str(event.get("type") or "message")
-    return b"event: " + name.encode() + b"\ndata: " + json_bytes(event) + b"\n\n"
 
 
 def _block_start(index: int, block: JSONDict) -> JSONDict:

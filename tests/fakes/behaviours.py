@@ -72,6 +72,23 @@ def sse_data(obj: Any) -> bytes:
     return b"data: " + json_bytes(obj) + b"\n\n"
 
 
+def sse_event(event: JSONDict) -> bytes:
+    """A named SSE event, as Anthropic and the Responses API send them: ``event: <type>``
+    (``message`` when it has none), then ``data: <json>``."""
+    name = str(event.get("type") or "message")
+    return b"event: " + name.encode() + b"\ndata: " + json_bytes(event) + b"\n\n"
+
+
+def retry_headers(retry_after: str | None, retry_after_ms: str | None = None) -> dict[str, str]:
+    """``retry-after`` / ``retry-after-ms`` headers, those given."""
+    headers: dict[str, str] = {}
+    if retry_after is not None:
+        headers["retry-after"] = retry_after
+    if retry_after_ms is not None:
+        headers["retry-after-ms"] = retry_after_ms
+    return headers
+
+
 def parse_sse(text: str) -> list[str]:
     """Split an SSE body into the ``data`` payloads of its events (comments dropped).
 

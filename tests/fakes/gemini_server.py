@@ -255,7 +255,7 @@ class FakeGeminiServer(LoopbackServer):
         for number, (part, so_far, thought_so_far) in enumerate(parts, start=1):
             candidate: JSONDict = {"content": {"parts": [part], "role": "model"}, "index": 0}
             if number == len(parts):  # the last chunk: finish reason and final usage
-                candidate["finishReason"] = "MAX_TOKENS" if output.cut else "STOP"
+                candidate["finishReason"] = _finish(output)
                 usage = self._usage(prompt, len(output.answer), output.reasoning_tokens)
             else:
                 usage = self._usage(prompt, so_far, min(thought_so_far, output.reasoning_tokens))

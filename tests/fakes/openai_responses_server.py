@@ -12,9 +12,7 @@ and ``event: error`` inside a stream. Everything else (auth, scripted faults, ti
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -24,14 +22,13 @@ from tests.fakes.behaviours import (
     Generate,
     JSONDict,
     RecordedRequest,
+    Status,
+    count_tokens,
     json_bytes,
+    sse_event,
 )
 from tests.fakes.loopback import Fault, Handler, serving
 from tests.fakes.openai_server import FakeOpenAIServer, openai_error
-
-
-def responses_event(event: JSONDict) -> bytes:
-    return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
 
 
 class FakeOpenAIResponsesServer(FakeOpenAIServer):
@@ -49,11 +46,9 @@ class FakeOpenAIResponsesServer(FakeOpenAIServer):
         else:
             super().route(h, request)
 
-    def reject(self, request: RecordedRequest) -> Any:
+    def reject(self, request: RecordedRequest) -> Status | None:
         failure = super().reject(request)
         if failure is None and "n" in request.json:
-            from tests.fakes.behaviours import Status
-
             message = "Unknown parameter: 'n'."
             failure = Status(400, openai_error(message, param="n", code="unknown_parameter"))
         return failure
@@ -67,14 +62,13 @@ class FakeOpenAIResponsesServer(FakeOpenAIServer):
             "message": error.get("message"),
             "param": None,
         }
-        return [responses_event(event)]
+        return [sse_event(event)]
 
     def _response(self, body: JSONDict, rid: str, text: str, summary: str) -> JSONDict:
-        input_tokens = sum(len(str(m.get("content", "")).split()) for m in body["input"]) + len(
-            str(body.get("instructions", "")).split()
-        )
-        output_words = len(text.split())
-        hidden = self.hidden_reasoning_tokens + len(summary.split())
+        input_tokens = sum(count_tokens(str(m.get("content", ""))) for m in body["input"])
+        input_tokens += count_tokens(str(body.get("instructions", "")))
+        output_words = count_tokens(text)
+        hidden = self.hidden_reasoning_tokens + count_tokens(summary)
         output: list[JSONDict] = []
         if "reasoning" in body:
             parts = [{"type": "summary_text", "text": summary}] if summary else []
@@ -132,13 +126,13 @@ class FakeOpenAIResponsesServer(FakeOpenAIServer):
     ) -> Iterator[bytes]:
         number = iter(range(10_000))
         started = {**response, "status": "in_progress", "output": [], "usage": None}
-        yield responses_event(
+        yield sse_event(
             {"type": "response.created", "sequence_number": next(number), "response": started}
         )
         reasoning_id = f"rs_{response['id'][5:]}"
         message_id = f"msg_{response['id'][5:]}"
         for delta in thinking:
-            yield responses_event(
+            yield sse_event(
                 {
                     "type": "response.reasoning_summary_text.delta",
                     "sequence_number": next(number),
@@ -150,7 +144,7 @@ class FakeOpenAIResponsesServer(FakeOpenAIServer):
             )
         index = 1 if thinking else 0
         for delta in answer:
-            yield responses_event(
+            yield sse_event(
                 {
                     "type": "response.output_text.delta",
                     "sequence_number": next(number),
@@ -161,7 +155,7 @@ class FakeOpenAIResponsesServer(FakeOpenAIServer):
                     "logprobs": [],
                 }
             )
-        yield responses_event(
+        yield sse_event(
             {"type": "response.completed", "sequence_number": next(number), "response": response}
         )
 

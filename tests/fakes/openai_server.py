@@ -68,6 +68,7 @@ from tests.fakes.behaviours import (
     count_tokens,
     json_bytes,
     parse_sse,
+    retry_headers,
     spend,
     split_tokens,
     sse_data,
@@ -189,15 +190,6 @@ def prompt_tokens(body: Mapping[str, Any]) -> int:
 # --------------------------------------------------------------------------------------
 
 
-def _retry_headers(retry_after: str | None, retry_after_ms: str | None) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    if retry_after is not None:
-        headers["retry-after"] = retry_after
-    if retry_after_ms is not None:
-        headers["retry-after-ms"] = retry_after_ms
-    return headers
-
-
 def rate_limited(
     retry_after: str | None = "0.05",
     retry_after_ms: str | None = None,
@@ -211,7 +203,7 @@ def rate_limited(
         "x-ratelimit-remaining-tokens": "0",
         "x-ratelimit-reset-requests": "6ms",
         "x-ratelimit-reset-tokens": "300ms",
-        **_retry_headers(retry_after, retry_after_ms),
+        **retry_headers(retry_after, retry_after_ms),
     }
     return Status(429, body or load_fixture_json("error_429_rate_limit_exceeded.json"), headers)
 
@@ -228,7 +220,7 @@ def server_error(
     return Status(
         code,
         load_fixture_json("error_500_server_error.json"),
-        _retry_headers(retry_after, retry_after_ms),
+        retry_headers(retry_after, retry_after_ms),
     )
 
 
@@ -240,7 +232,7 @@ def overloaded(
     return Status(
         code,
         load_fixture_json("error_503_overloaded.json"),
-        _retry_headers(retry_after, retry_after_ms),
+        retry_headers(retry_after, retry_after_ms),
     )
 
 
