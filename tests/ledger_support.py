@@ -11,6 +11,19 @@ from think.ledger import Ledger
 from think.pricing import Cost
 from think.usage import Usage
 
+LEDGER_TABLE_COLUMNS = [
+    "time",
+    "run",
+    "status",
+    "strategy",
+    "model",
+    "agree",
+    "esc",
+    "cost",
+    "prompt",
+]
+"""The header of ``think ledger``'s table."""
+
 
 def make_run(run_id: str = "r1", **changes: object) -> events.RunRecord:
     fields: dict[str, object] = {

@@ -20,7 +20,7 @@ from tests.cli_support import (
     use_server,
 )
 from tests.fakes.openai_server import FakeOpenAIServer, invalid_api_key
-from tests.ledger_support import make_call, make_run
+from tests.ledger_support import LEDGER_TABLE_COLUMNS, make_call, make_run
 from think import events
 from think.errors import LedgerError
 from think.exit_codes import ExitCode
@@ -319,17 +319,7 @@ def test_think_ledger_lists_runs(
     assert result.code == ExitCode.OK
     assert result.err == ""
     lines = result.out.splitlines()
-    assert lines[0].split() == [
-        "time",
-        "run",
-        "status",
-        "strategy",
-        "model",
-        "agree",
-        "esc",
-        "cost",
-        "prompt",
-    ]
+    assert lines[0].split() == LEDGER_TABLE_COLUMNS
     assert second[:8] in lines[1]
     assert " budget " in lines[1]
     assert "second question" in lines[1]

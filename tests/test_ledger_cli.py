@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_support import assert_one_error_line, run_cli, runs
-from tests.ledger_support import finished_run, make_call, record
+from tests.ledger_support import LEDGER_TABLE_COLUMNS, finished_run, make_call, record
 from think.exit_codes import ExitCode
 from think.ledger import Ledger
 from think.ledger_schema import CALL_COLUMNS, RUN_COLUMNS
@@ -221,17 +221,7 @@ def test_table_fits_80_columns(
     monkeypatch.setenv("COLUMNS", "80")
     result = run_cli(["ledger"], capsys, monkeypatch)
     lines = result.out.splitlines()
-    assert lines[0].split() == [
-        "time",
-        "run",
-        "status",
-        "strategy",
-        "model",
-        "agree",
-        "esc",
-        "cost",
-        "prompt",
-    ]
+    assert lines[0].split() == LEDGER_TABLE_COLUMNS
     assert all(len(line) <= 80 for line in lines), result.out
     escalated = next(line for line in lines if CASCADE[:8] in line)
     assert " cascade " in escalated
