@@ -20,11 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.fakes.openai_server import FakeOpenAIServer
-from think.cli.query_run import price_lookup, query_options
+from think.cli.wiring import price_lookup, provider_catalog, query_options
+from think.config.settings import load_settings
 from think.model_ref import parse_model_ref
-from think.providers.registry import create_provider
 from think.run import Query, execute
-from think.settings import load_settings
 from think.strategies.vote import Vote
 
 DELAY = 0.2
@@ -44,7 +43,10 @@ def timed_vote(samples: int, supports_n: bool, base_url: str) -> float:
     start = time.perf_counter()
     run = asyncio.run(
         execute(
-            query, lambda e: None, price_lookup(settings), lambda p: create_provider(p, settings)
+            query,
+            lambda e: None,
+            price_lookup(settings),
+            lambda p: provider_catalog(settings).create(p),
         )
     )
     elapsed = time.perf_counter() - start

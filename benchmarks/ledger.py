@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from think import events
 from think.ids import new_run_id
-from think.ledger import Ledger, call_row, run_row, upsert_sql
-from think.ledger_caps import Caps, reserve_run
+from think.ledger.caps import Caps, reserve_run
+from think.ledger.rows import call_row, run_row
+from think.ledger.store import Ledger, upsert_sql
 from think.periods import iso
 from think.pricing import Cost
 from think.usage import Usage

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from tests.cli_support import MODEL
 from think import events
-from think.ledger import Ledger
+from think.ledger.store import Ledger
 from think.pricing import Cost
 from think.usage import Usage
 

@@ -23,7 +23,8 @@ from think.providers.base import (
     UsageReported,
 )
 from think.providers.endpoint import Endpoint
-from think.providers.http import RetryPolicy, Timeouts, make_client
+from think.providers.http import make_client
+from think.providers.options import RetryPolicy, Timeouts
 from think.providers.presets import PRESETS
 from think.usage import Usage
 

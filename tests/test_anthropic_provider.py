@@ -33,8 +33,7 @@ from tests.fakes.behaviours import (
 )
 from tests.fakes.loopback import serving
 from tests.provider_support import FAST, PROMPT_WORDS, QUICK, Harness, run_stream
-from think.errors import AuthError, ProviderError, StreamCutError
-from think.exit_codes import ExitCode
+from think.errors import AuthError, ExitCode, ProviderError, StreamCutError
 from think.pricing import lookup_price
 from think.providers.anthropic_messages import (
     AnthropicMessagesProvider,
@@ -42,7 +41,8 @@ from think.providers.anthropic_messages import (
     thinking_mode,
 )
 from think.providers.base import ChoiceFinished, ReasoningDelta, TextDelta
-from think.providers.http import Timeouts, make_client
+from think.providers.http import make_client
+from think.providers.options import Timeouts
 from think.usage import Usage
 
 KEY = "sk-ant-api03-test-0123456789abcdef"

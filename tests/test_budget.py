@@ -20,8 +20,7 @@ from tests.cli_support import MODEL, calls, run_cli, runs, use_server
 from tests.fakes.openai_server import FakeOpenAIServer, SseEvents
 from think.budget import Budget, Reservation
 from think.calls import MIN_OUTPUT_TOKENS, _affordable
-from think.errors import BudgetExhausted
-from think.exit_codes import ExitCode
+from think.errors import BudgetExhausted, ExitCode
 from think.pricing import ModelPrice, PriceOverride
 from think.providers.base import ChatRequest, Message
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.test_eval_grid import MODELS, dataset, think  # noqa: F401  (dataset is a fixture)
-from think.calibration import choose, split
-from think.exit_codes import ExitCode
+from think.errors import ExitCode
+from think.evaluate.calibrate import choose, split
 
 
 def test_split_is_seeded_disjoint_and_complete() -> None:

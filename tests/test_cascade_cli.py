@@ -12,7 +12,7 @@ import pytest
 
 from tests.cli_support import calls, run_cli, runs, use_server
 from tests.fakes.openai_server import FakeOpenAIServer, Generate
-from think.exit_codes import ExitCode
+from think.errors import ExitCode
 
 CHEAP = "openai:gpt-4o-mini"
 STRONG = "openai:o4-mini"

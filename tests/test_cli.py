@@ -24,7 +24,7 @@ from tests.cli_support import (
 )
 from tests.fakes.openai_server import FakeOpenAIServer
 from think.cli.app import app
-from think.exit_codes import ExitCode
+from think.errors import ExitCode
 
 
 @pytest.fixture

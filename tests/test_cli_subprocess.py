@@ -30,7 +30,7 @@ from tests.cli_support import (
     use_server,
 )
 from tests.fakes.openai_server import FakeOpenAIServer, Generate, Stall, invalid_api_key
-from think.exit_codes import ExitCode
+from think.errors import ExitCode
 from think.pricing import lookup_price
 from think.usage import Usage
 

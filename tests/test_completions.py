@@ -7,7 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import typer.main
 
+from think.cli.app import app
 from think.cli.completion_scripts import FILE_NAMES, SHELLS, script
 
 COMPLETIONS = Path(__file__).resolve().parent.parent / "completions"
@@ -16,8 +18,8 @@ COMPLETIONS = Path(__file__).resolve().parent.parent / "completions"
 @pytest.mark.parametrize("shell", SHELLS)
 def test_committed_script_is_current(shell: str) -> None:
     committed = (COMPLETIONS / FILE_NAMES[shell]).read_text(encoding="utf-8")
-    assert committed == script(shell), (
-        "completions/ is stale: run `python -m think.cli.completion_scripts completions`"
+    assert committed == script(shell, typer.main.get_command(app)), (
+        "completions/ is stale: run `think completion --write completions`"
     )
 
 
@@ -63,5 +65,17 @@ def test_completion_command_prints_the_script(capsys: pytest.CaptureFixture[str]
     from think.cli.app import run
 
     assert run(["completion", "bash"]) == 0
-    assert capsys.readouterr().out == script("bash")
+    assert capsys.readouterr().out == script("bash", typer.main.get_command(app))
     assert run(["completion", "tcsh"]) == 2
+
+
+def test_completion_write_regenerates_the_committed_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from think.cli.app import run
+
+    assert run(["completion", "--write", str(tmp_path)]) == 0
+    for shell in SHELLS:
+        written = (tmp_path / FILE_NAMES[shell]).read_text(encoding="utf-8")
+        assert written == (COMPLETIONS / FILE_NAMES[shell]).read_text(encoding="utf-8")
+    assert str(tmp_path / FILE_NAMES["bash"]) in capsys.readouterr().out

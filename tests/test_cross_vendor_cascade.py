@@ -20,7 +20,7 @@ from tests.cli_support import calls, run_cli, run_think, runs
 from tests.fakes.anthropic_server import FakeAnthropicServer, claude_usage, stream_payloads
 from tests.fakes.behaviours import Fixture, parse_sse
 from tests.fakes.gemini_server import FakeGeminiServer
-from think.exit_codes import ExitCode
+from think.errors import ExitCode
 
 CHEAP = "gemini:gemini-2.5-flash"
 STRONG = "anthropic:claude-sonnet-4-5"

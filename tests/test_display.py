@@ -8,7 +8,7 @@ from decimal import Decimal
 from rich.console import Console
 
 from think import events
-from think.display import LiveState, LiveView, summary_line
+from think.cli.live_view import LiveState, LiveView, summary_line
 from think.pricing import Cost
 from think.usage import Usage
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from tests.test_eval_and_plan import record
 from think.cli.app import run
-from think.eval_stats import fit_power_law, pareto_frontier, percentile, wilson_interval
+from think.evaluate.stats import fit_power_law, pareto_frontier, percentile, wilson_interval
 
 MODELS = ("--cheap", "replay:small", "--strong", "replay:big")
 

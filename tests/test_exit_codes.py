@@ -30,7 +30,7 @@ from tests.fakes.openai_server import (
     invalid_api_key,
     server_error,
 )
-from think.exit_codes import ExitCode
+from think.errors import ExitCode
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ prints the same run as a table.
 from __future__ import annotations
 
 from tests.fakes.faults import FAULT_MIX, run_fault_injection
-from think.exit_codes import ExitCode
+from think.errors import ExitCode
 
 
 def test_two_hundred_faulty_calls_end_cleanly_with_one_ledger_record_each() -> None:

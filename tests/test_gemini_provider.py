@@ -30,12 +30,12 @@ from tests.fakes.gemini_server import (
 )
 from tests.fakes.loopback import serving
 from tests.provider_support import FAST, PROMPT_WORDS, QUICK, Harness, preset, run_stream
-from think.errors import AuthError, ProviderError, StreamCutError
-from think.exit_codes import ExitCode
+from think.errors import AuthError, ExitCode, ProviderError, StreamCutError
 from think.providers.base import Message, ReasoningDelta, TextDelta
 from think.providers.gemini import GeminiProvider, thinking_config
-from think.providers.http import Timeouts, make_client
+from think.providers.http import make_client
 from think.providers.http_errors import status_error
+from think.providers.options import Timeouts
 from think.usage import Usage
 
 KEY = "AIzaSyTest-0123456789abcdefghijklmnopq"

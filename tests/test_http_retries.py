@@ -34,8 +34,7 @@ from tests.fakes.openai_server import (
     unsupported_max_tokens,
 )
 from tests.provider_support import FAST, QUICK, Outcome, call
-from think.errors import AuthError, ProviderError, StreamCutError
-from think.exit_codes import ExitCode
+from think.errors import AuthError, ExitCode, ProviderError, StreamCutError
 from think.providers.base import (
     ChatRequest,
     Message,
@@ -44,9 +43,10 @@ from think.providers.base import (
     UsageReported,
 )
 from think.providers.endpoint import Endpoint
-from think.providers.http import RetryPolicy, Timeouts, make_client
+from think.providers.http import make_client
 from think.providers.http_errors import MAX_HONOURED_RETRY_AFTER, parse_retry_after
 from think.providers.openai_chat import OpenAIChatProvider
+from think.providers.options import RetryPolicy, Timeouts
 
 REQUEST = ChatRequest(
     model="gpt-4o-mini", messages=(Message("user", "What is 2 + 2?"),), max_tokens=64
@@ -567,8 +567,8 @@ def test_a_key_echoed_by_the_server_is_masked_in_the_error(
     from tests.fakes.openai_server import Status
     from think.providers.base import ChatRequest, Message
     from think.providers.endpoint import Endpoint
-    from think.providers.http import RetryPolicy, Timeouts
     from think.providers.openai_chat import OpenAIChatProvider
+    from think.providers.options import RetryPolicy, Timeouts
 
     key = "sk-live-secret-key-0123456789"
     fake_openai.script(Status(401, {"error": {"message": f"Key {key} is revoked"}}))

@@ -22,11 +22,11 @@ from tests.cli_support import (
 from tests.fakes.openai_server import FakeOpenAIServer, invalid_api_key
 from tests.ledger_support import LEDGER_TABLE_COLUMNS, make_call, make_run
 from think import events
-from think.errors import LedgerError
-from think.exit_codes import ExitCode
-from think.ledger import Ledger, LedgerRecorder
-from think.ledger_schema import CALL_COLUMNS, MIGRATIONS, RUN_COLUMNS, SCHEMA_VERSION
-from think.ledger_views import RunFilter, list_runs
+from think.errors import ExitCode, LedgerError
+from think.ledger.queries import RunFilter, list_runs
+from think.ledger.recorder import LedgerRecorder
+from think.ledger.schema import CALL_COLUMNS, MIGRATIONS, RUN_COLUMNS, SCHEMA_VERSION
+from think.ledger.store import Ledger
 from think.pricing import Cost
 from think.usage import Usage
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.ledger_support import make_call, make_run
-from think.ledger import Ledger
-from think.ledger_abandoned import ABANDONED, ABANDONED_ERROR, RESERVATION_EXPIRED, this_host
+from think.ledger.abandoned import ABANDONED, ABANDONED_ERROR, RESERVATION_EXPIRED, this_host
+from think.ledger.store import Ledger
 from think.periods import iso
 from think.pricing import Cost
 

@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from tests.cli_support import MODEL, assert_one_error_line, run_cli, runs, use_server
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.ledger_support import finished_run, make_call, make_run, record
-from think.errors import SpendingCapReached
-from think.exit_codes import ExitCode
-from think.ledger import Ledger, run_row
-from think.ledger_abandoned import ABANDONED, this_host
-from think.ledger_caps import Caps, reserve_run
+from think.errors import ExitCode, SpendingCapReached
+from think.ledger.abandoned import ABANDONED, this_host
+from think.ledger.caps import Caps, reserve_run
+from think.ledger.rows import run_row
+from think.ledger.store import Ledger
 from think.periods import day_start, iso
 from think.pricing import Cost
 

@@ -16,9 +16,9 @@ import pytest
 
 from tests.cli_support import assert_one_error_line, run_cli, runs
 from tests.ledger_support import LEDGER_TABLE_COLUMNS, finished_run, make_call, record
-from think.exit_codes import ExitCode
-from think.ledger import Ledger
-from think.ledger_schema import CALL_COLUMNS, RUN_COLUMNS
+from think.errors import ExitCode
+from think.ledger.schema import CALL_COLUMNS, RUN_COLUMNS
+from think.ledger.store import Ledger
 from think.periods import iso
 from think.pricing import Cost
 from think.usage import Usage

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from think.errors import LedgerError
-from think.ledger import Ledger, import_sqlite_utils
-from think.ledger_schema import CALL_COLUMNS, MIGRATIONS, RUN_COLUMNS, SCHEMA_VERSION
-from think.ledger_views import RunFilter, list_runs
+from think.ledger.queries import RunFilter, list_runs
+from think.ledger.schema import CALL_COLUMNS, MIGRATIONS, RUN_COLUMNS, SCHEMA_VERSION
+from think.ledger.store import Ledger, import_sqlite_utils
 
 SCHEMA_V1 = Path(__file__).parent / "fixtures" / "ledger" / "schema_v1.sql"
 INDEXES = {"idx_runs_started_at", "idx_runs_reserved", "idx_runs_stats", "idx_calls_stats"}

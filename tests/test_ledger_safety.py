@@ -24,7 +24,7 @@ from tests.cli_support import (
     use_server,
 )
 from tests.fakes.openai_server import FakeOpenAIServer, Status, openai_error
-from think.exit_codes import ExitCode
+from think.errors import ExitCode
 
 SECRET_PROMPT = "my bank password is hunter2-xyzzy"
 SECRET_REASONING = "thinking about hunter2-plugh very carefully"

@@ -14,13 +14,14 @@ from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.behaviours import DEFAULT_ANSWER, FIXTURES_ROOT
 from tests.fakes.gemini_server import FakeGeminiServer
 from tests.provider_support import MESSAGES, run_stream
-from think.exit_codes import ExitCode
+from think.cli.wiring import provider_catalog
+from think.config.settings import load_settings
+from think.errors import ExitCode
 from think.pricing import lookup_price
 from think.providers.anthropic_messages import AnthropicMessagesProvider
 from think.providers.base import ChatRequest
 from think.providers.gemini import GeminiProvider
-from think.providers.registry import create_provider, protocol_factory, resolve_endpoint
-from think.settings import load_settings
+from think.providers.registry import protocol_factory
 
 ANTHROPIC_KEY = "sk-ant-api03-env-0123456789abcdef"
 GEMINI_KEY = "AIzaSyEnv-0123456789abcdefghijklmnop"
@@ -31,12 +32,12 @@ def test_anthropic_from_the_environment(
 ) -> None:
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_anthropic.base_url)
     monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
-    endpoint = resolve_endpoint("anthropic", load_settings())
+    endpoint = provider_catalog(load_settings()).endpoint("anthropic")
     assert (endpoint.protocol, endpoint.base_url) == ("anthropic-messages", fake_anthropic.base_url)
     assert endpoint.api_key == ANTHROPIC_KEY
     assert endpoint.key_required
     assert endpoint.price_provider == "anthropic"
-    provider = create_provider("anthropic", load_settings())
+    provider = provider_catalog(load_settings()).create("anthropic")
     assert isinstance(provider, AnthropicMessagesProvider)
     request = ChatRequest("claude-sonnet-4-5", MESSAGES, max_tokens=64)
     assert run_stream(provider, request).ok().text() == DEFAULT_ANSWER
@@ -44,7 +45,7 @@ def test_anthropic_from_the_environment(
 
 
 def test_anthropic_default_base_url_has_no_version() -> None:
-    endpoint = resolve_endpoint("anthropic", load_settings())
+    endpoint = provider_catalog(load_settings()).endpoint("anthropic")
     assert endpoint.base_url == "https://api.anthropic.com"
     assert endpoint.api_key is None
 
@@ -54,7 +55,7 @@ def test_gemini_from_the_environment(
 ) -> None:
     monkeypatch.setenv("GEMINI_BASE_URL", fake_gemini.base_url)
     monkeypatch.setenv("GEMINI_API_KEY", GEMINI_KEY)
-    provider = create_provider("gemini", load_settings())
+    provider = provider_catalog(load_settings()).create("gemini")
     assert isinstance(provider, GeminiProvider)
     request = ChatRequest("gemini-2.5-flash", MESSAGES, max_tokens=64)
     assert run_stream(provider, request).ok().text() == DEFAULT_ANSWER
@@ -62,17 +63,17 @@ def test_gemini_from_the_environment(
 
 
 def test_gemini_key_and_base_url_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    endpoint = resolve_endpoint("gemini", load_settings())
+    endpoint = provider_catalog(load_settings()).endpoint("gemini")
     assert endpoint.base_url == "https://generativelanguage.googleapis.com"
     assert endpoint.key_env == ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     assert endpoint.price_provider == "google"
     monkeypatch.setenv("GOOGLE_API_KEY", "google-key")
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", "http://127.0.0.1:9/sdk")
-    endpoint = resolve_endpoint("gemini", load_settings())
+    endpoint = provider_catalog(load_settings()).endpoint("gemini")
     assert (endpoint.api_key, endpoint.base_url) == ("google-key", "http://127.0.0.1:9/sdk")
     monkeypatch.setenv("GEMINI_API_KEY", "gemini-key")
     monkeypatch.setenv("GEMINI_BASE_URL", "http://127.0.0.1:9/think")
-    endpoint = resolve_endpoint("gemini", load_settings())
+    endpoint = provider_catalog(load_settings()).endpoint("gemini")
     assert (endpoint.api_key, endpoint.base_url) == ("gemini-key", "http://127.0.0.1:9/think")
 
 
@@ -85,7 +86,7 @@ def test_config_file_overrides_the_preset(
         'api_key = "sk-ant-file-123456"\n',
         encoding="utf-8",
     )
-    endpoint = resolve_endpoint("anthropic", load_settings())
+    endpoint = provider_catalog(load_settings()).endpoint("anthropic")
     assert endpoint.base_url == "http://127.0.0.1:9/file"
     assert endpoint.api_key == "sk-ant-file-123456"
 

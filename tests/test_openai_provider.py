@@ -25,8 +25,7 @@ from tests.fakes.openai_server import (
     parse_sse,
 )
 from tests.provider_support import FAST, MESSAGES, PROMPT_WORDS, QUICK, Outcome, call
-from think.errors import AuthError
-from think.exit_codes import ExitCode
+from think.errors import AuthError, ExitCode
 from think.providers.base import (
     Capabilities,
     ChatRequest,
@@ -40,8 +39,9 @@ from think.providers.base import (
     split_for,
 )
 from think.providers.endpoint import Endpoint
-from think.providers.http import RetryPolicy, Timeouts, make_client
+from think.providers.http import make_client
 from think.providers.openai_chat import OpenAIChatProvider
+from think.providers.options import RetryPolicy, Timeouts
 from think.providers.presets import OPENAI_REASONING
 from think.usage import Usage
 

@@ -17,7 +17,7 @@ from tests.fakes.behaviours import CutStream, ErrorInStream, Fixture, Generate
 from tests.fakes.openai_responses_server import FakeOpenAIResponsesServer
 from tests.fakes.openai_server import rate_limited, server_error
 from tests.provider_support import FAST, MESSAGES, QUICK, Outcome, call
-from think.exit_codes import ExitCode
+from think.errors import ExitCode
 from think.providers.base import ChatRequest
 from think.providers.endpoint import Endpoint
 from think.providers.openai_chat import OpenAIChatProvider

@@ -1,6 +1,6 @@
 """Where the prompt comes from: the argument, ``-f FILE``, ``-f -``, piped stdin, and both.
 
-The unit tests drive :func:`think.prompt_input.build_prompt` with byte streams; the CLI tests
+The unit tests drive :func:`think.cli.prompt_input.build_prompt` with byte streams; the CLI tests
 check what actually reached the (fake) model over HTTP.
 """
 
@@ -14,9 +14,8 @@ import pytest
 
 from tests.cli_support import MODEL, assert_one_error_line, run_cli, use_server
 from tests.fakes.openai_server import FakeOpenAIServer
-from think.errors import UsageError
-from think.exit_codes import ExitCode
-from think.prompt_input import build_prompt, decode_text, read_file
+from think.cli.prompt_input import build_prompt, decode_text, read_file
+from think.errors import ExitCode, UsageError
 
 
 class Pipe(io.BytesIO):

@@ -11,19 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.openai_server import DEFAULT_ANSWER, FakeOpenAIServer, server_error
-from think.errors import AuthError, ConfigError, ProviderError, UsageError
-from think.exit_codes import ExitCode
+from think.cli.wiring import provider_catalog
+from think.config.settings import Settings, load_settings
+from think.errors import AuthError, ConfigError, ExitCode, ProviderError, UsageError
 from think.providers.base import ChatRequest, Message, Provider, TextDelta
 from think.providers.openai_chat import OpenAIChatProvider
 from think.providers.presets import PRESETS
-from think.providers.registry import (
-    ENTRY_POINT_GROUP,
-    create_provider,
-    known_provider_names,
-    protocol_factory,
-    resolve_endpoint,
-)
-from think.settings import Settings, load_settings
+from think.providers.registry import ENTRY_POINT_GROUP, protocol_factory
 
 REQUEST = ChatRequest(model="gpt-4o-mini", messages=(Message("user", "hi"),), max_tokens=32)
 
@@ -65,7 +59,7 @@ def answer_from(provider: Provider, request: ChatRequest = REQUEST) -> str:
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_presets_resolve(name: str) -> None:
-    endpoint = resolve_endpoint(name, load_settings())
+    endpoint = provider_catalog(load_settings()).endpoint(name)
     preset = PRESETS[name]
     assert endpoint.name == name
     assert endpoint.protocol == preset.protocol
@@ -77,32 +71,32 @@ def test_presets_resolve(name: str) -> None:
 def test_hosted_presets_require_a_key_and_local_ones_do_not() -> None:
     settings = load_settings()
     for name in ("openai", "openrouter", "deepseek", "groq", "together", "fireworks"):
-        assert resolve_endpoint(name, settings).key_required, name
+        assert provider_catalog(settings).endpoint(name).key_required, name
     for name in ("llamacpp", "ollama", "vllm", "sglang", "local"):
-        endpoint = resolve_endpoint(name, settings)
+        endpoint = provider_catalog(settings).endpoint(name)
         assert not endpoint.key_required, name
         assert endpoint.local, name
 
 
 def test_preset_quirks() -> None:
     settings = load_settings()
-    openai = resolve_endpoint("openai", settings)
+    openai = provider_catalog(settings).endpoint("openai")
     assert openai.supports_n
     assert openai.max_tokens_field == "max_completion_tokens"
     assert openai.usage_in_stream == "include_usage"
-    llamacpp = resolve_endpoint("llamacpp", settings)
+    llamacpp = provider_catalog(settings).endpoint("llamacpp")
     assert not llamacpp.supports_n
     assert llamacpp.usage_in_stream == "always"
-    assert resolve_endpoint("openrouter", settings).usage_in_stream == "always"
-    assert not resolve_endpoint("ollama", settings).supports_n
+    assert provider_catalog(settings).endpoint("openrouter").usage_in_stream == "always"
+    assert not provider_catalog(settings).endpoint("ollama").supports_n
 
 
 def test_key_comes_from_the_preset_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-test")
     monkeypatch.setenv("DEEPSEEK_API_KEY", "")  # empty counts as unset
     settings = load_settings()
-    assert resolve_endpoint("openrouter", settings).api_key == "sk-or-test"
-    assert resolve_endpoint("deepseek", settings).api_key is None
+    assert provider_catalog(settings).endpoint("openrouter").api_key == "sk-or-test"
+    assert provider_catalog(settings).endpoint("deepseek").api_key is None
 
 
 def test_openai_base_url_and_api_key_from_env(
@@ -112,10 +106,10 @@ def test_openai_base_url_and_api_key_from_env(
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
     monkeypatch.setenv("THINK_RETRY_BASE_DELAY", "0.01")
     settings = load_settings()
-    endpoint = resolve_endpoint("openai", settings)
+    endpoint = provider_catalog(settings).endpoint("openai")
     assert endpoint.base_url == server.base_url
     assert endpoint.api_key == "sk-from-env"
-    provider = create_provider("openai", settings)
+    provider = provider_catalog(settings).create("openai")
     assert isinstance(provider, OpenAIChatProvider)
     assert answer_from(provider) == DEFAULT_ANSWER
     request = server.last_request
@@ -129,15 +123,17 @@ def test_openai_base_url_does_not_leak_into_other_presets(
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     settings = load_settings()
-    assert resolve_endpoint("openrouter", settings).base_url == PRESETS["openrouter"].base_url
-    assert resolve_endpoint("llamacpp", settings).base_url == PRESETS["llamacpp"].base_url
+    assert (
+        provider_catalog(settings).endpoint("openrouter").base_url == PRESETS["openrouter"].base_url
+    )
+    assert provider_catalog(settings).endpoint("llamacpp").base_url == PRESETS["llamacpp"].base_url
 
 
 def test_missing_openai_key_fails_before_any_request(
     monkeypatch: pytest.MonkeyPatch, server: FakeOpenAIServer
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    provider = create_provider("openai", load_settings())
+    provider = provider_catalog(load_settings()).create("openai")
     with pytest.raises(AuthError, match="OPENAI_API_KEY") as info:
         answer_from(provider)
     assert info.value.exit_code == ExitCode.AUTH
@@ -152,7 +148,7 @@ def test_retry_settings_reach_the_provider(
     monkeypatch.setenv("THINK_MAX_RETRIES", "1")
     monkeypatch.setenv("THINK_RETRY_BASE_DELAY", "0.001")
     server.script(*[server_error()] * 5)
-    provider = create_provider("openai", load_settings())
+    provider = provider_catalog(load_settings()).create("openai")
     with pytest.raises(ProviderError, match="gave up after 2 attempts"):
         answer_from(provider)
     assert len(server.chat_requests) == 2
@@ -177,14 +173,14 @@ def test_config_defines_a_new_openai_compatible_endpoint(
         """
     )
     settings = load_settings()
-    assert "mybox" in known_provider_names(settings)
-    endpoint = resolve_endpoint("mybox", settings)
+    assert "mybox" in provider_catalog(settings).names()
+    endpoint = provider_catalog(settings).endpoint("mybox")
     assert endpoint.protocol == "openai-chat"
     assert endpoint.base_url == server.base_url
     assert endpoint.supports_n
     assert endpoint.usage_in_stream == "always"
     assert not endpoint.key_required  # a self-hosted endpoint needs no key by default
-    assert answer_from(create_provider("mybox", settings)) == DEFAULT_ANSWER
+    assert answer_from(provider_catalog(settings).create("mybox")) == DEFAULT_ANSWER
     request = server.last_request
     assert "authorization" not in request.headers
     assert request.headers["x-team"] == "research"
@@ -202,13 +198,13 @@ def test_config_overrides_a_preset_base_url(
         """
     )
     settings = load_settings()
-    endpoint = resolve_endpoint("llamacpp", settings)
+    endpoint = provider_catalog(settings).endpoint("llamacpp")
     assert endpoint.base_url == server.base_url
     # The rest of the preset is kept.
     assert endpoint.usage_in_stream == "always"
     assert not endpoint.supports_n
     assert endpoint.local
-    assert answer_from(create_provider("llamacpp", settings)) == DEFAULT_ANSWER
+    assert answer_from(provider_catalog(settings).create("llamacpp")) == DEFAULT_ANSWER
     assert len(server.chat_requests) == 1
 
 
@@ -222,11 +218,11 @@ def test_config_base_url_keeps_a_hosted_preset_key_requirement(
         """
     )
     settings = load_settings()
-    endpoint = resolve_endpoint("openai", settings)
+    endpoint = provider_catalog(settings).endpoint("openai")
     assert endpoint.base_url == server.base_url
     assert endpoint.key_required
     monkeypatch.setenv("OPENAI_API_KEY", "sk-after")
-    assert resolve_endpoint("openai", load_settings()).api_key == "sk-after"
+    assert provider_catalog(load_settings()).endpoint("openai").api_key == "sk-after"
 
 
 def test_config_api_key_and_api_key_env(
@@ -244,10 +240,10 @@ def test_config_api_key_and_api_key_env(
     monkeypatch.setenv("GROQ_API_KEY", "ignored")
     monkeypatch.setenv("MY_GROQ_KEY", "gq-from-custom-env")
     settings = load_settings()
-    groq = resolve_endpoint("groq", settings)
+    groq = provider_catalog(settings).endpoint("groq")
     assert groq.api_key == "gq-from-custom-env"
     assert groq.key_env == ("MY_GROQ_KEY",)
-    assert resolve_endpoint("together", settings).api_key == "tg-in-file"
+    assert provider_catalog(settings).endpoint("together").api_key == "tg-in-file"
 
 
 def test_missing_key_error_names_the_configured_env_var(
@@ -260,7 +256,7 @@ def test_missing_key_error_names_the_configured_env_var(
         api_key_env = "MY_GROQ_KEY"
         """
     )
-    provider = create_provider("groq", load_settings())
+    provider = provider_catalog(load_settings()).create("groq")
     with pytest.raises(AuthError, match="MY_GROQ_KEY"):
         answer_from(provider)
     assert server.requests == []
@@ -278,7 +274,7 @@ def test_unknown_provider_is_a_usage_error_listing_known_ones(write_config: Writ
     )
     settings = load_settings()
     with pytest.raises(UsageError) as info:
-        resolve_endpoint("nosuch", settings)
+        provider_catalog(settings).endpoint("nosuch")
     message = str(info.value)
     assert "'nosuch'" in message
     for name in ("openai", "openrouter", "llamacpp", "ollama", "mybox"):
@@ -286,7 +282,7 @@ def test_unknown_provider_is_a_usage_error_listing_known_ones(write_config: Writ
     assert "[providers.nosuch]" in message
     assert info.value.exit_code == ExitCode.USAGE
     with pytest.raises(UsageError):
-        create_provider("nosuch", settings)
+        provider_catalog(settings).create("nosuch")
 
 
 def test_config_entry_without_base_url_is_not_a_new_provider(write_config: WriteConfig) -> None:
@@ -297,7 +293,7 @@ def test_config_entry_without_base_url_is_not_a_new_provider(write_config: Write
         """
     )
     with pytest.raises(UsageError, match="halfdone"):
-        resolve_endpoint("halfdone", load_settings())
+        provider_catalog(load_settings()).endpoint("halfdone")
 
 
 def test_unknown_protocol_is_a_config_error() -> None:
@@ -361,7 +357,7 @@ def test_third_party_protocol_from_an_entry_point(
     )
     try:
         settings: Settings = load_settings()
-        provider = create_provider("echo", settings)
+        provider = provider_catalog(settings).create("echo")
         assert isinstance(provider, Provider)
         assert provider.name == "echo"
         assert answer_from(provider) == "echo from echo://here: hi"
@@ -370,12 +366,11 @@ def test_third_party_protocol_from_an_entry_point(
 
 
 def test_custom_endpoint_with_api_key_env_requires_the_key(config_path: Path) -> None:
-    from think.providers.registry import resolve_endpoint
-    from think.settings import load_settings
+    from think.config.settings import load_settings
 
     config_path.write_text(
         '[providers.mylab]\nbase_url = "http://127.0.0.1:9/v1"\napi_key_env = "MYLAB_KEY"\n'
     )
-    endpoint = resolve_endpoint("mylab", load_settings())
+    endpoint = provider_catalog(load_settings()).endpoint("mylab")
     assert endpoint.key_required
     assert endpoint.key_env == ("MYLAB_KEY",)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from think.cli.wiring import provider_catalog
+from think.config.settings import load_settings
 from think.errors import ConfigError, ProviderError
 from think.providers.base import ChatRequest, Message, StreamEvent, TextDelta, UsageReported
-from think.providers.registry import create_provider
-from think.settings import load_settings
 
 RECORD = {
     "id": "t/0",
@@ -55,7 +55,7 @@ def ask(provider: object, content: str, model: str = "cheap") -> list[StreamEven
 
 
 def test_answers_in_recorded_order_then_refuses(replay_file: Path) -> None:
-    provider = create_provider("replay", load_settings())
+    provider = provider_catalog(load_settings()).create("replay")
     first = ask(provider, "What is 2+2?")
     second = ask(provider, "Solve step by step.\n\nWhat is 2+2?")
     texts = [e.text for e in first + second if isinstance(e, TextDelta)]
@@ -68,7 +68,7 @@ def test_answers_in_recorded_order_then_refuses(replay_file: Path) -> None:
 
 
 def test_unknown_question_and_model_are_errors(replay_file: Path) -> None:
-    provider = create_provider("replay", load_settings())
+    provider = provider_catalog(load_settings()).create("replay")
     with pytest.raises(ProviderError, match="no recorded question"):
         ask(provider, "What is 3+3?")
     with pytest.raises(ProviderError, match="no recorded answers"):
@@ -77,7 +77,7 @@ def test_unknown_question_and_model_are_errors(replay_file: Path) -> None:
 
 def test_missing_file_setting_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="THINK_REPLAY_FILE"):
-        create_provider("replay", load_settings())
+        provider_catalog(load_settings()).create("replay")
 
 
 def test_real_gsm8k_file_replays_through_the_cli(

@@ -21,9 +21,8 @@ from tests.cli_support import (
 )
 from tests.fakes.openai_server import FakeOpenAIServer
 from think.cli.config_cmd import mask
-from think.errors import ConfigError
-from think.exit_codes import ExitCode
-from think.settings import Settings, load_settings, origins
+from think.config.settings import Settings, load_settings, origins
+from think.errors import ConfigError, ExitCode
 
 SECRET = "sk-secret-abcdef123456"
 

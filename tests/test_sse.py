@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator, Iterable
 from tests.fakes.openai_server import FakeOpenAIServer, SseEvents
 from think.providers.base import ChatRequest, Message, TextDelta
 from think.providers.endpoint import Endpoint
-from think.providers.http import RetryPolicy, Timeouts, make_client
+from think.providers.http import make_client
 from think.providers.openai_chat import OpenAIChatProvider
+from think.providers.options import RetryPolicy, Timeouts
 from think.providers.sse import SSEDecoder, SSEEvent, iter_lines, iter_sse
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+MAX_USD = Decimal(1_000_000)
+"""The largest amount a setting (``--max-cost``, a budget) may name: larger is a typo."""
+
 
 def usd_from_ledger(value: float | int | None) -> Decimal:
     """A cost read back from the ledger (stored as REAL) as a Decimal; None is $0.

@@ -16,8 +16,7 @@ from decimal import Decimal
 from think import events
 from think.budget import Budget
 from think.calls import CallContext, PriceLookup
-from think.errors import BudgetExhausted, ThinkError
-from think.exit_codes import ExitCode
+from think.errors import BudgetExhausted, ExitCode, ThinkError
 from think.ids import new_run_id, utc_now
 from think.model_ref import ModelRef
 from think.pricing import Cost

@@ -254,7 +254,7 @@ def _cached_ranks(sha256: str, contents: Callable[[], bytes | None]) -> dict[byt
     import marshal
     import os
 
-    from think.paths import cache_dir
+    from think.config.paths import cache_dir
 
     path = cache_dir() / "tiktoken" / f"{sha256}.marshal"
     try:

@@ -36,7 +36,7 @@ from tests.fakes.openai_server import (
     rate_limited,
     server_error,
 )
-from think.exit_codes import ExitCode
+from think.errors import ExitCode
 
 THINK = str(Path(sys.executable).with_name("think"))
 TIMEOUT = 0.5

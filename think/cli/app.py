@@ -8,16 +8,16 @@ asks about the word "ledger".
 from __future__ import annotations
 
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from think import __version__
-from think.cli import calibrate_cmd, config_cmd, eval_cmd, ledger_cmd, models_cmd, query
+from think.cli import ask_cmd, calibrate_cmd, config_cmd, eval_cmd, ledger_cmd, models_cmd
 from think.cli.console import report_error
-from think.errors import ThinkError
-from think.exit_codes import ExitCode
+from think.errors import ExitCode, ThinkError
 
 ROOT_OPTIONS = {"--help", "-h", "--version", "-V"}
 
@@ -83,7 +83,7 @@ def root(
 app.command(
     "ask",
     help="Ask a question (the default command: `think PROMPT` is `think ask PROMPT`).",
-)(query.ask)
+)(ask_cmd.ask)
 app.add_typer(ledger_cmd.app, name="ledger")
 app.command("eval", help="Accuracy against cost of strategies and settings on a dataset.")(
     eval_cmd.eval_command
@@ -97,14 +97,27 @@ app.command("models", help="List providers and models, their prices and keys.")(
 
 @app.command("completion")
 def completion(
-    shell: str = typer.Argument(..., help="bash, zsh or fish."),
+    shell: Annotated[str | None, typer.Argument(help="bash, zsh or fish.")] = None,
+    write: Annotated[
+        Path | None,
+        typer.Option(
+            "--write", metavar="DIR", help="Write all three scripts into DIR (as completions/)."
+        ),
+    ] = None,
 ) -> None:
     """Print the shell completion script (as committed under completions/)."""
-    from think.cli.completion_scripts import SHELLS, script
+    import typer.main
 
+    from think.cli.completion_scripts import SHELLS, script, write_all
+
+    command = typer.main.get_command(app)
+    if write is not None:
+        for path in write_all(write, command):
+            typer.echo(path)
+        return
     if shell not in SHELLS:
         raise typer.BadParameter(f"choose one of {', '.join(SHELLS)}", param_hint="SHELL")
-    typer.echo(script(shell), nl=False)
+    typer.echo(script(shell, command), nl=False)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -7,12 +7,9 @@ import datetime
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
-
-if TYPE_CHECKING:
-    pass
 
 
 def calibrate_command(
@@ -53,12 +50,12 @@ def calibrate_command(
     --target-accuracy (or the most accurate within --max-cost-per-query), measure it on the
     held-out split next to the default cascade, and save it as [profiles.NAME] in the config
     file: then `think --profile NAME "..."` uses it."""
-    from think.calibration import choose, require_goal, split
-    from think.cli.eval_cmd import default_results_path, eval_inputs, run_grid
-    from think.eval_grid import FOUR_ROWS, load_grid
-    from think.paths import config_file
-    from think.profiles import save_profile
-    from think.strategies.factory import cheap_model, strong_model
+    from think.cli.eval_setup import default_results_path, eval_inputs, run_grid
+    from think.cli.wiring import cheap_model, strong_model
+    from think.config.paths import config_file
+    from think.config.profiles import save_profile
+    from think.evaluate.calibrate import choose, require_goal, split
+    from think.evaluate.grid import FOUR_ROWS, load_grid
 
     require_goal(target_accuracy, max_cost_per_query)
     settings, items = eval_inputs(dataset, cheap, strong, sample=sample, seed=seed, limit=limit)
@@ -163,7 +160,7 @@ def _csv(document: dict[str, Any], calibrated: dict[str, Any]) -> None:
     import csv
     import sys
 
-    from think.eval_report import CSV_COLUMNS, csv_rows
+    from think.evaluate.report import CSV_COLUMNS, csv_rows
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(("split", *CSV_COLUMNS, "picked"))

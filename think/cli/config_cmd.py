@@ -57,15 +57,14 @@ def show(
     from rich.table import Table
 
     from think.cli.console import stdout_console
-    from think.ledger import ledger_path
-    from think.paths import config_file
+    from think.config.paths import config_file, default_ledger_file
+    from think.config.settings import env_value, load_settings, origins
     from think.providers.presets import PRESETS
-    from think.settings import env_value, load_settings, origins
 
     settings = load_settings()
     where = origins()
     values = {name: _plain(getattr(settings, name)) for name in type(settings).model_fields}
-    values["ledger"] = values["ledger"] or str(ledger_path(settings))
+    values["ledger"] = values["ledger"] or str(default_ledger_file())
     keys = {}
     for _name, preset in sorted(PRESETS.items()):
         for var in preset.key_env:
@@ -97,6 +96,6 @@ def show(
 @app.command("path")
 def path() -> None:
     """Print the config file's path (it may not exist yet)."""
-    from think.paths import config_file
+    from think.config.paths import config_file
 
     typer.echo(str(config_file()))

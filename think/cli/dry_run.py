@@ -7,13 +7,11 @@ from decimal import Decimal
 
 import typer
 
-from think.cli.query_run import price_lookup, query_options
+from think.cli import wiring
+from think.config.settings import Settings
 from think.money import format_usd
 from think.plan import price_plan
-from think.providers.registry import resolve_endpoint
 from think.run import messages_for
-from think.settings import Settings
-from think.strategies.factory import build_strategy
 from think.strategies.reasoning import ANSWER_LINE, with_system
 
 
@@ -22,15 +20,16 @@ def _float(value: Decimal | None) -> float | None:
 
 
 def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
-    strategy = build_strategy(settings)
+    strategy = wiring.build_strategy(settings)
+    catalog = wiring.provider_catalog(settings)
     for ref in strategy.models:
-        resolve_endpoint(ref.provider, settings)
-    options = query_options(settings)
+        catalog.endpoint(ref.provider)
+    options = wiring.query_options(settings)
     messages = messages_for(prompt, settings.system)
     if strategy.name != "single":
         messages = with_system(messages, ANSWER_LINE)  # what the strategy will send
-    plan = price_plan(strategy.plan(options), messages, price_lookup(settings))
-    cap = None if settings.max_cost is None else Decimal(str(settings.max_cost))
+    plan = price_plan(strategy.plan(options), messages, wiring.price_lookup(settings, catalog))
+    cap = settings.max_cost
     worst = plan.worst_usd
     fits = None if cap is None or worst is None else worst <= cap
     if json_output:

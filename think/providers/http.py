@@ -14,9 +14,7 @@ it has, a failure ends the call (the strategy decides what to do next).
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
@@ -38,26 +36,8 @@ from think.providers.http_errors import (
     secrets_in,
     status_error,
 )
+from think.providers.options import RetryPolicy, Timeouts
 from think.providers.sse import SSEEvent, iter_lines, iter_sse
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_retries: int = 2
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-
-    def backoff(self, attempt: int) -> float:
-        """Delay before retry number ``attempt`` (1-based), jittered down by up to 25%."""
-        delay = min(self.base_delay * 2.0 ** (attempt - 1), self.max_delay)
-        return delay * random.uniform(0.75, 1.0)
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    connect: float = 10.0
-    idle: float = 120.0
-    """Longest wait for the next bytes of a response."""
 
 
 def make_client(timeouts: Timeouts) -> httpx.AsyncClient:

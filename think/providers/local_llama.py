@@ -33,7 +33,7 @@ from think.providers.think_tags import ThinkTagSplitter
 from think.usage import Usage
 
 if TYPE_CHECKING:
-    from think.settings import Settings
+    from think.providers.options import LocalModelOptions
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MESSAGE_OVERHEAD_TOKENS = 4
@@ -92,10 +92,10 @@ def _load(path: Path, n_ctx: int, threads: int | None) -> tuple[Any, threading.L
 
 
 class LocalLlamaProvider:
-    def __init__(self, endpoint: Endpoint, settings: Settings) -> None:
+    def __init__(self, endpoint: Endpoint, options: LocalModelOptions) -> None:
         self.endpoint = endpoint
         self.name = endpoint.name
-        self._settings = settings
+        self._options = options
 
     def capabilities(self, model: str) -> Capabilities:
         return Capabilities(supports_n=False, streams_usage=True, native_reasoning=False)
@@ -104,7 +104,7 @@ class LocalLlamaProvider:
         return None
 
     def model_path(self) -> Path:
-        configured = self._settings.local_model_path or (
+        configured = self._options.path or (
             Path(self.endpoint.model_path) if self.endpoint.model_path else None
         )
         path = configured or bundled_model_path()
@@ -117,7 +117,7 @@ class LocalLlamaProvider:
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         path = self.model_path()
         model, lock = await asyncio.to_thread(
-            _load, path, self._settings.local_context, self._settings.local_threads
+            _load, path, self._options.context, self._options.threads
         )
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()

@@ -30,9 +30,10 @@ from think.providers.base import (
     UsageReported,
 )
 from think.providers.endpoint import Endpoint
-from think.providers.http import HttpProvider, RetryPolicy, sse_events
+from think.providers.http import HttpProvider, sse_events
 from think.providers.http_errors import stream_error
 from think.providers.openai_responses import ResponsesStreamParser, parse_response, responses_body
+from think.providers.options import RetryPolicy
 from think.providers.payload import count, parse_json
 from think.providers.think_tags import ThinkTagSplitter
 from think.usage import Usage

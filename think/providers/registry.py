@@ -3,64 +3,77 @@
 A provider name is a preset (``openai``, ``llamacpp`` …), a ``[providers.NAME]`` table in the
 config (a preset override, or a new OpenAI-compatible endpoint with ``base_url``), or a
 protocol registered by a third-party package under the ``think.providers`` entry-point group.
+A protocol's factory is called as ``factory(endpoint, options)``
+(:class:`~think.providers.options.ProviderOptions`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 from think.errors import ConfigError, UsageError
-from think.providers.endpoint import Endpoint
+from think.providers.endpoint import Endpoint, EndpointConfig, env_value
+from think.providers.options import ProviderOptions
 from think.providers.presets import BASE_URL_ENV, PRESETS
 
 if TYPE_CHECKING:
     import httpx
 
     from think.providers.base import Provider
-    from think.providers.http import RetryPolicy, Timeouts
-    from think.settings import ProviderSettings, Settings
+    from think.providers.options import RetryPolicy
 
-ProviderFactory = Callable[["Endpoint", "Settings"], "Provider"]
+ProviderFactory = Callable[["Endpoint", "ProviderOptions"], "Provider"]
 ENTRY_POINT_GROUP = "think.providers"
 
 
-def known_provider_names(settings: Settings) -> list[str]:
-    return sorted({*PRESETS, *settings.providers})
+class ProviderCatalog:
+    """The providers a configuration knows: the presets and the ``[providers.NAME]`` tables,
+    resolved to endpoints (keys from the config or the environment) and built on demand."""
+
+    def __init__(
+        self,
+        configured: Mapping[str, EndpointConfig] | None = None,
+        options: ProviderOptions | None = None,
+    ) -> None:
+        self.configured = dict(configured or {})
+        self.options = options or ProviderOptions()
+
+    def names(self) -> list[str]:
+        return sorted({*PRESETS, *self.configured})
+
+    def endpoint(self, name: str) -> Endpoint:
+        configured = self.configured.get(name)
+        preset = PRESETS.get(name)
+        if preset is None:
+            if configured is None or not configured.base_url:
+                known = ", ".join(self.names())
+                raise UsageError(
+                    f"unknown provider {name!r} (known: {known}; or add [providers.{name}] "
+                    "with base_url to the config)"
+                )
+            preset = Endpoint(name=name, protocol=configured.protocol or "openai-chat")
+        endpoint = preset
+        env_url = env_value(*BASE_URL_ENV[name]) if name in BASE_URL_ENV else None
+        if env_url:
+            endpoint = dataclasses.replace(endpoint, base_url=env_url)
+        if configured is not None:
+            endpoint = _apply(endpoint, configured)
+        key_env = endpoint.key_env
+        if configured is not None and configured.api_key_env:
+            key_env = (configured.api_key_env,)
+        key = configured.api_key if configured is not None else None
+        key = key or env_value(*key_env)
+        return dataclasses.replace(endpoint, api_key=key, key_env=key_env)
+
+    def create(self, name: str) -> Provider:
+        endpoint = self.endpoint(name)
+        return protocol_factory(endpoint.protocol)(endpoint, self.options)
 
 
-def resolve_endpoint(name: str, settings: Settings) -> Endpoint:
-    from think.settings import env_value
-
-    configured = settings.providers.get(name)
-    preset = PRESETS.get(name)
-    if preset is None:
-        if configured is None or not configured.base_url:
-            known = ", ".join(known_provider_names(settings))
-            raise UsageError(
-                f"unknown provider {name!r} (known: {known}; or add [providers.{name}] "
-                "with base_url to the config)"
-            )
-        preset = Endpoint(name=name, protocol=configured.protocol or "openai-chat")
-    endpoint = preset
-    env_url = env_value(*BASE_URL_ENV[name]) if name in BASE_URL_ENV else None
-    if env_url:
-        endpoint = dataclasses.replace(endpoint, base_url=env_url)
-    if configured is not None:
-        endpoint = _apply(endpoint, configured)
-    key_env = endpoint.key_env
-    if configured is not None and configured.api_key_env:
-        key_env = (configured.api_key_env,)
-    key = None
-    if configured is not None and configured.api_key is not None:
-        key = configured.api_key.get_secret_value()
-    key = key or env_value(*key_env)
-    return dataclasses.replace(endpoint, api_key=key, key_env=key_env)
-
-
-def _apply(endpoint: Endpoint, configured: ProviderSettings) -> Endpoint:
+def _apply(endpoint: Endpoint, configured: EndpointConfig) -> Endpoint:
     changes: dict[str, object] = {}
     for field in (
         "base_url",
@@ -83,55 +96,45 @@ def _apply(endpoint: Endpoint, configured: ProviderSettings) -> Endpoint:
     return dataclasses.replace(endpoint, **changes)  # type: ignore[arg-type]
 
 
-def retry_policy(settings: Settings) -> RetryPolicy:
-    from think.providers.http import RetryPolicy
-
-    return RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay)
-
-
-def timeouts(settings: Settings) -> Timeouts:
-    from think.providers.http import Timeouts
-
-    return Timeouts(connect=settings.connect_timeout, idle=settings.timeout)
-
-
 HttpProviderClass = Callable[["Endpoint", "httpx.AsyncClient", "RetryPolicy"], "Provider"]
 
 
-def _http_provider(cls: HttpProviderClass, endpoint: Endpoint, settings: Settings) -> Provider:
+def _http_provider(
+    cls: HttpProviderClass, endpoint: Endpoint, options: ProviderOptions
+) -> Provider:
     from think.providers.http import make_client
 
-    return cls(endpoint, make_client(timeouts(settings)), retry_policy(settings))
+    return cls(endpoint, make_client(options.timeouts), options.retry)
 
 
-def _openai_chat(endpoint: Endpoint, settings: Settings) -> Provider:
+def _openai_chat(endpoint: Endpoint, options: ProviderOptions) -> Provider:
     from think.providers.openai_chat import OpenAIChatProvider
 
-    return _http_provider(OpenAIChatProvider, endpoint, settings)
+    return _http_provider(OpenAIChatProvider, endpoint, options)
 
 
-def _anthropic_messages(endpoint: Endpoint, settings: Settings) -> Provider:
+def _anthropic_messages(endpoint: Endpoint, options: ProviderOptions) -> Provider:
     from think.providers.anthropic_messages import AnthropicMessagesProvider
 
-    return _http_provider(AnthropicMessagesProvider, endpoint, settings)
+    return _http_provider(AnthropicMessagesProvider, endpoint, options)
 
 
-def _gemini(endpoint: Endpoint, settings: Settings) -> Provider:
+def _gemini(endpoint: Endpoint, options: ProviderOptions) -> Provider:
     from think.providers.gemini import GeminiProvider
 
-    return _http_provider(GeminiProvider, endpoint, settings)
+    return _http_provider(GeminiProvider, endpoint, options)
 
 
-def _llama_cpp_local(endpoint: Endpoint, settings: Settings) -> Provider:
+def _llama_cpp_local(endpoint: Endpoint, options: ProviderOptions) -> Provider:
     from think.providers.local_llama import LocalLlamaProvider
 
-    return LocalLlamaProvider(endpoint, settings)
+    return LocalLlamaProvider(endpoint, options.local)
 
 
-def _replay(endpoint: Endpoint, settings: Settings) -> Provider:
+def _replay(endpoint: Endpoint, options: ProviderOptions) -> Provider:
     from think.providers.replay import ReplayProvider
 
-    return ReplayProvider(endpoint, settings)
+    return ReplayProvider(endpoint, options.replay_file)
 
 
 BUILTIN_PROTOCOLS: dict[str, ProviderFactory] = {
@@ -152,8 +155,3 @@ def protocol_factory(protocol: str) -> ProviderFactory:
             loaded: ProviderFactory = entry.load()
             return loaded
     raise ConfigError(f"no provider implements protocol {protocol!r}")
-
-
-def create_provider(name: str, settings: Settings) -> Provider:
-    endpoint = resolve_endpoint(name, settings)
-    return protocol_factory(endpoint.protocol)(endpoint, settings)

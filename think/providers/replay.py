@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from think.errors import ConfigError, ProviderError
 from think.providers.base import (
@@ -31,9 +31,6 @@ from think.providers.base import (
 )
 from think.providers.endpoint import Endpoint
 from think.usage import Usage
-
-if TYPE_CHECKING:
-    from think.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -98,12 +95,12 @@ def load_replay(path: str) -> dict[str, ReplayRecord]:
 
 
 class ReplayProvider:
-    def __init__(self, endpoint: Endpoint, settings: Settings) -> None:
+    def __init__(self, endpoint: Endpoint, replay_file: Path | None) -> None:
         self.endpoint = endpoint
         self.name = endpoint.name
-        if settings.replay_file is None:
+        if replay_file is None:
             raise ConfigError("replay models need a replay file: set THINK_REPLAY_FILE")
-        self.path = Path(settings.replay_file).expanduser()
+        self.path = Path(replay_file).expanduser()
         self._served: Counter[tuple[str, str]] = Counter()
 
     def capabilities(self, model: str) -> Capabilities:

@@ -39,7 +39,8 @@ class Verdict:
 
 
 class Verifier(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     async def check(self, ctx: RunContext, candidate: Sample) -> Verdict: ...
 

@@ -25,7 +25,7 @@ from think import events
 from think.budget import Budget
 from think.calls import PriceLookup
 from think.errors import BudgetExhausted, UsageError
-from think.eval_results import ItemResult, ResultsFile
+from think.evaluate.results import ItemResult, ResultsFile
 from think.plan import price_plan
 from think.providers.base import Provider
 from think.run import Query, execute, messages_for

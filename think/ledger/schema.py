@@ -9,7 +9,7 @@ Never edit a released migration: add a new one. (Migration 1's SQL is frozen in
    ``reserved_host``), ``no_log``, the ``runs_fts`` full-text index over prompts and answers
    (FTS5, kept current by triggers), and indexes for the ledger's filters and stats.
 3. An index of the runs still ``running``: each starting run looks for those whose process
-   ended (:mod:`think.ledger_abandoned`); ``reserved_pid``/``reserved_host`` now name the
+   ended (:mod:`think.ledger.abandoned`); ``reserved_pid``/``reserved_host`` now name the
    process of every running run, not only of those holding a reservation.
 """
 
@@ -21,6 +21,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported only when a migration runs (think.ledger.Ledger._migrate)
     from sqlite_utils import Database
     from sqlite_utils.db import Table
+
+RUN_SPENT_SQL = (
+    "coalesce(cost_usd, (SELECT sum(c.cost_usd) FROM calls c WHERE c.run_id = runs.id), 0)"
+)
+"""What a ``runs`` row spent: its recorded cost, else (a run that has not finished, or never
+will) the cost of the calls it recorded."""
 
 RUN_COLUMNS_V1: dict[str, type] = {
     "id": str,

@@ -6,7 +6,7 @@ too), and settled when it ends. A process that is killed, or a machine that goes
 settles it: its row would say ``running`` for ever, with no cost, although its calls were
 paid for. Such a run becomes ``abandoned``, with the cost of the calls it recorded, when
 
-- it holds a spending-cap reservation (see :mod:`think.ledger_caps`) that was not refreshed
+- it holds a spending-cap reservation (see :mod:`think.ledger.caps`) that was not refreshed
   (every recorded call refreshes it) for :data:`OTHER_HOST_TTL` (another host, whose
   processes cannot be checked) or :data:`MAX_AGE` (any host), or whose process is gone
   (same host);
@@ -27,7 +27,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from think.ledger import RUN_SPENT_SQL
+from think.ledger.schema import RUN_SPENT_SQL
 from think.periods import iso
 
 OTHER_HOST_TTL = timedelta(hours=1)

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from think.eval_results import ItemResult
-from think.eval_stats import fit_power_law, pareto_frontier, percentile, wilson_interval
+from think.evaluate.results import ItemResult
+from think.evaluate.stats import fit_power_law, pareto_frontier, percentile, wilson_interval
 
 CHEAP_BASELINE = "single-cheap"
 STRONG_BASELINE = "single-strong"

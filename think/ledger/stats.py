@@ -14,7 +14,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from think.ledger import RUN_SPENT_SQL, Ledger
+from think.ledger.schema import RUN_SPENT_SQL
+from think.ledger.store import Ledger
 from think.money import usd_from_ledger
 from think.periods import iso, local_midnight, local_moment
 

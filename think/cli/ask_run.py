@@ -5,75 +5,32 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
-from decimal import Decimal
-from functools import cache
 
 from rich.console import Console
 
 from think import events
+from think.cli import wiring
 from think.cli.console import report_error, report_warning, stderr_console
-from think.display import LiveView, summary_line
-from think.errors import LedgerError, UsageError
-from think.exit_codes import ExitCode
-from think.ledger import LedgerRecorder, open_ledger
-from think.ledger_caps import Caps, reserve_run
-from think.model_ref import ModelRef
-from think.output import AnswerWriter
-from think.pricing import ModelPrice, PriceOverride, lookup_price
-from think.providers.base import Provider
-from think.providers.registry import create_provider, resolve_endpoint
+from think.cli.live_view import LiveView, summary_line
+from think.cli.stdout_writer import AnswerWriter
+from think.config.settings import Settings
+from think.errors import ExitCode, LedgerError
+from think.ledger.caps import reserve_run
+from think.ledger.recorder import LedgerRecorder
 from think.run import Query, execute, start_record
-from think.settings import Settings
-from think.strategies.base import QueryOptions
-from think.strategies.factory import build_strategy
 from think.strategies.single import ANSWER_STAGE
 
 
-def price_lookup(settings: Settings) -> Callable[[ModelRef], ModelPrice | None]:
-    @cache
-    def price_for(ref: ModelRef) -> ModelPrice | None:
-        endpoint = resolve_endpoint(ref.provider, settings)
-        builtin = {
-            f"{endpoint.name}:{model}": PriceOverride(input_mtok=i, output_mtok=o)
-            for model, i, o in endpoint.prices
-        }
-        return lookup_price(
-            ref.provider,
-            ref.model,
-            price_provider=endpoint.price_provider,
-            overrides={**builtin, **settings.prices},
-            local=endpoint.local,
-        )
-
-    return price_for
-
-
-def query_options(settings: Settings) -> QueryOptions:
-    from think.strategies.answers import parse_answer_format
-
-    try:
-        fmt = parse_answer_format(settings.answer_format)
-    except ValueError as exc:
-        raise UsageError(f"--answer-format: {exc}") from exc
-    return QueryOptions(
-        settings.max_tokens,
-        settings.temperature,
-        settings.system,
-        answer_format=fmt,
-        effort=settings.effort,
-    )
-
-
 def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool) -> int:
-    strategy = build_strategy(settings)
+    strategy = wiring.build_strategy(settings)
+    catalog = wiring.provider_catalog(settings)
     for ref in strategy.models:  # unknown provider: usage error before anything
-        resolve_endpoint(ref.provider, settings)
+        catalog.endpoint(ref.provider)
     query = Query(
         prompt=prompt,
         strategy=strategy,
-        options=query_options(settings),
-        max_cost=None if settings.max_cost is None else Decimal(str(settings.max_cost)),
+        options=wiring.query_options(settings),
+        max_cost=settings.max_cost,
     )
     recorder, run = _start(settings, start_record(query))
 
@@ -96,11 +53,9 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
         sinks.append(_summary(console))
     bus = events.EventBus(*sinks)
 
-    def make_provider(name: str) -> Provider:
-        return create_provider(name, settings)
-
+    price_for = wiring.price_lookup(settings, catalog)
     try:
-        run = asyncio.run(execute(query, bus, price_lookup(settings), make_provider, run))
+        run = asyncio.run(execute(query, bus, price_for, catalog.create, run))
     except KeyboardInterrupt:
         if live is not None:
             live.stop()
@@ -131,9 +86,9 @@ def _start(settings: Settings, run: events.RunRecord) -> tuple[LedgerRecorder, e
     NOT_RECORDED); with caps it does, before anything is spent: they cannot be checked.
     """
     content = not settings.no_log
-    caps = _caps(settings)
+    caps = wiring.spending_caps(settings)
     try:
-        ledger = open_ledger(settings)
+        ledger = wiring.open_ledger(settings)
     except LedgerError as exc:
         if caps:
             raise LedgerError(f"cannot check the spending caps: {exc}") from exc
@@ -145,13 +100,6 @@ def _start(settings: Settings, run: events.RunRecord) -> tuple[LedgerRecorder, e
             ledger.close()
             raise
     return LedgerRecorder(ledger, content=content, start_recorded=bool(caps)), run
-
-
-def _caps(settings: Settings) -> Caps:
-    def usd(value: float | None) -> Decimal | None:
-        return None if value is None else Decimal(str(value))
-
-    return Caps(daily=usd(settings.daily_budget), monthly=usd(settings.monthly_budget))
 
 
 def _summary(console: Console) -> events.EventSink:

@@ -1,7 +1,6 @@
-"""The ledger: every run and every provider call, in a local SQLite file.
+"""The ledger store: an open SQLite file, its transactions, reads and maintenance.
 
-Only this module and its siblings (``ledger_schema``, ``ledger_caps``, ``ledger_views``,
-``ledger_stats``) touch SQLite. The file is created with mode 0600, uses WAL so concurrent
+Only the ledger package touches SQLite. The file is created with mode 0600, uses WAL so concurrent
 ``think`` processes never block each other's readers and never lose a row, and waits up to a
 busy timeout on a writer instead of failing. Rows are written as the run goes (the run when it
 starts, each call when it ends, the run again when it finishes), so a crash loses nothing
@@ -13,33 +12,21 @@ migrations (its import alone costs more than a run's ledger writes).
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from think import __version__
 from think.errors import LedgerError
 
 if TYPE_CHECKING:  # think.events imports pydantic (via pricing): too slow for `think ledger`
     from think import events
-    from think.settings import Settings
 
 BUSY_TIMEOUT_S = 10.0
 """How long a ledger write waits for another process's write before giving up."""
-CONTENT_FIELDS_RUN = ("prompt", "answer", "final_answer", "votes")
-CONTENT_FIELDS_CALL = ("text", "reasoning")
-RUN_SPENT_SQL = (
-    "coalesce(cost_usd, (SELECT sum(c.cost_usd) FROM calls c WHERE c.run_id = runs.id), 0)"
-)
-"""What a ``runs`` row spent: its recorded cost, else (a run that has not finished, or never
-will) the cost of the calls it recorded."""
-"""What ``--no-log`` leaves out: the text of prompts, answers and reasoning."""
 
 
 def import_sqlite_utils() -> None:
@@ -60,92 +47,6 @@ def import_sqlite_utils() -> None:
     finally:
         if sys.modules.get("numpy", False) is None:
             del sys.modules["numpy"]
-
-
-def _float(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def run_row(run: events.RunRecord, *, content: bool = True) -> dict[str, Any]:
-    """The ``runs`` row of a run record; ``content=False`` leaves the text out (--no-log).
-
-    A finished run's row also settles its spending-cap reservation (``reserved_usd`` back to
-    NULL): the recorded ``cost_usd`` takes its place.
-    """
-    usage = run.usage
-    row: dict[str, Any] = {
-        "id": run.id,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "duration_ms": run.duration_ms,
-        "status": run.status,
-        "exit_code": run.exit_code,
-        "strategy": run.strategy,
-        "prompt": run.prompt,
-        "answer": run.answer,
-        "answer_model": run.answer_model,
-        "final_answer": run.final_answer,
-        "models": json.dumps(list(run.models)),
-        "calls": run.calls,
-        "cost_usd": _float(run.cost.usd) if run.cost else None,
-        "cost_source": run.cost.source if run.cost else None,
-        "max_cost_usd": _float(run.max_cost_usd),
-        "strong_only_cost_usd": _float(run.strong_only_cost_usd),
-        "input_tokens": usage.input_tokens if usage else None,
-        "output_tokens": usage.output_tokens if usage else None,
-        "reasoning_tokens": usage.reasoning_tokens if usage else None,
-        "cached_tokens": usage.cached_tokens if usage else None,
-        "votes": json.dumps(run.votes) if run.votes else None,
-        "agreement": run.agreement,
-        "escalated": int(run.escalated),
-        "escalation_reason": run.escalation_reason,
-        "stages": json.dumps(list(run.stages)) if run.stages else None,
-        "error": run.error,
-        "think_version": __version__,
-        "no_log": 0 if content else 1,
-    }
-    if not content:
-        row.update(dict.fromkeys(CONTENT_FIELDS_RUN))
-    if run.status == "running":  # the process that runs it: see think.ledger_abandoned
-        from think.ledger_abandoned import this_host
-
-        row.update(reserved_pid=os.getpid(), reserved_host=this_host())
-    else:
-        row.update(reserved_usd=None, reserved_at=None)
-    return row
-
-
-def call_row(call: events.CallRecord, *, content: bool = True) -> dict[str, Any]:
-    finish = [reason for reason in call.finish_reasons if reason]
-    row: dict[str, Any] = {
-        "id": call.id,
-        "run_id": call.run_id,
-        "seq": call.seq,
-        "stage": call.stage,
-        "provider": call.provider,
-        "model": call.model,
-        "started_at": call.started_at,
-        "status": call.status,
-        "error": call.error,
-        "latency_ms": call.latency_ms,
-        "ttft_ms": call.ttft_ms,
-        "n": call.n,
-        "attempts": call.attempts,
-        "finish_reason": ",".join(finish) if finish else None,
-        "input_tokens": call.usage.input_tokens,
-        "output_tokens": call.usage.output_tokens,
-        "reasoning_tokens": call.usage.reasoning_tokens,
-        "cached_tokens": call.usage.cached_tokens,
-        "cache_write_tokens": call.usage.cache_write_tokens,
-        "usage_source": call.usage_source,
-        "cost_usd": _float(call.cost.usd),
-        "cost_source": call.cost.source,
-        "text": call.texts[0] if call.n == 1 else json.dumps(list(call.texts)),
-        "reasoning": call.reasoning or None,
-    }
-    if not content:
-        row.update(dict.fromkeys(CONTENT_FIELDS_CALL))
-    return row
 
 
 @cache
@@ -222,7 +123,7 @@ class Ledger:
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-        from think.ledger_schema import MIGRATIONS
+        from think.ledger.schema import MIGRATIONS
 
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
@@ -295,12 +196,14 @@ class Ledger:
 
     def record_run(self, run: events.RunRecord, *, content: bool = True) -> None:
         """Write the run; a run that starts first marks abandoned the runs whose process
-        ended before they finished (see :mod:`think.ledger_abandoned`)."""
+        ended before they finished (see :mod:`think.ledger.abandoned`)."""
+        from think.ledger.rows import run_row
+
         with self.immediate() as conn:
             if run.status == "running":
                 from datetime import UTC, datetime
 
-                from think.ledger_abandoned import settle_dead_runs
+                from think.ledger.abandoned import settle_dead_runs
 
                 settle_dead_runs(conn, datetime.now(UTC))
             self.upsert(conn, "runs", run_row(run, content=content))
@@ -308,6 +211,7 @@ class Ledger:
     def record_call(self, call: events.CallRecord, *, content: bool = True) -> None:
         """Write the call; a run holding a reservation gets its heartbeat refreshed."""
         from think.ids import utc_now
+        from think.ledger.rows import call_row
 
         with self.immediate() as conn:
             self.upsert(conn, "calls", call_row(call, content=content))
@@ -374,50 +278,10 @@ class Ledger:
         return int(row["n"]) if row else 0
 
 
-def ledger_path(settings: Settings) -> Path:
-    """The ledger file: ``--ledger``/``THINK_LEDGER``/config, else the platform's data dir."""
-    from think.paths import default_ledger_file
+def open_ledger(path: Path | None = None, timeout: float = BUSY_TIMEOUT_S) -> Ledger:
+    """The ledger at ``path``, else the default file under the platform's user data dir."""
+    if path is None:
+        from think.config.paths import default_ledger_file
 
-    return settings.ledger or default_ledger_file()
-
-
-def open_ledger(settings: Settings) -> Ledger:
-    return Ledger(ledger_path(settings), settings.ledger_timeout)
-
-
-class LedgerRecorder:
-    """Event sink that writes the run and its calls as they happen.
-
-    A ledger failure never stops the run: the first error is kept (``self.error``) and the
-    command reports it at the end with :data:`ExitCode.NOT_RECORDED`. ``content=False``
-    (``--no-log``) records costs, tokens and timings but no prompt, answer or reasoning.
-    """
-
-    def __init__(
-        self,
-        ledger: Ledger | None,
-        error: LedgerError | None = None,
-        *,
-        content: bool = True,
-        start_recorded: bool = False,
-    ) -> None:
-        self.ledger = ledger
-        self.error = error
-        self.content = content
-        self.start_recorded = start_recorded
-        """The run's start is already in the ledger (a spending-cap reservation wrote it)."""
-
-    def __call__(self, event: events.Event) -> None:
-        from think import events
-
-        if self.ledger is None or self.error is not None:
-            return
-        try:
-            if isinstance(event, events.RunStarted) and self.start_recorded:
-                return
-            if isinstance(event, (events.RunStarted, events.RunFinished)):
-                self.ledger.record_run(event.run, content=self.content)
-            elif isinstance(event, events.CallFinished):
-                self.ledger.record_call(event.call, content=self.content)
-        except LedgerError as exc:
-            self.error = exc
+        path = default_ledger_file()
+    return Ledger(path, timeout)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,8 +24,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from think.config.paths import DEFAULT_LEDGER_TIMEOUT, config_file
 from think.errors import ConfigError
-from think.paths import DEFAULT_LEDGER_TIMEOUT, config_file
+from think.money import MAX_USD
 from think.pricing import PriceOverride
 
 Origin = Literal["flag", "profile", "env", "file", "default"]
@@ -81,7 +83,7 @@ class Settings(BaseSettings):
     """Critique-and-revise rounds for ``refine``."""
     effort: Literal["low", "medium", "high"] = "medium"
     answer_format: str = "auto"
-    max_cost: float | None = Field(default=None, ge=0)
+    max_cost: Decimal | None = Field(default=None, ge=0, le=MAX_USD, allow_inf_nan=False)
     max_tokens: int = Field(default=1024, ge=1)
     temperature: float | None = Field(default=None, ge=0, le=2)
     system: str | None = None
@@ -96,9 +98,9 @@ class Settings(BaseSettings):
     """Ledger file (``THINK_LEDGER``); default under the platform's user data dir."""
     ledger_timeout: float = Field(default=DEFAULT_LEDGER_TIMEOUT, gt=0)
     """Seconds to wait for another process's ledger write before giving up."""
-    daily_budget: float | None = Field(default=None, ge=0)
+    daily_budget: Decimal | None = Field(default=None, ge=0, le=MAX_USD, allow_inf_nan=False)
     """USD that all runs of a local calendar day may spend together (``THINK_DAILY_BUDGET``)."""
-    monthly_budget: float | None = Field(default=None, ge=0)
+    monthly_budget: Decimal | None = Field(default=None, ge=0, le=MAX_USD, allow_inf_nan=False)
     """USD that all runs of a local calendar month may spend together."""
     no_log: bool = False
     """Record costs and timings but no prompt, answer or reasoning (``--no-log``)."""
@@ -156,7 +158,7 @@ def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {config_file()}: {exc.strerror}") from exc
     if settings.profile:
-        from think.profiles import profile_settings
+        from think.config.profiles import profile_settings
 
         chosen = profile_settings(settings.profiles, settings.profile)
         wins = {key: value for key, value in chosen.items() if key not in given}

@@ -8,7 +8,7 @@ pass a cap. When the run finishes, its row is settled: the reservation is cleare
 actual cost (never more than the reservation, by the budget governor) counts instead.
 
 A run that crashed leaves its reservation behind. It expires, and the calls it recorded count
-instead, when the process that made it is gone (see :mod:`think.ledger_abandoned`); the run's
+instead, when the process that made it is gone (see :mod:`think.ledger.abandoned`); the run's
 status becomes ``abandoned``.
 
 Spend counts toward the period in which its run started, in local time.
@@ -24,8 +24,10 @@ from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING
 
 from think.errors import SpendingCapReached
-from think.ledger import RUN_SPENT_SQL, Ledger, run_row
-from think.ledger_abandoned import settle_dead_runs
+from think.ledger.abandoned import settle_dead_runs
+from think.ledger.rows import run_row
+from think.ledger.schema import RUN_SPENT_SQL
+from think.ledger.store import Ledger
 from think.periods import day_start, iso, month_start
 
 if TYPE_CHECKING:

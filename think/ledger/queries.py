@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from think.errors import UsageError
-from think.ledger import Ledger
+from think.ledger.store import Ledger
 
 RUN_STATUSES = ("running", "ok", "error", "budget_exhausted", "cancelled", "abandoned")
 JSON_RUN_FIELDS = ("models", "votes", "stages")

@@ -102,9 +102,9 @@ def ask(
         ),
     ] = False,
 ) -> int:
-    from think.cli.query_run import run_query
-    from think.prompt_input import build_prompt
-    from think.settings import load_settings
+    from think.cli.ask_run import run_query
+    from think.cli.prompt_input import build_prompt
+    from think.config.settings import load_settings
 
     text = build_prompt(prompt or [], file)
     settings = load_settings(

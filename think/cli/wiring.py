@@ -1,0 +1,211 @@
+"""The composition root: effective settings in, the plain objects the layers below need out.
+
+Nothing under ``think/providers``, ``think/strategies``, ``think/ledger`` or
+``think/evaluate`` sees :class:`~think.config.settings.Settings`: they get a provider
+catalog and its options, a strategy spec, query options, a ledger path and timeout, spending
+caps and a price lookup, all made here. Which models a configuration means (the first vendor
+whose key is set, else the embedded local model) is decided here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
+
+from think.errors import ConfigError, UsageError
+from think.model_ref import ModelRef, parse_model_ref
+from think.providers.endpoint import env_value
+
+if TYPE_CHECKING:
+    from think.config.settings import Settings
+    from think.ledger.caps import Caps
+    from think.ledger.store import Ledger
+    from think.pricing import ModelPrice
+    from think.providers.options import ProviderOptions
+    from think.providers.registry import ProviderCatalog
+    from think.strategies.base import QueryOptions, Strategy
+    from think.strategies.factory import StrategySpec
+
+DEFAULT_OPENAI_CHEAP = "openai:gpt-4.1-mini"
+DEFAULT_OPENAI_STRONG = "openai:o4-mini"
+LOCAL_MODEL = "local:smollm2"
+VENDOR_DEFAULTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("OPENAI_API_KEY",), DEFAULT_OPENAI_CHEAP, DEFAULT_OPENAI_STRONG),
+    (("ANTHROPIC_API_KEY",), "anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-5"),
+    (("GEMINI_API_KEY", "GOOGLE_API_KEY"), "gemini:gemini-2.5-flash", "gemini:gemini-2.5-pro"),
+)
+"""The cheap and strong models used when none is configured, by the first vendor whose key
+variable is set."""
+
+
+# -- models and strategy ------------------------------------------------------------------
+
+
+def _vendor_defaults() -> tuple[str, str] | None:
+    for names, cheap, strong in VENDOR_DEFAULTS:
+        if env_value(*names):
+            return cheap, strong
+    return None
+
+
+def default_model(settings: Settings) -> str:
+    """The configured model; else the cheap model of the first vendor with a key (OpenAI,
+    Anthropic, Gemini); else the embedded local model."""
+    from think.providers.local_llama import SETUP_HINT, local_runtime_available
+
+    if settings.model:
+        return settings.model
+    vendor = _vendor_defaults()
+    if vendor is not None:
+        return vendor[0]
+    if local_runtime_available():
+        return LOCAL_MODEL
+    raise ConfigError(SETUP_HINT)
+
+
+def cheap_model(settings: Settings) -> ModelRef:
+    return parse_model_ref(settings.cheap or default_model(settings), settings.aliases)
+
+
+def strong_model(settings: Settings) -> ModelRef:
+    if settings.strong:
+        return parse_model_ref(settings.strong, settings.aliases)
+    vendor = _vendor_defaults()
+    if not settings.model and vendor is not None:
+        return parse_model_ref(vendor[1])
+    return parse_model_ref(default_model(settings), settings.aliases)
+
+
+def strategy_name(settings: Settings) -> str:
+    """The configured strategy; by default a cascade when there are two models to cascade
+    between, else a single answer."""
+    if settings.strategy:
+        return settings.strategy
+    return "cascade" if cheap_model(settings) != strong_model(settings) else "single"
+
+
+def strategy_spec(settings: Settings) -> StrategySpec:
+    from think.strategies.factory import StrategySpec
+
+    name = strategy_name(settings)
+    if name in ("single", "reason"):
+        model = parse_model_ref(default_model(settings), settings.aliases)
+    else:
+        model = cheap_model(settings)
+    judge = None
+    if settings.verifier == "judge" and name in ("cascade", "refine"):
+        judge = parse_model_ref(settings.judge, settings.aliases) if settings.judge else model
+    return StrategySpec(
+        name=name,  # type: ignore[arg-type]  # validated by Settings
+        model=model,
+        strong=strong_model(settings) if name == "cascade" else None,
+        samples=settings.samples,
+        cascade_initial=settings.cascade_initial,
+        agreement=settings.agreement,
+        cascade_max_samples=settings.cascade_max_samples,
+        judge=judge,
+        verify_cmd=settings.verify_cmd,
+        verify_timeout=settings.verify_timeout,
+        rounds=settings.rounds,
+    )
+
+
+def build_strategy(settings: Settings) -> Strategy:
+    from think.strategies.factory import build_strategy as build
+
+    return build(strategy_spec(settings))
+
+
+def query_options(settings: Settings) -> QueryOptions:
+    from think.strategies.answers import parse_answer_format
+    from think.strategies.base import QueryOptions
+
+    try:
+        fmt = parse_answer_format(settings.answer_format)
+    except ValueError as exc:
+        raise UsageError(f"--answer-format: {exc}") from exc
+    return QueryOptions(
+        settings.max_tokens,
+        settings.temperature,
+        settings.system,
+        answer_format=fmt,
+        effort=settings.effort,
+    )
+
+
+# -- providers and prices -----------------------------------------------------------------
+
+
+def provider_options(settings: Settings) -> ProviderOptions:
+    from think.providers.options import (
+        LocalModelOptions,
+        ProviderOptions,
+        RetryPolicy,
+        Timeouts,
+    )
+
+    return ProviderOptions(
+        timeouts=Timeouts(connect=settings.connect_timeout, idle=settings.timeout),
+        retry=RetryPolicy(max_retries=settings.max_retries, base_delay=settings.retry_base_delay),
+        local=LocalModelOptions(
+            path=settings.local_model_path,
+            context=settings.local_context,
+            threads=settings.local_threads,
+        ),
+        replay_file=settings.replay_file,
+    )
+
+
+def provider_catalog(settings: Settings) -> ProviderCatalog:
+    from think.providers.endpoint import EndpointConfig
+    from think.providers.registry import ProviderCatalog
+
+    configured = {}
+    for name, table in settings.providers.items():
+        values = table.model_dump()
+        values["api_key"] = table.api_key.get_secret_value() if table.api_key else None
+        configured[name] = EndpointConfig(**values)
+    return ProviderCatalog(configured, provider_options(settings))
+
+
+def price_lookup(
+    settings: Settings, catalog: ProviderCatalog | None = None
+) -> Callable[[ModelRef], ModelPrice | None]:
+    """Each model's price: the config's ``[prices]``, then an endpoint's built-in prices,
+    then genai-prices (looked up once per model)."""
+    from think.pricing import PriceOverride, lookup_price
+
+    providers = catalog or provider_catalog(settings)
+
+    @cache
+    def price_for(ref: ModelRef) -> ModelPrice | None:
+        endpoint = providers.endpoint(ref.provider)
+        builtin = {
+            f"{endpoint.name}:{model}": PriceOverride(input_mtok=i, output_mtok=o)
+            for model, i, o in endpoint.prices
+        }
+        return lookup_price(
+            ref.provider,
+            ref.model,
+            price_provider=endpoint.price_provider,
+            overrides={**builtin, **settings.prices},
+            local=endpoint.local,
+        )
+
+    return price_for
+
+
+# -- the ledger and the caps --------------------------------------------------------------
+
+
+def open_ledger(settings: Settings) -> Ledger:
+    from think.ledger.store import open_ledger as open_at
+
+    return open_at(settings.ledger, settings.ledger_timeout)
+
+
+def spending_caps(settings: Settings) -> Caps:
+    from think.ledger.caps import Caps
+
+    return Caps(daily=settings.daily_budget, monthly=settings.monthly_budget)

@@ -1,0 +1,1 @@
+"""Configuration: flags, ``THINK_*``, the TOML file and profiles, to typed settings."""

@@ -1,0 +1,1 @@
+"""Evaluation: replay sets, grids of settings, reports, frontier, calibration, plots."""

@@ -1,0 +1,49 @@
+"""The event sink that writes a run and its calls to the ledger as they happen."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from think.errors import LedgerError
+
+if TYPE_CHECKING:
+    from think import events
+    from think.ledger.store import Ledger
+
+
+class LedgerRecorder:
+    """Event sink that writes the run and its calls as they happen.
+
+    A ledger failure never stops the run: the first error is kept (``self.error``) and the
+    command reports it at the end with :data:`ExitCode.NOT_RECORDED`. ``content=False``
+    (``--no-log``) records costs, tokens and timings but no prompt, answer or reasoning.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger | None,
+        error: LedgerError | None = None,
+        *,
+        content: bool = True,
+        start_recorded: bool = False,
+    ) -> None:
+        self.ledger = ledger
+        self.error = error
+        self.content = content
+        self.start_recorded = start_recorded
+        """The run's start is already in the ledger (a spending-cap reservation wrote it)."""
+
+    def __call__(self, event: events.Event) -> None:
+        from think import events
+
+        if self.ledger is None or self.error is not None:
+            return
+        try:
+            if isinstance(event, events.RunStarted) and self.start_recorded:
+                return
+            if isinstance(event, (events.RunStarted, events.RunFinished)):
+                self.ledger.record_run(event.run, content=self.content)
+            elif isinstance(event, events.CallFinished):
+                self.ledger.record_call(event.call, content=self.content)
+        except LedgerError as exc:
+            self.error = exc
