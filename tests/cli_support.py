@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.paths import require_think_bin
 
 MODEL = "openai:gpt-4o-mini"
 API_KEY = "sk-test-0123456789abcdefXYZ"
-THINK_BIN = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "think"
 ANSI = re.compile(r"\x1b\[")
 ERROR_LINE = re.compile(r"think: error: \S[^\n]*\n")
 
@@ -89,7 +89,7 @@ def run_think(
 ) -> Result:
     """``think ARGV`` as a subprocess of the console script (stdin a pipe)."""
     proc = subprocess.run(
-        [str(THINK_BIN), *argv],
+        [str(require_think_bin()), *argv],
         input=stdin,
         capture_output=True,
         env=dict(os.environ) if env is None else env,

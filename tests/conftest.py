@@ -1,4 +1,11 @@
-"""Shared fixtures: an isolated environment per test and the loopback OpenAI server."""
+"""Shared fixtures: an isolated environment per test and the loopback OpenAI server.
+
+Tests live in tiers, one folder each, and each folder's tests carry its marker:
+``unit`` (in-process, no server), ``providers`` (providers against loopback servers that
+speak each wire format), ``cli`` (the CLI through Typer's runner) and ``e2e`` (the installed
+console script as a subprocess, a real terminal, a real model server). ``pytest -m unit``
+runs one tier.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +39,16 @@ PROVIDER_ENV = (
     "LLAMACPP_API_KEY",
     "OLLAMA_API_KEY",
 )
+
+
+TIERS = ("unit", "providers", "cli", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = item.path.parent.name
+        if tier in TIERS:
+            item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(autouse=True)

@@ -30,7 +30,7 @@ from think.providers.base import (
     UsageReported,
 )
 from think.tokens import ESTIMATE, TokenCount, count_messages, count_text, estimate_tokens
-from think.usage import Usage
+from think.usage import CallUsageSource, Usage
 
 MIN_OUTPUT_TOKENS = 16
 """A call that can afford fewer output tokens than this is not worth making."""
@@ -223,10 +223,10 @@ async def _consume(
             meter.streamed_tokens += tokens
             if isinstance(item, TextDelta):
                 meter.texts.setdefault(item.index, []).append(item.text)
-                ctx.emit(events.TextDelta(meter.id, item.text, item.index))
+                ctx.emit(events.AnswerText(meter.id, item.text, item.index))
             else:
                 meter.reasoning.append(item.text)
-                ctx.emit(events.ReasoningDelta(meter.id, item.text, item.index))
+                ctx.emit(events.ReasoningText(meter.id, item.text, item.index))
             ctx.emit(events.CallProgress(meter.id, meter.streamed_tokens, running))
         elif isinstance(item, ChoiceFinished):
             meter.finish[item.index] = item.reason
@@ -249,7 +249,7 @@ def _record(
     texts = tuple("".join(meter.texts.get(i, [])) for i in range(request.n))
     reasoning = "".join(meter.reasoning)
     usage = meter.usage
-    usage_source: events.UsageSource
+    usage_source: CallUsageSource
     if usage is not None and status == "ok":
         usage_source = usage.source
     else:

@@ -13,11 +13,10 @@ from decimal import Decimal
 from typing import Literal
 
 from think.pricing import Cost
-from think.usage import Usage
+from think.usage import CallUsageSource, Usage
 
 CallStatus = Literal["ok", "error", "cut", "cancelled", "budget"]
 RunStatus = Literal["running", "ok", "error", "budget_exhausted", "cancelled"]
-UsageSource = Literal["reported", "estimated", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class CallRecord:
     finish_reasons: tuple[str | None, ...]
     usage: Usage
     """As reported by the provider, else counted locally."""
-    usage_source: UsageSource
+    usage_source: CallUsageSource
     """``unknown`` when the call did not finish: the provider never reported its usage
     and the token counts are local estimates of what was streamed."""
     cost: Cost
@@ -91,14 +90,19 @@ class CallStarted:
 
 
 @dataclass(frozen=True)
-class TextDelta:
+class AnswerText:
+    """Answer text a call streamed (a provider's :class:`~think.providers.base.TextDelta`,
+    tagged with its call)."""
+
     call_id: str
     text: str
     index: int = 0
 
 
 @dataclass(frozen=True)
-class ReasoningDelta:
+class ReasoningText:
+    """Reasoning text a call streamed, tagged with its call."""
+
     call_id: str
     text: str
     index: int = 0
@@ -160,8 +164,8 @@ class RunFinished:
 Event = (
     RunStarted
     | CallStarted
-    | TextDelta
-    | ReasoningDelta
+    | AnswerText
+    | ReasoningText
     | CallProgress
     | CallFinished
     | BudgetUpdate

@@ -11,6 +11,9 @@ from decimal import Decimal
 from typing import Literal
 
 UsageSource = Literal["reported", "estimated"]
+"""Where a usage's counts come from: the provider's report, or counted here."""
+CallUsageSource = Literal[UsageSource, "unknown"]
+"""A recorded call's usage source: also ``unknown`` (a failed call whose usage never came)."""
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeAlias
+
+from tests.paths import FIXTURES
 
 __all__ = [
     "DEFAULT_ANSWER",
@@ -53,7 +54,7 @@ AnswerSource: TypeAlias = str | Callable[[JSONDict, int], str]
 
 DEFAULT_ANSWER = "The answer is 4."
 DEFAULT_REASONING = "The user asks for 2 + 2. Two plus two is four."
-FIXTURES_ROOT = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES_ROOT = FIXTURES
 
 
 # --------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import random
 import subprocess
-import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -36,9 +35,9 @@ from tests.fakes.openai_server import (
     rate_limited,
     server_error,
 )
+from tests.paths import require_think_bin
 from think.errors import ExitCode
 
-THINK = str(Path(sys.executable).with_name("think"))
 TIMEOUT = 0.5
 """Seconds think waits for the next bytes (``THINK_TIMEOUT``); stalls last longer."""
 STALL = 1.5
@@ -123,7 +122,16 @@ def run_fault_injection(
             "THINK_RETRY_BASE_DELAY": "0.01",
             "NO_COLOR": "1",
         }
-        command = [THINK, "-s", "vote", "-n", str(samples), "-m", "flaky:gpt-4o-mini", "--json"]
+        command = [
+            str(require_think_bin()),
+            "-s",
+            "vote",
+            "-n",
+            str(samples),
+            "-m",
+            "flaky:gpt-4o-mini",
+            "--json",
+        ]
 
         def one(number: int) -> subprocess.CompletedProcess[str]:
             return subprocess.run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -20,11 +21,16 @@ from think.ledger.recorder import LedgerRecorder
 from think.run import Query, execute, start_record
 from think.strategies.single import ANSWER_STAGE
 
+if TYPE_CHECKING:
+    from think.providers.registry import ProviderCatalog
 
-def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool) -> int:
+
+def prepare_query(prompt: str, settings: Settings) -> tuple[Query, ProviderCatalog]:
+    """The query the settings describe and the providers it may call; an unknown provider
+    or a strategy that cannot be built is a usage error before anything is spent."""
     strategy = wiring.build_strategy(settings)
     catalog = wiring.provider_catalog(settings)
-    for ref in strategy.models:  # unknown provider: usage error before anything
+    for ref in strategy.models:
         catalog.endpoint(ref.provider)
     query = Query(
         prompt=prompt,
@@ -32,7 +38,29 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
         options=wiring.query_options(settings),
         max_cost=settings.max_cost,
     )
-    recorder, run = _start(settings, start_record(query))
+    return query, catalog
+
+
+def ask(prompt: str, settings: Settings) -> events.RunRecord:
+    """Answer ``prompt`` and record the run, with no output: the Python API's ``think.ask``."""
+    query, catalog = prepare_query(prompt, settings)
+    recorder, run = start_recording(settings, start_record(query))
+    price_for = wiring.price_lookup(settings, catalog)
+    try:
+        run = asyncio.run(execute(query, events.EventBus(recorder), price_for, catalog.create, run))
+    finally:
+        if recorder.ledger is not None:
+            recorder.ledger.close()
+    if recorder.error is not None:
+        import warnings
+
+        warnings.warn(f"the run was not recorded: {recorder.error}", RuntimeWarning, stacklevel=3)
+    return run
+
+
+def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool) -> int:
+    query, catalog = prepare_query(prompt, settings)
+    recorder, run = start_recording(settings, start_record(query))
 
     live_enabled = not quiet and sys.stderr.isatty()
     stdout_tty = sys.stdout.isatty()
@@ -79,7 +107,9 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
     return int(code)
 
 
-def _start(settings: Settings, run: events.RunRecord) -> tuple[LedgerRecorder, events.RunRecord]:
+def start_recording(
+    settings: Settings, run: events.RunRecord
+) -> tuple[LedgerRecorder, events.RunRecord]:
     """Open the ledger and, under spending caps, reserve the run's maximum cost in it.
 
     Without caps a ledger that cannot be opened does not stop the run (it ends with

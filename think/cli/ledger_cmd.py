@@ -90,7 +90,7 @@ def recent(
     if ctx.invoked_subcommand is not None:
         return
     from think.cli.ledger_render import output_format, runs_table, write_csv, write_json_lines
-    from think.ledger.queries import RunFilter, decode_run, list_runs
+    from think.ledger.queries import RunFilter, list_runs
     from think.ledger.schema import RUN_COLUMNS
 
     fmt = output_format(json_output, csv_output)
@@ -98,9 +98,9 @@ def recent(
     with _ledger() as ledger:
         rows = list_runs(ledger, flt, limit)
     if fmt == "json":
-        write_json_lines(decode_run(row) for row in rows)
+        write_json_lines(row.document() for row in rows)
     elif fmt == "csv":
-        write_csv(rows, list(RUN_COLUMNS))
+        write_csv((row.row for row in rows), list(RUN_COLUMNS))
     elif rows:
         console = _console()
         console.print(runs_table(rows, console.width))
@@ -122,17 +122,17 @@ def show(
 ) -> None:
     """Everything about one run: its stages, calls, votes, answer and reasoning."""
     from think.cli.ledger_render import output_format, show_run, write_csv, write_json_lines
-    from think.ledger.queries import find_run, run_document
+    from think.ledger.queries import calls_of, find_run, run_document
     from think.ledger.schema import CALL_COLUMNS
 
     fmt = output_format(json_output, csv_output)
     with _ledger() as ledger:
         run = find_run(ledger, run_id)
-        calls = ledger.calls_of(run["id"])
+        calls = calls_of(ledger, run)
     if fmt == "json":
         write_json_lines([run_document(run, calls)])
     elif fmt == "csv":
-        write_csv(calls, list(CALL_COLUMNS))
+        write_csv((call.row for call in calls), list(CALL_COLUMNS))
     else:
         show_run(_console(), run, calls)
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from think.ledger.records import StoredCall, StoredRun
     from think.ledger.stats import Row, Stats
 
 Format = Literal["table", "json", "csv"]
@@ -73,8 +74,7 @@ def excerpt(text: str | None, width: int = 200) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def agreement(votes: str | dict[str, int] | None) -> str:
-    counts = json.loads(votes) if isinstance(votes, str) else votes
+def agreement(counts: dict[str, int]) -> str:
     if not counts:
         return ""
     return f"{max(counts.values())}/{sum(counts.values())}"
@@ -89,24 +89,24 @@ def _table(*columns: str) -> Table:
     return table
 
 
-def runs_table(rows: list[dict[str, Any]], width: int) -> Table:
+def runs_table(runs: list[StoredRun], width: int) -> Table:
     """Recent runs; at 80 columns the fixed columns keep their width, the model (without its
     provider: ``think ledger show`` has it) and the prompt share what is left."""
     table = _table("time", "run", "status", "strategy", "model", "agree", "esc", "cost")
     table.add_column("prompt", no_wrap=True, overflow="ellipsis", min_width=10)
     cells = [
         [
-            local_time(row["started_at"]),
-            row["id"][:8],
-            STATUS_SHORT.get(row["status"], row["status"]),
-            row["strategy"],
-            (row["answer_model"] or "").partition(":")[2] or (row["answer_model"] or ""),
-            agreement(row["votes"]),
-            "yes" if row["escalated"] else "",
-            usd(row["cost_usd"]) if row["status"] != "running" else "…",
-            excerpt(row["prompt"]) if not row.get("no_log") else "(not logged)",
+            local_time(run.started_at),
+            run.id[:8],
+            STATUS_SHORT.get(run.status, run.status),
+            run.strategy,
+            (run.answer_model or "").partition(":")[2] or (run.answer_model or ""),
+            agreement(run.votes),
+            "yes" if run.escalated else "",
+            usd(run.cost_usd) if run.status != "running" else "…",
+            excerpt(run.prompt) if not run.no_log else "(not logged)",
         ]
-        for row in rows
+        for run in runs
     ]
     _fit_widths(table, cells, width, squeeze={4: 11})
     for row_cells in cells:
@@ -141,58 +141,57 @@ def _field(label: str, value: object) -> str:
     return f"[bold]{label:<12}[/bold] {value}"
 
 
-def show_run(console: Console, run: dict[str, Any], calls: list[dict[str, Any]]) -> None:
+def show_run(console: Console, run: StoredRun, calls: list[StoredCall]) -> None:
     """Everything recorded about one run, for a person."""
     from rich.markup import escape
 
     def line(label: str, value: object) -> None:
         console.print(_field(label, escape(str(value))))
 
-    line("run", run["id"])
-    line("started", local_time(run["started_at"], full=True))
-    duration = "" if run["duration_ms"] is None else f"{run['duration_ms'] / 1000:.2f} s"
-    line("status", f"{run['status']} (exit {run['exit_code']})  {duration}".rstrip())
-    line("strategy", run["strategy"])
-    line("models", ", ".join(json.loads(run["models"] or "[]")))
-    line("answered by", run["answer_model"] or "-")
-    cost = f"{usd(run['cost_usd'])} ({run['cost_source'] or 'not finished'})"
-    if run["max_cost_usd"] is not None:
-        cost += f" of at most {usd(run['max_cost_usd'])}"
-    if run["reserved_usd"] is not None:
-        cost += f"; {usd(run['reserved_usd'])} reserved against the spending caps"
+    line("run", run.id)
+    line("started", local_time(run.started_at, full=True))
+    duration = "" if run.duration_ms is None else f"{run.duration_ms / 1000:.2f} s"
+    line("status", f"{run.status} (exit {run.exit_code})  {duration}".rstrip())
+    line("strategy", run.strategy)
+    line("models", ", ".join(run.models))
+    line("answered by", run.answer_model or "-")
+    cost = f"{usd(run.cost_usd)} ({run.cost_source or 'not finished'})"
+    if run.max_cost_usd is not None:
+        cost += f" of at most {usd(run.max_cost_usd)}"
+    if run.reserved_usd is not None:
+        cost += f"; {usd(run.reserved_usd)} reserved against the spending caps"
     line("cost", cost)
-    if run["strong_only_cost_usd"] is not None and run["cost_usd"] is not None:
-        saved = usd_from_ledger(run["strong_only_cost_usd"]) - usd_from_ledger(run["cost_usd"])
-        line("strong alone", f"{usd(run['strong_only_cost_usd'])} (saved {usd(saved)})")
+    if run.strong_only_cost_usd is not None and run.cost_usd is not None:
+        saved = run.strong_only_cost_usd - run.cost_usd
+        line("strong alone", f"{usd(run.strong_only_cost_usd)} (saved {usd(saved)})")
     line(
         "tokens",
-        f"in {run['input_tokens'] or 0} · out {run['output_tokens'] or 0} · reasoning "
-        f"{run['reasoning_tokens'] or 0} · cached {run['cached_tokens'] or 0}",
+        f"in {run.input_tokens} · out {run.output_tokens} · reasoning "
+        f"{run.reasoning_tokens} · cached {run.cached_tokens}",
     )
-    if run["stages"]:
-        line("stages", " → ".join(json.loads(run["stages"])))
-    if run["votes"]:
-        votes = json.loads(run["votes"])
-        tally = ", ".join(f"{answer!r} ×{count}" for answer, count in votes.items())
-        line("votes", f"{tally} (agreement {agreement(votes)})")
-    if run["escalation_reason"]:
-        line("escalated", f"{'yes' if run['escalated'] else 'no'}: {run['escalation_reason']}")
-    if run["error"]:
-        line("error", run["error"])
+    if run.stages:
+        line("stages", " → ".join(run.stages))
+    if run.votes:
+        tally = ", ".join(f"{answer!r} ×{count}" for answer, count in run.votes.items())
+        line("votes", f"{tally} (agreement {agreement(run.votes)})")
+    if run.escalation_reason:
+        line("escalated", f"{'yes' if run.escalated else 'no'}: {run.escalation_reason}")
+    if run.error:
+        line("error", run.error)
     console.print()
     console.print(calls_table(calls) if calls else "no calls")
     for call in calls:
-        if call["error"]:
-            console.print(_field(f"call {call['seq']}", escape(f"error: {call['error']}")))
-    if run["no_log"]:
+        if call.error:
+            console.print(_field(f"call {call.seq}", escape(f"error: {call.error}")))
+    if run.no_log:
         console.print("\n(prompt, answer and reasoning were not recorded: --no-log)")
         return
-    _section(console, "prompt", run["prompt"])
-    _section(console, "answer", run["answer"])
+    _section(console, "prompt", run.prompt)
+    _section(console, "answer", run.answer)
     for call in calls:
-        if call["reasoning"]:
-            title = f"reasoning (call {call['seq']}, {call['provider']}:{call['model']})"
-            _section(console, title, call["reasoning"])
+        if call.reasoning:
+            title = f"reasoning (call {call.seq}, {call.provider}:{call.model})"
+            _section(console, title, call.reasoning)
 
 
 def _section(console: Console, title: str, text: str | None) -> None:
@@ -203,7 +202,7 @@ def _section(console: Console, title: str, text: str | None) -> None:
     console.print(Text(text if text else "-"))
 
 
-def calls_table(calls: list[dict[str, Any]]) -> Table:
+def calls_table(calls: list[StoredCall]) -> Table:
     table = _table(
         "#", "stage", "model", "status", "in", "out", "reas", "cost", "latency", "ttft", "end"
     )
@@ -211,17 +210,17 @@ def calls_table(calls: list[dict[str, Any]]) -> Table:
         table.columns[index].justify = "right"
     for call in calls:
         table.add_row(
-            str(call["seq"]),
-            call["stage"] or "",
-            f"{call['provider']}:{call['model']}",
-            call["status"],
-            str(call["input_tokens"] or 0),
-            str(call["output_tokens"] or 0),
-            str(call["reasoning_tokens"] or 0),
-            usd(call["cost_usd"]),
-            _seconds(call["latency_ms"]),
-            _seconds(call["ttft_ms"]),
-            call["finish_reason"] or "",
+            str(call.seq),
+            call.stage or "",
+            f"{call.provider}:{call.model}",
+            call.status,
+            str(call.input_tokens),
+            str(call.output_tokens),
+            str(call.reasoning_tokens),
+            usd(call.cost_usd),
+            _seconds(call.latency_ms),
+            _seconds(call.ttft_ms),
+            call.finish_reason or "",
         )
     return table
 

@@ -60,9 +60,9 @@ class LiveState:
         if isinstance(event, events.CallStarted):
             start = Decimal(0) if event.priced else None
             self.calls[event.call_id] = _CallView(event.model, event.stage, cost=start)
-        elif isinstance(event, events.TextDelta):
+        elif isinstance(event, events.AnswerText):
             self.answer.append(event.text)
-        elif isinstance(event, events.ReasoningDelta):
+        elif isinstance(event, events.ReasoningText):
             self.reasoning.append(event.text)
             self.reasoning_chars += len(event.text)
         elif isinstance(event, events.CallProgress):

@@ -77,7 +77,7 @@ class AnswerWriter:
         if isinstance(event, events.CallStarted):
             if event.stage == self.stream_stage and event.n == 1 and not self._written:
                 self._streaming.add(event.call_id)
-        elif isinstance(event, events.TextDelta):
+        elif isinstance(event, events.AnswerText):
             if event.call_id in self._streaming:
                 self._write(event.text)
         elif isinstance(event, events.CallFinished):

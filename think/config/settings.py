@@ -28,6 +28,7 @@ from think.config.paths import DEFAULT_LEDGER_TIMEOUT, config_file
 from think.errors import ConfigError
 from think.money import MAX_USD
 from think.pricing import PriceOverride
+from think.providers.base import Effort
 
 Origin = Literal["flag", "profile", "env", "file", "default"]
 
@@ -81,7 +82,7 @@ class Settings(BaseSettings):
     verify_timeout: float = Field(default=30.0, gt=0)
     rounds: int = Field(default=2, ge=1, le=10)
     """Critique-and-revise rounds for ``refine``."""
-    effort: Literal["low", "medium", "high"] = "medium"
+    effort: Effort = "medium"
     answer_format: str = "auto"
     max_cost: Decimal | None = Field(default=None, ge=0, le=MAX_USD, allow_inf_nan=False)
     max_tokens: int = Field(default=1024, ge=1)

@@ -31,8 +31,9 @@ from think.providers.base import Provider
 from think.run import Query, execute, messages_for
 from think.strategies.answers import normalize, parse_answer_format
 from think.strategies.base import QueryOptions, Strategy
+from think.strategies.normalize import AnswerKind
 
-KINDS = ("number", "choice", "yesno", "date", "text")
+DATASET_KINDS: tuple[AnswerKind, ...] = ("number", "choice", "yesno", "date", "text")
 PLAN_MARGIN = Decimal("1.25")
 """Each run may spend up to its plan's worst case plus this margin (system instructions the
 strategy adds are not in the plan's prompt count)."""
@@ -43,7 +44,7 @@ class EvalItem:
     id: str
     question: str
     gold: str
-    kind: str
+    kind: AnswerKind
     options: tuple[str, ...] = ()
 
 
@@ -64,9 +65,12 @@ def load_dataset(path: Path) -> list[EvalItem]:
             gold = str(data["gold"])
         except (ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"{path}:{number}: needs JSON with question and gold ({exc})") from exc
-        kind = str(data.get("answer_kind") or "text")
-        if kind not in KINDS:
-            raise UsageError(f"{path}:{number}: answer_kind {kind!r} is not one of {KINDS}")
+        kind = next((k for k in DATASET_KINDS if k == (data.get("answer_kind") or "text")), None)
+        if kind is None:
+            raise UsageError(
+                f"{path}:{number}: answer_kind {data.get('answer_kind')!r} is not one of "
+                f"{DATASET_KINDS}"
+            )
         options = tuple(str(o) for o in data.get("options") or ())
         items.append(EvalItem(str(data.get("id", number)), question, gold, kind, options))
     if not items:
@@ -97,7 +101,7 @@ class Contestant:
 
 
 def is_correct(run: events.RunRecord, item: EvalItem) -> bool:
-    gold = normalize(item.gold, item.kind, options=item.options or None)  # type: ignore[arg-type]
+    gold = normalize(item.gold, item.kind, options=item.options or None)
     return gold is not None and run.final_answer == gold
 
 

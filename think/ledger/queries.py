@@ -3,16 +3,15 @@ whole ledger streamed for export."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from think.errors import UsageError
+from think.ledger.records import StoredCall, StoredRun
 from think.ledger.store import Ledger
 
 RUN_STATUSES = ("running", "ok", "error", "budget_exhausted", "cancelled", "abandoned")
-JSON_RUN_FIELDS = ("models", "votes", "stages")
 _MAX_CHAR = "\U0010ffff"
 
 
@@ -72,25 +71,19 @@ def fts_query(text: str) -> str:
     return " ".join(terms)
 
 
-def decode_run(row: dict[str, Any]) -> dict[str, Any]:
-    """A ``runs`` row with its JSON columns decoded (for ``--json`` and export)."""
-    for name in JSON_RUN_FIELDS:
-        value = row.get(name)
-        row[name] = json.loads(value) if value else ([] if name != "votes" else {})
-    return row
-
-
-def list_runs(ledger: Ledger, flt: RunFilter, limit: int) -> list[dict[str, Any]]:
+def list_runs(ledger: Ledger, flt: RunFilter, limit: int) -> list[StoredRun]:
     """The newest ``limit`` runs that match, newest first."""
     if flt.text is not None:
-        return _search(ledger, flt, limit)
-    where, params = flt.where()
-    return list(
-        ledger.rows(
-            f"SELECT * FROM runs WHERE {where} ORDER BY started_at DESC, rowid DESC LIMIT ?",
-            [*params, limit],
+        rows = _search(ledger, flt, limit)
+    else:
+        where, params = flt.where()
+        rows = list(
+            ledger.rows(
+                f"SELECT * FROM runs WHERE {where} ORDER BY started_at DESC, rowid DESC LIMIT ?",
+                [*params, limit],
+            )
         )
-    )
+    return [StoredRun.from_row(row) for row in rows]
 
 
 def _search(ledger: Ledger, flt: RunFilter, limit: int) -> list[dict[str, Any]]:
@@ -123,7 +116,7 @@ def _search(ledger: Ledger, flt: RunFilter, limit: int) -> list[dict[str, Any]]:
     return found[:limit]
 
 
-def find_run(ledger: Ledger, prefix: str) -> dict[str, Any]:
+def find_run(ledger: Ledger, prefix: str) -> StoredRun:
     """The run whose id starts with ``prefix``; a usage error when none or several do."""
     prefix = prefix.strip().lower()
     if not prefix:
@@ -139,12 +132,17 @@ def find_run(ledger: Ledger, prefix: str) -> dict[str, Any]:
     if len(found) > 1:
         shown = ", ".join(row["id"] for row in found[:3]) + (", …" if len(found) > 3 else "")
         raise UsageError(f"run id {prefix!r} is ambiguous: it starts {shown}; give more of it")
-    return found[0]
+    return StoredRun.from_row(found[0])
 
 
-def run_document(run: dict[str, Any], calls: list[dict[str, Any]]) -> dict[str, Any]:
+def calls_of(ledger: Ledger, run: StoredRun) -> list[StoredCall]:
+    """The run's calls in the order they were made."""
+    return [StoredCall.from_row(row) for row in ledger.calls_of(run.id)]
+
+
+def run_document(run: StoredRun, calls: list[StoredCall]) -> dict[str, Any]:
     """One run with its calls: ``think ledger show --json`` and each export line."""
-    return {"run": decode_run(dict(run)), "calls": calls}
+    return {"run": run.document(), "calls": [call.row for call in calls]}
 
 
 def export_documents(ledger: Ledger, flt: RunFilter) -> Iterator[dict[str, Any]]:
@@ -155,4 +153,5 @@ def export_documents(ledger: Ledger, flt: RunFilter) -> Iterator[dict[str, Any]]
         for run in ledger.rows(
             f"SELECT * FROM runs WHERE {where} ORDER BY started_at, rowid", params
         ):
-            yield run_document(run, ledger.calls_of(run["id"]))
+            stored = StoredRun.from_row(run)
+            yield run_document(stored, calls_of(ledger, stored))

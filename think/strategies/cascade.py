@@ -24,6 +24,7 @@ from think.errors import BudgetExhausted, ProviderError
 from think.model_ref import ModelRef
 from think.plan import PlanStep
 from think.strategies.base import QueryOptions, RunContext, StrategyResult
+from think.strategies.normalize import AnswerKind
 from think.strategies.reasoning import (
     ANSWER_LINE,
     reasoning_max_tokens,
@@ -31,7 +32,7 @@ from think.strategies.reasoning import (
     with_system,
 )
 from think.strategies.sampling import Sample, draw, extract, first_for, request_for
-from think.strategies.tally import Tally, Verdict
+from think.strategies.tally import Decision, Tally
 from think.strategies.verifiers import JudgeVerifier, Verifier
 from think.tokens import estimate_tokens
 from think.usage import Usage
@@ -97,18 +98,18 @@ class CascadePolicy:
         confirming = self.needed(None) - opening
         return opening + confirming * (1 - EXPECTED_ESCALATION_RATE)
 
-    def screen(self, kind: str | None) -> int:
+    def screen(self, kind: AnswerKind | None) -> int:
         """Opening samples that must all agree before the vote counts (default rule)."""
         wanted = self.closed_screen if kind in CLOSED_KINDS else self.open_screen
         return min(max(wanted, self.initial), self.most_samples)
 
-    def needed(self, kind: str | None) -> int:
+    def needed(self, kind: AnswerKind | None) -> int:
         """Agreeing samples needed to accept an answer of ``kind``."""
         if self.agreement is None:
             return min(max(self.screen(kind), self.votes), self.most_samples)
         return max(1, math.ceil(self.agreement * self.most_samples - 1e-9))
 
-    def decided(self, tally: Tally, kind: str | None) -> Verdict | None:
+    def decided(self, tally: Tally, kind: AnswerKind | None) -> Decision | None:
         if self.agreement is not None:
             return tally.decided(self.agreement, self.most_samples)
         screened = tally.unanimous(self.screen(kind))
@@ -124,7 +125,7 @@ class CascadePolicy:
             return first
         return tally.plurality()[0]
 
-    def describe(self, kind: str | None) -> str:
+    def describe(self, kind: AnswerKind | None) -> str:
         needed = self.needed(kind)
         if self.agreement is not None:
             return f"{needed} of {self.most_samples}"
@@ -288,7 +289,7 @@ class Cascade:
         return price.cost(Usage(input_tokens=input_tokens, output_tokens=output_tokens))
 
 
-def _leading_kind(tally: Tally, samples: list[Sample]) -> str | None:
+def _leading_kind(tally: Tally, samples: list[Sample]) -> AnswerKind | None:
     """The answer kind of the plurality answer so far."""
     key, _ = tally.plurality()
     leader = first_for(samples, key)

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-Verdict = Literal["accept", "reject"]
+Decision = Literal["accept", "reject"]
 
 
 @dataclass
@@ -46,11 +46,11 @@ class Tally:
         """The plurality's share of all samples counted (0 when none)."""
         return self.plurality()[1] / self.total if self.total else 0.0
 
-    def decided(self, threshold: float, max_samples: int) -> Verdict | None:
+    def decided(self, threshold: float, max_samples: int) -> Decision | None:
         """:meth:`reached` with ``ceil(threshold * max_samples)`` agreeing samples needed."""
         return self.reached(max(1, math.ceil(threshold * max_samples - 1e-9)), max_samples)
 
-    def reached(self, needed: int, max_samples: int, *, key: str | None = None) -> Verdict | None:
+    def reached(self, needed: int, max_samples: int, *, key: str | None = None) -> Decision | None:
         """Whether more samples could still change the outcome.
 
         An answer (``key``, else the plurality) is accepted once ``needed`` samples agree on
@@ -70,7 +70,7 @@ class Tally:
             return "accept" if votes >= needed and votes >= rival else "reject"
         return None
 
-    def unanimous(self, needed: int) -> Verdict | None:
+    def unanimous(self, needed: int) -> Decision | None:
         """Whether the first ``needed`` samples (in the order counted) all gave the same
         answer: reject at the first different answer or sample without one; ``None``
         means draw another sample."""

@@ -67,7 +67,7 @@ def test_unknown_running_cost_is_shown_as_unknown_never_zero() -> None:
 def test_live_view_shows_streamed_answer_when_stdout_is_a_terminal() -> None:
     target = console()
     view = LiveView(target, show_answer=True)
-    view.state.apply(events.TextDelta("r-001", "The answer\nis 4."))
+    view.state.apply(events.AnswerText("r-001", "The answer\nis 4."))
     rendered = console()
     rendered.print(view.render())
     assert isinstance(rendered.file, io.StringIO)
@@ -79,10 +79,22 @@ def test_live_view_shows_streamed_answer_when_stdout_is_a_terminal() -> None:
 def test_live_view_starts_and_stops_with_the_run() -> None:
     target = console()
     view = LiveView(target, show_answer=False)
+    assert not view._live.is_started
     view(events.RunStarted(run_record(status="running")))
+    assert view._live.is_started  # Rich's live display runs from the run's start ...
     view(events.CallStarted("r-001", "answer", "openai:gpt-4o-mini", 1, None))
+    assert view._live.is_started
+    assert "openai:gpt-4o-mini" in _rendered(view)  # ... showing the call in flight
     view(events.RunFinished(run_record()))
+    assert not view._live.is_started  # and stops at its end
     assert not view._started
+
+
+def _rendered(view: LiveView) -> str:
+    shown = console()
+    shown.print(view.render())
+    assert isinstance(shown.file, io.StringIO)
+    return shown.file.getvalue()
 
 
 def test_summary_line() -> None:
@@ -90,9 +102,7 @@ def test_summary_line() -> None:
     target.print(summary_line(run_record()))
     assert isinstance(target.file, io.StringIO)
     out = target.file.getvalue()
-    assert "ok" in out
-    assert "openai:gpt-4o-mini" in out
-    assert "12+5 tok" in out
+    assert out.startswith("ok  openai:gpt-4o-mini  12+5 tok  $0.00012")
     assert "$0.00012" in out
     assert "1.2s" in out
     assert "run 01234567" in out
@@ -173,8 +183,8 @@ def _thinking_view(*, show_reasoning: bool) -> LiveView:
     view = LiveView(console(60), show_answer=False, show_reasoning=show_reasoning)
     view.state.apply(events.CallStarted("r-001", "escalate", "openai:o4-mini", 1, None))
     lines = [f"step {number}: consider case {number}" for number in range(1, 10)]
-    view.state.apply(events.ReasoningDelta("r-001", "\n".join(lines[:5]) + "\n"))
-    view.state.apply(events.ReasoningDelta("r-001", "\n".join(lines[5:]) + " " + "x" * 70))
+    view.state.apply(events.ReasoningText("r-001", "\n".join(lines[:5]) + "\n"))
+    view.state.apply(events.ReasoningText("r-001", "\n".join(lines[5:]) + " " + "x" * 70))
     return view
 
 

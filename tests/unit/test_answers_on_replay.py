@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.paths import GSM8K
 from think.strategies.answers import AUTO, extract_answer, parse_answer_format, same_answer
 from think.strategies.normalize import normalize
 
-GSM8K = Path(__file__).resolve().parents[1].parent / "shared" / "replay" / "gsm8k.jsonl"
 PROGRAM_RESULT = re.compile(r"\nThe answer is (.+)\.\Z")
 NUMBER = parse_answer_format("number")
 

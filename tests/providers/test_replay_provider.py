@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import GSM8K
 from think.cli.wiring import provider_catalog
 from think.config.settings import load_settings
 from think.errors import ConfigError, ProviderError
@@ -83,7 +84,7 @@ def test_missing_file_setting_is_a_config_error() -> None:
 def test_real_gsm8k_file_replays_through_the_cli(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = Path(__file__).resolve().parents[1].parent / "shared" / "replay" / "gsm8k.jsonl"
+    path = GSM8K
     if not path.exists():
         pytest.skip("../shared/replay/gsm8k.jsonl is absent")
     from think.cli.app import run

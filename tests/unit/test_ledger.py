@@ -142,7 +142,7 @@ def test_reopening_keeps_the_data_and_does_not_migrate_again(tmp_path: Path) -> 
     ledger.close()
     ledger = Ledger(path)
     try:
-        assert [row["id"] for row in list_runs(ledger, RunFilter(), 10)] == ["r1"]
+        assert [row.id for row in list_runs(ledger, RunFilter(), 10)] == ["r1"]
     finally:
         ledger.close()
     assert pragma(path, "user_version") == SCHEMA_VERSION
@@ -193,7 +193,8 @@ def test_run_and_call_rows_round_trip(tmp_path: Path) -> None:
                 exit_code=0,
             )
         )
-        (run,) = list_runs(ledger, RunFilter(), 5)
+        (stored,) = list_runs(ledger, RunFilter(), 5)
+        run = stored.row
         (call,) = ledger.calls_of("r1")
     finally:
         ledger.close()
@@ -208,6 +209,42 @@ def test_run_and_call_rows_round_trip(tmp_path: Path) -> None:
     assert call["finish_reason"] == "stop"
     assert call["usage_source"] == "reported"
     assert call["cost_source"] == "computed"
+
+
+def test_the_read_side_decodes_each_row_once_into_typed_records(tmp_path: Path) -> None:
+    from think.ledger.queries import calls_of, find_run
+
+    ledger = Ledger(tmp_path / "ledger.db")
+    try:
+        ledger.record_run(
+            make_run(
+                status="ok",
+                votes={"4": 2, "5": 1},
+                stages=("cheap", "strong"),
+                escalated=True,
+                cost=Cost(Decimal("0.0000027"), "computed"),
+                usage=Usage(input_tokens=10, output_tokens=2),
+                calls=1,
+            )
+        )
+        ledger.record_call(make_call())
+        run = find_run(ledger, "r")
+        (call,) = calls_of(ledger, run)
+    finally:
+        ledger.close()
+    assert run.models == [MODEL]
+    assert run.votes == {"4": 2, "5": 1}
+    assert run.stages == ["cheap", "strong"]
+    assert run.escalated is True
+    assert run.no_log is False
+    assert run.cost_usd == Decimal("0.0000027")
+    assert run.max_cost_usd == Decimal("0.5")
+    assert run.input_tokens == 10
+    assert run.document()["votes"] == {"4": 2, "5": 1}  # --json gets the decoded values
+    assert run.row["votes"] == '{"4": 2, "5": 1}'  # --csv the stored ones
+    assert (call.seq, call.provider, call.model, call.status) == (1, "openai", "gpt-4o-mini", "ok")
+    assert (call.latency_ms, call.ttft_ms, call.finish_reason) == (120, 40, "stop")
+    assert isinstance(call.cost_usd, Decimal)
 
 
 def test_call_with_several_choices_stores_all_texts(tmp_path: Path) -> None:
@@ -227,7 +264,7 @@ def test_list_runs_newest_first_with_limit(tmp_path: Path) -> None:
     try:
         for i in range(5):
             ledger.record_run(make_run(f"r{i}", started_at=f"2025-01-0{i + 1}T00:00:00.000Z"))
-        assert [r["id"] for r in list_runs(ledger, RunFilter(), 3)] == ["r4", "r3", "r2"]
+        assert [r.id for r in list_runs(ledger, RunFilter(), 3)] == ["r4", "r3", "r2"]
     finally:
         ledger.close()
 
@@ -243,7 +280,7 @@ def test_recorder_keeps_the_first_error_and_stops_writing(tmp_path: Path) -> Non
         first = recorder.error
         recorder(events.RunFinished(make_run(status="ok")))
         assert recorder.error is first
-        assert [r["status"] for r in list_runs(ledger, RunFilter(), 5)] == ["running"]
+        assert [r.status for r in list_runs(ledger, RunFilter(), 5)] == ["running"]
     finally:
         ledger.close()
 
@@ -256,7 +293,7 @@ def test_recorder_leaves_a_start_already_recorded_alone(tmp_path: Path) -> None:
         recorder(events.RunStarted(make_run()))
         assert list_runs(ledger, RunFilter(), 5) == []
         recorder(events.RunFinished(make_run(status="ok")))
-        assert [r["status"] for r in list_runs(ledger, RunFilter(), 5)] == ["ok"]
+        assert [r.status for r in list_runs(ledger, RunFilter(), 5)] == ["ok"]
         assert recorder.error is None
     finally:
         ledger.close()

@@ -5,13 +5,13 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pydantic
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.paths import REPO_ROOT
 from think.money import format_usd
 from think.pricing import (
     Cost,
@@ -242,7 +242,7 @@ def test_lookup_never_touches_the_network(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_import_is_light() -> None:
     code = "import sys, think.pricing\nassert 'genai_prices' not in sys.modules\n"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT)
 
 
 def test_price_override_validation() -> None:

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 import typer.main
 
+from tests.paths import COMPLETIONS
 from think.cli.app import app
 from think.cli.completion_scripts import FILE_NAMES, SHELLS, script
-
-COMPLETIONS = Path(__file__).resolve().parent.parent / "completions"
 
 
 @pytest.mark.parametrize("shell", SHELLS)

@@ -16,6 +16,7 @@ from think.config.settings import Settings, load_settings
 from think.errors import AuthError, ConfigError, ExitCode, ProviderError, UsageError
 from think.providers.base import ChatRequest, Message, Provider, TextDelta
 from think.providers.openai_chat import OpenAIChatProvider
+from think.providers.options import LocalModelOptions, ProviderOptions, RetryPolicy, Timeouts
 from think.providers.presets import PRESETS
 from think.providers.registry import ENTRY_POINT_GROUP, protocol_factory
 
@@ -374,3 +375,45 @@ def test_custom_endpoint_with_api_key_env_requires_the_key(config_path: Path) ->
     endpoint = provider_catalog(load_settings()).endpoint("mylab")
     assert endpoint.key_required
     assert endpoint.key_env == ("MYLAB_KEY",)
+
+
+def test_factories_get_provider_options_made_from_the_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("THINK_TIMEOUT", "7")
+    monkeypatch.setenv("THINK_CONNECT_TIMEOUT", "3")
+    monkeypatch.setenv("THINK_MAX_RETRIES", "4")
+    monkeypatch.setenv("THINK_LOCAL_CONTEXT", "512")
+    options = provider_catalog(load_settings()).options
+    assert options.timeouts == Timeouts(connect=3.0, idle=7.0)
+    assert options.retry.max_retries == 4
+    assert options.local.context == 512
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("timeout", 7.0),
+        ("connect_timeout", 3.0),
+        ("max_retries", 4),
+        ("retry_base_delay", 0.1),
+        ("local_model_path", None),
+        ("local_context", 512),
+        ("local_threads", 2),
+    ],
+)
+def test_a_factory_written_for_settings_still_reads_its_attributes_and_is_warned(
+    name: str, value: object
+) -> None:
+    options = ProviderOptions(
+        timeouts=Timeouts(connect=3.0, idle=7.0),
+        retry=RetryPolicy(max_retries=4, base_delay=0.1),
+        local=LocalModelOptions(context=512, threads=2),
+    )
+    with pytest.warns(DeprecationWarning, match=f"{name} is deprecated"):
+        assert getattr(options, name) == value
+
+
+def test_options_have_no_other_settings_attributes() -> None:
+    with pytest.raises(AttributeError):
+        ProviderOptions().ledger  # noqa: B018  (the access is the test)

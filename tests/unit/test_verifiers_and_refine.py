@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.scripted_provider import Reply, ScriptedProvider
-from tests.test_strategies import CHEAP, STRONG, run
+from tests.unit.test_strategies import CHEAP, STRONG, run
 from think.model_ref import ModelRef
 from think.strategies.cascade import Cascade
 from think.strategies.refine import Refine
