@@ -71,6 +71,12 @@ class RunRecord:
     escalation_reason: str | None = None
     strong_only_cost_usd: Decimal | None = None
     stages: tuple[str, ...] = ()
+    answer_shape: str | None = None
+    """``short`` (judged by agreement) or ``open`` (judged as a whole), when decided."""
+    verdict: str | None = None
+    """The open-ended gate's verdict on the cheap answer: ``pass`` or ``fail``."""
+    p_accept: float | None = None
+    """The judged probability that the cheap answer is good enough."""
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,9 @@ async def execute(
             escalation_reason=result.escalation_reason,
             strong_only_cost_usd=result.strong_only_cost_usd,
             stages=tuple(result.stages),
+            answer_shape=result.answer_shape,
+            verdict=result.verdict,
+            p_accept=result.p_accept,
         )
         emit(events.RunFinished(finished))
     return finished

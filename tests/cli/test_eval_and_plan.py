@@ -152,8 +152,11 @@ def test_dry_run_prices_the_plan_and_sends_nothing(
     out = capsys.readouterr()
     assert code == 0, out.err
     plan = json.loads(out.out)
-    assert [s["stage"] for s in plan["steps"]] == ["cheap", "escalate"]
+    # auto: the answer may be open, and then the judge's 3 verdicts are in the plan
+    assert [s["stage"] for s in plan["steps"]] == ["cheap", "verify", "escalate"]
     assert plan["steps"][0]["max_calls"] == 5
+    assert plan["steps"][1]["max_calls"] == 3
+    assert plan["steps"][1]["model"] == "openai:gpt-4o-mini"
     assert plan["steps"][0]["expected_calls"] == pytest.approx(2.7)  # pair + a third
     assert 0 < plan["expected_usd"] < plan["worst_usd"]
     assert plan["worst_fits_cap"] is True

@@ -63,7 +63,7 @@ def test_verify_command_gets_the_answer_on_stdin_never_through_a_shell(tmp_path:
         "ok = os.environ['THINK_FINAL_ANSWER'] == '4' and '$(touch' in text\n"
         "sys.exit(0 if ok else 1)\n"
     )
-    hostile = f"The answer is 4. $(touch {witness}) `touch {witness}`; touch {witness}"
+    hostile = f"$(touch {witness}) `touch {witness}`; touch {witness}\nThe answer is 4."
     provider = ScriptedProvider()
     provider.script("cheap", [hostile] * 3)
     verifier = CommandVerifier.parse(f"{sys.executable} {script}", timeout=10)

@@ -47,7 +47,17 @@ def ask(
     verifier: Annotated[
         str | None, typer.Option(help="none or judge (an LLM checks the answer).")
     ] = None,
-    judge: Annotated[str | None, typer.Option(help="Model for the judge verifier.")] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(help="Model that judges open answers (and the judge verifier)."),
+    ] = None,
+    accept_threshold: Annotated[
+        float | None,
+        typer.Option(
+            help="Cascade, open answers: accept when this share of the judge's verdicts "
+            "pass (default 0.66: 2 of 3)."
+        ),
+    ] = None,
     verify_cmd: Annotated[
         str | None,
         typer.Option(help="Command that gets the answer on stdin; exit 0 accepts it."),
@@ -60,7 +70,10 @@ def ask(
     ] = None,
     answer_format: Annotated[
         str | None,
-        typer.Option(help="auto|number|choice|yesno|date|text|regex:PATTERN."),
+        typer.Option(
+            help="auto|number|choice|yesno|date|text|regex:PATTERN (short answers) or open "
+            "(prose, proofs, code: judged whole)."
+        ),
     ] = None,
     max_cost: Annotated[
         float | None, typer.Option(help="Never spend more than this many USD on the run.")
@@ -117,6 +130,7 @@ def ask(
             "agreement": agreement,
             "verifier": verifier,
             "judge": judge,
+            "accept_threshold": accept_threshold,
             "verify_cmd": verify_cmd,
             "rounds": rounds,
             "effort": effort,

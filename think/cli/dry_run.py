@@ -12,7 +12,7 @@ from think.config.settings import Settings
 from think.money import format_usd
 from think.plan import price_plan
 from think.run import messages_for
-from think.strategies.reasoning import ANSWER_LINE, with_system
+from think.strategies.reasoning import ANSWER_LINE, SHORT_OR_OPEN_LINE, with_system
 
 
 def _float(value: Decimal | None) -> float | None:
@@ -27,7 +27,11 @@ def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
     options = wiring.query_options(settings)
     messages = messages_for(prompt, settings.system)
     if strategy.name != "single":
-        messages = with_system(messages, ANSWER_LINE)  # what the strategy will send
+        # what the strategy will send: the cascade under auto asks for the line only where
+        # the question has a short answer
+        auto = options.answer_format is None or options.answer_format.kind == "auto"
+        line = SHORT_OR_OPEN_LINE if strategy.name == "cascade" and auto else ANSWER_LINE
+        messages = with_system(messages, line)
     plan = price_plan(strategy.plan(options), messages, wiring.price_lookup(settings, catalog))
     cap = settings.max_cost
     worst = plan.worst_usd

@@ -174,6 +174,13 @@ def show_run(console: Console, run: StoredRun, calls: list[StoredCall]) -> None:
     if run.votes:
         tally = ", ".join(f"{answer!r} ×{count}" for answer, count in run.votes.items())
         line("votes", f"{tally} (agreement {agreement(run.votes)})")
+    if run.answer_shape:
+        judged = f"{run.answer_shape} answer"
+        if run.verdict:
+            judged += f"; verdict {run.verdict}"
+        if run.p_accept is not None:
+            judged += f" (p={run.p_accept:.2f})"
+        line("judged as", judged)
     if run.escalation_reason:
         line("escalated", f"{'yes' if run.escalated else 'no'}: {run.escalation_reason}")
     if run.error:

@@ -47,6 +47,9 @@ def run_document(run: events.RunRecord) -> dict[str, Any]:
         "escalation_reason": run.escalation_reason,
         "stages": list(run.stages),
         "strong_only_cost_usd": _float(run.strong_only_cost_usd),
+        "answer_shape": run.answer_shape,
+        "verdict": run.verdict,
+        "p_accept": run.p_accept,
     }
 
 

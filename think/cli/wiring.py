@@ -108,6 +108,9 @@ def strategy_spec(settings: Settings) -> StrategySpec:
         verify_cmd=settings.verify_cmd,
         verify_timeout=settings.verify_timeout,
         rounds=settings.rounds,
+        open_judge=parse_model_ref(settings.judge, settings.aliases) if settings.judge else None,
+        judge_samples=settings.judge_samples,
+        accept_threshold=settings.accept_threshold,
     )
 
 

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     verifier: Literal["none", "judge"] = "none"
     judge: str | None = None
     """Model for the LLM judge (default: the cheap model)."""
+    judge_samples: int = Field(default=3, ge=1, le=10)
+    """Verdicts the judge samples per open answer (their share of PASS is ``p_accept``)."""
+    accept_threshold: float = Field(default=0.66, gt=0, le=1)
+    """A cascade accepts an open answer when ``p_accept`` reaches this."""
     verify_cmd: str | None = None
     verify_timeout: float = Field(default=30.0, gt=0)
     rounds: int = Field(default=2, ge=1, le=10)

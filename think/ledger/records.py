@@ -52,6 +52,9 @@ class StoredRun:
     no_log: bool
     prompt: str | None
     answer: str | None
+    answer_shape: str | None
+    verdict: str | None
+    p_accept: float | None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoredRun:
@@ -82,6 +85,9 @@ class StoredRun:
             no_log=bool(row.get("no_log")),
             prompt=row.get("prompt"),
             answer=row.get("answer"),
+            answer_shape=row.get("answer_shape"),
+            verdict=row.get("verdict"),
+            p_accept=row.get("p_accept"),
         )
 
     def document(self) -> dict[str, Any]:

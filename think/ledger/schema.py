@@ -11,6 +11,9 @@ Never edit a released migration: add a new one. (Migration 1's SQL is frozen in
 3. An index of the runs still ``running``: each starting run looks for those whose process
    ended (:mod:`think.ledger.abandoned`); ``reserved_pid``/``reserved_host`` now name the
    process of every running run, not only of those holding a reservation.
+4. ``answer_shape``, ``verdict`` and ``p_accept`` on ``runs``: whether the answer was judged
+   as a short answer (by agreement) or an open one (by a judge or a command), and the
+   open-ended gate's verdict and probability.
 """
 
 from __future__ import annotations
@@ -95,7 +98,13 @@ RUN_COLUMNS_V2: dict[str, type] = {
     "no_log": int,
 }
 
-RUN_COLUMNS: dict[str, type] = {**RUN_COLUMNS_V1, **RUN_COLUMNS_V2}
+RUN_COLUMNS_V4: dict[str, type] = {
+    "answer_shape": str,
+    "verdict": str,
+    "p_accept": float,
+}
+
+RUN_COLUMNS: dict[str, type] = {**RUN_COLUMNS_V1, **RUN_COLUMNS_V2, **RUN_COLUMNS_V4}
 """The ``runs`` table's columns today, in table order."""
 CALL_COLUMNS: dict[str, type] = dict(CALL_COLUMNS_V1)
 """The ``calls`` table's columns today, in table order."""
@@ -159,10 +168,16 @@ def _running_runs_index(db: Database) -> None:
     db.execute("CREATE INDEX idx_runs_running ON runs (started_at) WHERE status = 'running'")
 
 
+def _answer_shapes(db: Database) -> None:
+    for name, kind in RUN_COLUMNS_V4.items():
+        db.execute(f"ALTER TABLE runs ADD COLUMN {name} {_SQL_TYPES[kind]}")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _initial,
     _reservations_search_indexes,
     _running_runs_index,
+    _answer_shapes,
 ]
 """``MIGRATIONS[i]`` takes a ledger from version ``i`` to ``i + 1``."""
 

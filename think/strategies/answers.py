@@ -33,15 +33,24 @@ __all__ = [
     "AUTO",
     "AnswerFormat",
     "AnswerKind",
+    "AnswerShape",
     "Extracted",
     "FormatKind",
+    "answer_shape",
     "extract_answer",
     "normalize",
     "parse_answer_format",
     "same_answer",
 ]
 
-FormatKind = Literal["auto", "number", "choice", "yesno", "date", "text", "regex"]
+FormatKind = Literal["auto", "number", "choice", "yesno", "date", "text", "open", "regex"]
+AnswerShape = Literal["short", "open"]
+"""Short: one final answer that samples can agree on (a number, a choice, a few words).
+Open: prose, a proof, a summary, a review, code — judged as a whole, never by its last line."""
+SHORT_SPAN_CHARS = 80
+"""A marked final answer longer than this is a sentence of prose, not a short answer."""
+TRAILING_CHARS = 40
+"""Text allowed after a final-answer line (a closing remark) for it to stay the final line."""
 FORMAT_KINDS: tuple[FormatKind, ...] = get_args(FormatKind)
 
 
@@ -62,7 +71,7 @@ class Extracted:
 
 
 def parse_answer_format(spec: str) -> AnswerFormat:
-    """``auto|number|choice|yesno|date|text|regex:PATTERN``; ``ValueError`` otherwise."""
+    """``auto|number|choice|yesno|date|text|open|regex:PATTERN``; ``ValueError`` otherwise."""
     name, colon, pattern = spec.partition(":")
     name = name.strip().lower()
     if name == "regex" and colon:
@@ -94,7 +103,10 @@ MARKER_RE = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
-FENCE_RE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(?P<code>.*?)^[ \t]*\1[ \t]*$", re.S | re.M)
+FENCE_RE = re.compile(
+    r"^[ \t]*(`{3,}|~{3,})[ \t]*(?P<lang>[\w+#.-]*)[^\n]*\n(?P<code>.*?)^[ \t]*\1[ \t]*$",
+    re.S | re.M,
+)
 REFUSAL_RE = re.compile(
     r"\b(?:I\s*(?:'|’)?m\s+sorry|I\s+apologi[sz]e"
     r"|(?:I|we)\s+(?:cannot|can(?:'|’)t|can\s+not|am\s+unable\s+to|are\s+unable\s+to)\s+"
@@ -359,7 +371,7 @@ def extract_answer(
     text: str, fmt: AnswerFormat = AUTO, *, options: Sequence[str] | None = None
 ) -> Extracted | None:
     """The final answer in ``text`` with its canonical key, or ``None`` if there is none."""
-    if not text or not text.strip():
+    if not text or not text.strip() or fmt.kind == "open":
         return None
     if fmt.kind == "regex":
         return _regex(text, fmt.pattern)
@@ -385,6 +397,28 @@ def extract_answer(
     else:
         key = text_key(written) or None
     return Extracted(written, key, kind) if key else None
+
+
+def answer_shape(text: str, fmt: AnswerFormat = AUTO) -> AnswerShape:
+    """``open`` for ``--answer-format open``; a forced kind is ``short``; ``auto`` is short
+    when the whole answer is one short line, or when it ends in an explicit final-answer
+    line (``The answer is …``, a box) that holds a short answer: the model was asked for that
+    line only where one exists."""
+    if fmt.kind == "open":
+        return "open"
+    if fmt.kind != "auto":
+        return "short"
+    whole = text.strip()
+    if not whole:
+        return "short"  # nothing to judge: the short path escalates it as no answer
+    if "\n" not in whole and len(whole) <= SHORT_SPAN_CHARS:
+        return "short"  # the whole answer is short ("Yes.", "Paris", "42")
+    span = locate(text)
+    if span is None or not span.strong or len(span.text.strip()) > SHORT_SPAN_CHARS:
+        return "open"
+    if len(text[span.end :].strip(" \n.*_`")) > TRAILING_CHARS:
+        return "open"  # prose goes on after the "answer": not a final line
+    return "short"
 
 
 def _regex(text: str, pattern: re.Pattern[str] | None) -> Extracted | None:

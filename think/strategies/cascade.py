@@ -7,6 +7,12 @@
    verifier (if any) must pass. A disagreement in the opening samples, or one without an
    answer, escalates at once (see :class:`CascadePolicy`). With ``agreement`` set, accept
    when ``ceil(agreement × max_samples)`` samples agree instead (see :meth:`Tally.decided`).
+   That is the path of a *short* answer. An *open* one (prose, a proof, a summary, code:
+   ``--answer-format open``, or under ``auto`` a first sample without a short final-answer
+   line, which the model is asked to add only where the question has one) is never voted
+   on: the one cheap answer goes to ``--verify-cmd`` if there is one, else to a judge that
+   grades it against a rubric (:mod:`think.strategies.judging`); it is accepted when the
+   share of passing verdicts reaches ``accept_threshold``.
 3. escalate: ask the strong model in reasoning mode. A budget that cannot afford it ends
    the run with the best cheap answer and status ``budget_exhausted``.
 Every run records why it escalated, or why not.
@@ -23,17 +29,25 @@ from think.calls import run_call
 from think.errors import BudgetExhausted, ProviderError
 from think.model_ref import ModelRef
 from think.plan import PlanStep
+from think.strategies.answers import AUTO, AnswerShape, answer_shape
 from think.strategies.base import QueryOptions, RunContext, StrategyResult
+from think.strategies.judging import (
+    ACCEPT_THRESHOLD,
+    JUDGE_MAX_TOKENS,
+    JUDGE_SAMPLES,
+    judge_answer,
+)
 from think.strategies.normalize import AnswerKind
 from think.strategies.reasoning import (
     ANSWER_LINE,
+    SHORT_OR_OPEN_LINE,
     reasoning_max_tokens,
     reasoning_request,
     with_system,
 )
 from think.strategies.sampling import Sample, draw, extract, first_for, request_for
 from think.strategies.tally import Decision, Tally
-from think.strategies.verifiers import JudgeVerifier, Verifier
+from think.strategies.verifiers import VERIFY_STAGE, CommandVerifier, JudgeVerifier, Verifier
 from think.tokens import estimate_tokens
 from think.usage import Usage
 
@@ -141,6 +155,10 @@ class Cascade:
     strong: ModelRef
     policy: CascadePolicy = CascadePolicy()
     verifier: Verifier | None = None
+    judge: ModelRef | None = None
+    """The model that grades open answers (``None``: the cheap model)."""
+    judge_samples: int = JUDGE_SAMPLES
+    accept_threshold: float = ACCEPT_THRESHOLD
     name: str = "cascade"
 
     @property
@@ -160,6 +178,14 @@ class Cascade:
         ]
         if isinstance(self.verifier, JudgeVerifier):
             steps.append(PlanStep("verify", self.verifier.model, 1, 1, options.max_tokens))
+        kind = (options.answer_format or AUTO).kind
+        if kind in ("auto", "open") and not isinstance(self.verifier, CommandVerifier):
+            # an open answer is graded: judge_samples verdicts (auto: if the answer is open)
+            expected = self.judge_samples * (1.0 if kind == "open" else 0.5)
+            tokens = min(options.max_tokens, JUDGE_MAX_TOKENS)
+            steps.append(
+                PlanStep("verify", self.judge or self.cheap, self.judge_samples, expected, tokens)
+            )
         # Reasoning mode may multiply the output limit (chain of thought); plan for it.
         strong_tokens = reasoning_max_tokens(options.max_tokens, options.effort)
         steps.append(
@@ -168,17 +194,32 @@ class Cascade:
         return steps
 
     async def run(self, ctx: RunContext) -> StrategyResult:
-        ctx.messages = with_system(ctx.messages, ANSWER_LINE)
+        fmt = ctx.options.answer_format or AUTO
+        if fmt.kind == "auto":
+            ctx.messages = with_system(ctx.messages, SHORT_OR_OPEN_LINE)
+        elif fmt.kind != "open":
+            ctx.messages = with_system(ctx.messages, ANSWER_LINE)
         policy = self.policy
         tally = Tally()
         samples: list[Sample] = []
         stages = [CHEAP_STAGE]
         ctx.calls.emit(events.StageChanged(CHEAP_STAGE, str(self.cheap)))
         reason: str | None = None
+        shape: AnswerShape = "short"
         try:
             batch = min(policy.initial, policy.most_samples)
+            if fmt.kind in ("auto", "open"):
+                # One answer first: its shape decides how it is checked.
+                samples += await draw(ctx, self.cheap, 1, stage=CHEAP_STAGE, tally=tally)
+                first = samples[0] if samples else None
+                if first is not None and first.error is None:
+                    shape = answer_shape(first.text, fmt)
+                if shape == "open":
+                    return await self._open(ctx, first, stages)
+                batch -= 1
             while True:
-                samples += await draw(ctx, self.cheap, batch, stage=CHEAP_STAGE, tally=tally)
+                if batch:
+                    samples += await draw(ctx, self.cheap, batch, stage=CHEAP_STAGE, tally=tally)
                 if policy.decided(tally, _leading_kind(tally, samples)) is not None:
                     break
                 batch = 1
@@ -200,11 +241,59 @@ class Cascade:
             escalated=escalate,
             escalation_reason=why,
             stages=stages,
+            answer_shape="short",
         )
         if escalate:
             await self._escalate(ctx, result, candidate)
         result.strong_only_cost_usd = self._strong_only_cost(ctx, samples)
         return result
+
+    async def _open(
+        self, ctx: RunContext, sample: Sample | None, stages: list[str]
+    ) -> StrategyResult:
+        """The open-ended gate: the one cheap answer is checked as a whole."""
+        stages.append(CHECK_STAGE)
+        ctx.calls.emit(events.StageChanged(CHECK_STAGE))
+        result = StrategyResult("ok", stages=stages, answer_shape="open")
+        escalate, why = True, "no cheap answer"
+        if sample is not None and sample.error is not None:
+            why = f"cheap model error: {sample.error}"
+        elif sample is not None:
+            result.answer, result.answer_model = sample.text, str(self.cheap)
+            escalate, why = await self._grade(ctx, sample, result)
+        ctx.calls.emit(events.Decision(escalate, why))
+        result.escalated, result.escalation_reason = escalate, why
+        if escalate:
+            await self._escalate(ctx, result, sample if result.answer else None)
+            if result.answer_model == str(self.strong):
+                result.final_answer = None  # an open answer has no voting key
+        result.strong_only_cost_usd = self._strong_only_cost(ctx, [sample] if sample else [])
+        return result
+
+    async def _grade(
+        self, ctx: RunContext, sample: Sample, result: StrategyResult
+    ) -> tuple[bool, str]:
+        """Whether to escalate the open answer ``sample``, and why; sets the verdict."""
+        result.stages.append(VERIFY_STAGE)
+        ctx.calls.emit(events.StageChanged(VERIFY_STAGE, str(self.judge or self.cheap)))
+        if isinstance(self.verifier, CommandVerifier):
+            check = await self.verifier.check(ctx, sample)
+            result.verdict = "pass" if check.passed else "fail"
+            result.p_accept = 1.0 if check.passed else 0.0
+            if check.passed:
+                return False, f"accepted: {check.detail}"
+            return True, f"verifier rejected: {check.detail}"
+        try:
+            judgement = await judge_answer(
+                ctx, self.judge or self.cheap, sample.text, samples=self.judge_samples
+            )
+        except BudgetExhausted:
+            return True, "budget: the judge's verdicts do not fit"
+        passed = judgement.passed(self.accept_threshold)
+        result.verdict = "pass" if passed else "fail"
+        result.p_accept = judgement.p_accept
+        shown = judgement.describe(self.accept_threshold)
+        return (False, f"accepted: {shown}") if passed else (True, f"judge rejected: {shown}")
 
     async def _check(
         self,

@@ -35,6 +35,10 @@ class StrategySpec:
     verify_cmd: str | None = None
     verify_timeout: float = 30.0
     rounds: int = 2
+    open_judge: ModelRef | None = None
+    """The model that grades a cascade's open answers (``None``: the cheap model)."""
+    judge_samples: int = 3
+    accept_threshold: float = 0.66
 
 
 def build_strategy(spec: StrategySpec) -> Strategy:
@@ -65,7 +69,15 @@ def build_strategy(spec: StrategySpec) -> Strategy:
         )
     if spec.strong is None:
         raise UsageError("a cascade needs a strong model: --strong provider:model")
-    return Cascade(spec.model, spec.strong, policy, verifier)
+    return Cascade(
+        spec.model,
+        spec.strong,
+        policy,
+        verifier,
+        judge=spec.open_judge,
+        judge_samples=spec.judge_samples,
+        accept_threshold=spec.accept_threshold,
+    )
 
 
 def build_verifier(spec: StrategySpec) -> Verifier | None:

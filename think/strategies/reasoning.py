@@ -16,6 +16,13 @@ from think.model_ref import ModelRef
 from think.providers.base import ChatRequest, Effort, Message, Provider
 
 ANSWER_LINE = "End with a final line of the form: The answer is <answer>."
+SHORT_OR_OPEN_LINE = (
+    "If the question has a single short final answer (a number, a choice, yes or no, a date, "
+    "a name or a few words), end with a final line of the form: The answer is <answer>. If it "
+    "asks for more (an explanation, a proof, a summary, a review, a list or code), answer it "
+    "in full and add no such line."
+)
+"""The cascade's instruction under ``--answer-format auto``: the line marks a short answer."""
 CHAIN_OF_THOUGHT = "Think step by step before answering. " + ANSWER_LINE
 COT_TOKEN_MULTIPLIER = {"low": 2, "medium": 4, "high": 8}
 

@@ -2,8 +2,11 @@
 
 * ``judge``: a (cheap) model is asked whether the candidate is correct.
 * ``command``: ``--verify-cmd CMD`` runs CMD (split like a shell would, but never through
-  a shell, so model text is never interpolated) with the candidate answer on stdin and the
-  extracted final answer in ``THINK_FINAL_ANSWER``; exit status 0 accepts.
+  a shell, so model text is never interpolated) with the candidate answer on stdin, the
+  extracted final answer in ``THINK_FINAL_ANSWER`` and, when the answer holds fenced code,
+  the last code block written to a file whose path is in ``THINK_ANSWER_CODE_FILE`` (with the
+  block's language, if given, in ``THINK_ANSWER_CODE_LANG``); exit status 0 accepts. A
+  command that cannot start or times out is a failed check, never a pass.
 """
 
 from __future__ import annotations
@@ -13,22 +16,53 @@ import contextlib
 import os
 import re
 import shlex
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from think.calls import run_call
 from think.errors import UsageError
 from think.model_ref import ModelRef
 from think.providers.base import Message
+from think.strategies.answers import FENCE_RE
 from think.strategies.base import RunContext
 from think.strategies.sampling import Sample, request_for
 
 VERIFY_STAGE = "verify"
+CODE_SUFFIX = {
+    "python": ".py",
+    "py": ".py",
+    "javascript": ".js",
+    "js": ".js",
+    "typescript": ".ts",
+    "ts": ".ts",
+    "bash": ".sh",
+    "sh": ".sh",
+    "shell": ".sh",
+    "go": ".go",
+    "rust": ".rs",
+    "c": ".c",
+    "cpp": ".cpp",
+    "java": ".java",
+    "ruby": ".rb",
+    "sql": ".sql",
+}
 JUDGE_SYSTEM = (
     "You check answers to questions. Work the problem out yourself, compare, and finish "
     "with exactly one line: VERDICT: correct, or VERDICT: incorrect."
 )
 VERDICT = re.compile(r"verdict\s*[:\-]?\s*\**\s*(correct|incorrect|yes|no)", re.IGNORECASE)
+
+
+def last_code_block(text: str) -> tuple[str, str] | None:
+    """The last fenced code block in ``text``: its language (lower case, may be empty) and
+    its code."""
+    blocks = list(FENCE_RE.finditer(text))
+    if not blocks:
+        return None
+    last = blocks[-1]
+    return last["lang"].lower(), last["code"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +127,17 @@ class CommandVerifier:
             **os.environ,
             "THINK_FINAL_ANSWER": candidate.answer.text if candidate.answer else "",
         }
+        with tempfile.TemporaryDirectory(prefix="think-verify-") as scratch:
+            code = last_code_block(candidate.text)
+            if code is not None:
+                language, body = code
+                path = Path(scratch) / f"answer{CODE_SUFFIX.get(language, '.txt')}"
+                path.write_text(body, encoding="utf-8")
+                env["THINK_ANSWER_CODE_FILE"] = str(path)
+                env["THINK_ANSWER_CODE_LANG"] = language
+            return await self._run(candidate, env)
+
+    async def _run(self, candidate: Sample, env: dict[str, str]) -> Verdict:
         try:
             process = await asyncio.create_subprocess_exec(
                 *self.command,
@@ -102,7 +147,7 @@ class CommandVerifier:
                 env=env,
             )
         except OSError as exc:
-            raise UsageError(f"--verify-cmd cannot run {self.command[0]}: {exc.strerror}") from exc
+            return Verdict(False, f"verify command cannot run {self.command[0]}: {exc.strerror}")
         try:
             output, _ = await asyncio.wait_for(
                 process.communicate(candidate.text.encode("utf-8")), self.timeout
