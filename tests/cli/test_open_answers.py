@@ -69,9 +69,11 @@ def ask(
     *flags: str,
 ) -> tuple[str, dict[str, Any]]:
     """Run the prompt twice on the same script: plain (stdout is the answer) and --json."""
+    server.reset()
     server.script(*[behaviour] * 20)
     plain = run_cli(["--cheap", CHEAP, "--strong", STRONG, *flags, prompt], capsys, monkeypatch)
     assert plain.code == ExitCode.OK, plain.err
+    server.reset()
     server.script(*[behaviour] * 20)
     result = run_cli(
         ["--cheap", CHEAP, "--strong", STRONG, "--json", *flags, prompt], capsys, monkeypatch
@@ -275,3 +277,17 @@ def test_a_verify_cmd_that_cannot_start_is_a_failed_check(
     assert document["escalated"] is True
     assert document["verdict"] == "fail"
     assert "cannot run /nonexistent/checker" in document["escalation_reason"]
+
+
+def test_ledger_stats_count_open_answers_apart_from_short_ones(
+    server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ask(server, scripted([SUMMARY], ["VERDICT: FAIL"]), capsys, monkeypatch, "summarise")
+    ask(server, scripted(["The answer is 4."], []), capsys, monkeypatch, "2+2?")
+    result = run_cli(["ledger", "stats", "--by", "shape", "--json"], capsys, monkeypatch)
+    assert result.code == ExitCode.OK, result.err
+    rows = {row["shape"]: row for row in result.json["rows"]}
+    assert set(rows) == {"open", "short"}, result.json
+    assert (rows["open"]["runs"], rows["open"]["escalated"]) == (2, 2)
+    assert (rows["short"]["runs"], rows["short"]["escalated"]) == (2, 0)
+    assert rows["short"]["saved_usd"] > 0

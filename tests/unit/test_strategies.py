@@ -312,3 +312,42 @@ def test_recorded_spend_never_exceeds_the_cap(
     spent = sum((c.cost.usd or Decimal(0) for c in calls), Decimal(0))
     assert spent <= cap
     assert record.status in ("ok", "budget_exhausted")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cheap_in=st.floats(0.01, 50),
+    cheap_out=st.floats(0.01, 100),
+    strong_in=st.floats(0.01, 100),
+    strong_out=st.floats(0.01, 200),
+    cap=st.decimals(Decimal("0.00001"), Decimal("0.05"), places=6),
+    outputs=st.lists(st.integers(0, 400), min_size=5, max_size=5),
+    verdicts=st.lists(
+        st.sampled_from(["VERDICT: PASS", "VERDICT: FAIL", "?"]), min_size=3, max_size=3
+    ),
+)
+def test_recorded_spend_never_exceeds_the_cap_with_judge_calls(
+    cheap_in: float,
+    cheap_out: float,
+    strong_in: float,
+    strong_out: float,
+    cap: Decimal,
+    outputs: list[int],
+    verdicts: list[str],
+) -> None:
+    """An open answer: one cheap answer, three judge verdicts (separate requests: the
+    scripted provider has no ``n``), maybe an escalation; all under --max-cost."""
+    provider = ScriptedProvider()
+    essay = "A summary of the notes.\n\nIt has several lines and no final-answer line."
+    provider.script("cheap", [Reply(essay, 10, outputs[0])])
+    provider.script("cheap", [Reply(v, 10, o) for v, o in zip(verdicts, outputs[1:4], strict=True)])
+    provider.script("strong", [Reply("The strong summary.", 10, outputs[4])])
+    prices = {"cheap": price(cheap_in, cheap_out), "strong": price(strong_in, strong_out)}
+    record, seen = run(Cascade(CHEAP, STRONG), provider, max_cost=cap, prices=prices)
+    calls = [e.call for e in seen if isinstance(e, events.CallFinished)]
+    spent = sum((c.cost.usd or Decimal(0) for c in calls), Decimal(0))
+    assert spent <= cap
+    assert record.status in ("ok", "budget_exhausted")
+    if any(c.stage == "verify" for c in calls):
+        assert record.answer_shape == "open"
+        assert record.final_answer is None

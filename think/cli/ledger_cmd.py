@@ -140,13 +140,13 @@ def show(
 @app.command("stats")
 def stats(
     by: Annotated[
-        str, typer.Option("--by", help="day, week, model, provider or strategy.")
+        str, typer.Option("--by", help="day, week, model, provider, strategy or shape.")
     ] = "day",
     since: SinceOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
     csv_output: CsvOpt = False,
 ) -> None:
-    """Spend by day, week, model, provider or strategy; escalation rate; savings.
+    """Spend by day, week, model, provider, strategy or answer shape; escalation rate; savings.
 
     The table covers the last 30 days (by day) or 26 weeks (by week) unless --since says
     otherwise; --json and --csv cover all time."""

@@ -19,8 +19,11 @@ from think.ledger.store import Ledger
 from think.money import usd_from_ledger
 from think.periods import iso, local_midnight, local_moment
 
-GroupBy = Literal["day", "week", "strategy", "model", "provider"]
-GROUPS: tuple[GroupBy, ...] = ("day", "week", "strategy", "model", "provider")
+GroupBy = Literal["day", "week", "strategy", "shape", "model", "provider"]
+GROUPS: tuple[GroupBy, ...] = ("day", "week", "strategy", "shape", "model", "provider")
+_RUN_KEYS = {"strategy": "strategy", "shape": "coalesce(answer_shape, 'not judged')"}
+"""Run columns a group may be keyed by; ``shape``: short answers (voted) apart from open ones
+(judged whole), and runs from before shapes were recorded (or of other strategies)."""
 
 _CALL_KEYS = {"model": "provider, model", "provider": "provider"}
 
@@ -95,10 +98,10 @@ def _run_row(key: str, r: dict[str, Any]) -> Row:
     )
 
 
-def _by_strategy(ledger: Ledger, since: str | None) -> list[Row]:
+def _by_run_key(ledger: Ledger, key: str, since: str | None) -> list[Row]:
     sql = (
-        f"SELECT strategy AS key, {_RUN_AGGREGATES} FROM runs WHERE started_at >= ? "
-        "GROUP BY strategy ORDER BY strategy"
+        f"SELECT {key} AS key, {_RUN_AGGREGATES} FROM runs WHERE started_at >= ? "
+        "GROUP BY 1 ORDER BY 1"
     )
     return [_run_row(str(r["key"]), r) for r in ledger.rows(sql, [since or ""])]
 
@@ -178,8 +181,8 @@ def spend_stats(ledger: Ledger, by: GroupBy, since: str | None) -> Stats:
                 f"SELECT {_RUN_AGGREGATES} FROM runs WHERE started_at >= ?", [since or ""]
             )
             return Stats(by, since, rows, _add([_run_row("total", total)] if total else []))
-        if by == "strategy":
-            rows = _by_strategy(ledger, since)
+        if by in _RUN_KEYS:
+            rows = _by_run_key(ledger, _RUN_KEYS[by], since)
         else:
             rows = _by_period(ledger, since, 7 if by == "week" else 1)
         return Stats(by, since, rows, _add(rows))
