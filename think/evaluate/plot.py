@@ -1,5 +1,6 @@
 """``think eval --plot FILE.png``: accuracy against cost per query (log x), one point per
-setting, the Pareto frontier as a line. matplotlib is an optional extra (``think-cli[plot]``)."""
+setting, the Pareto frontier as a line. matplotlib is an optional extra
+(``think-cascade[plot]``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from think.errors import UsageError
 
-PLOT_HINT = "--plot needs matplotlib: pip install 'think-cli[plot]'"
+PLOT_HINT = "--plot needs matplotlib: pip install 'think-cascade[plot]'"
 
 
 def write_plot(document: dict[str, Any], path: Path) -> None:

