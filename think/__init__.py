@@ -18,7 +18,7 @@ ledger, under the spending caps. Errors are :class:`ThinkError` subclasses.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # not typing's: ``think --version`` must not pay for importing typing
 
 __version__ = "0.1.0"
 
@@ -35,6 +35,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
     from think.errors import ThinkError
     from think.events import RunRecord
