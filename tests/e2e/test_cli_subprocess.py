@@ -393,3 +393,34 @@ def test_a_killed_run_is_abandoned_with_its_spend_when_the_next_run_starts(
     assert "process ended" in rows[killed["id"]]["error"]
     listed = run_think(["ledger", "--status", "abandoned", "--json"])
     assert [json.loads(line)["id"] for line in listed.out.splitlines()] == [killed["id"]]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_export_into_a_pipe_that_closes_early_ends_quietly(fmt: str, ledger_path: Path) -> None:
+    from tests.ledger_support import make_call, make_run
+    from think.ledger.store import Ledger
+
+    ledger = Ledger(ledger_path)
+    try:
+        for number in range(400):  # more than a pipe buffer holds
+            run_id = f"r{number:04d}"
+            ledger.record_run(make_run(run_id, status="ok", prompt="x" * 200))
+            ledger.record_call(make_call(run_id))
+    finally:
+        ledger.close()
+    process = subprocess.Popen(
+        [str(require_think_bin()), "ledger", "export", "--format", fmt],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    first = process.stdout.readline()  # `| head -1`
+    process.stdout.close()
+    code = process.wait(timeout=60)
+    err = process.stderr.read().decode()
+    process.stderr.close()
+    assert first
+    assert code in (0, 141), err
+    assert err == ""  # no traceback, no "Exception ignored"

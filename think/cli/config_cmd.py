@@ -58,7 +58,8 @@ def show(
 
     from think.cli.console import stdout_console
     from think.config.paths import config_file, default_ledger_file
-    from think.config.settings import env_value, load_settings, origins
+    from think.config.settings import load_settings, origins
+    from think.providers.endpoint import env_value
     from think.providers.presets import PRESETS
 
     settings = load_settings()

@@ -191,6 +191,8 @@ def export(
     jsonl: one {"run": …, "calls": […]} per line. csv: one row per call, the run's columns
     prefixed run_ and the call's call_ (a run without calls has one row, call_ empty).
     """
+    from contextlib import closing
+
     from think.cli.ledger_render import write_csv, write_json_lines
     from think.errors import UsageError
     from think.ledger.queries import RunFilter, export_documents
@@ -198,8 +200,12 @@ def export(
 
     if fmt not in ("jsonl", "csv"):
         raise UsageError(f"--format: {fmt!r} is not jsonl or csv")
-    with _ledger() as ledger:
-        documents = export_documents(ledger, RunFilter(since=_since(since)))
+    # The stream is closed before the ledger is, also when the reader goes away (a closed
+    # pipe): its read snapshot ends on an open connection.
+    with (
+        _ledger() as ledger,
+        closing(export_documents(ledger, RunFilter(since=_since(since)))) as documents,
+    ):
         if fmt == "jsonl":
             write_json_lines(documents)
             return

@@ -7,7 +7,6 @@ The config file lives in the platform's user config dir (``think config path``);
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
@@ -215,12 +214,3 @@ def origins(flags: Mapping[str, Any] | None = None) -> dict[str, Origin]:
         else:
             result[name] = "default"
     return result
-
-
-def env_value(*names: str) -> str | None:
-    """The first non-empty environment variable among ``names``."""
-    for name in names:
-        value = os.environ.get(name)
-        if value:
-            return value
-    return None

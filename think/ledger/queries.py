@@ -3,7 +3,7 @@ whole ledger streamed for export."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +145,7 @@ def run_document(run: StoredRun, calls: list[StoredCall]) -> dict[str, Any]:
     return {"run": run.document(), "calls": [call.row for call in calls]}
 
 
-def export_documents(ledger: Ledger, flt: RunFilter) -> Iterator[dict[str, Any]]:
+def export_documents(ledger: Ledger, flt: RunFilter) -> Generator[dict[str, Any], None, None]:
     """Every matching run with its calls, oldest first, streamed in constant memory from one
     read snapshot (runs written meanwhile are not half-included)."""
     where, params = flt.where()
