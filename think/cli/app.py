@@ -155,12 +155,6 @@ def run(argv: list[str] | None = None) -> int:
 
 def _silence_stdout() -> None:
     """The reader of our stdout went away (``| head``): stop writing, quietly."""
-    import os
+    from think.cli.stdout_writer import silence
 
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-    finally:
-        os.close(devnull)
+    silence(sys.stdout)

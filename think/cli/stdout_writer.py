@@ -98,7 +98,7 @@ class AnswerWriter:
             # The reader went away (``| head``): the run goes on and is recorded; stdout is
             # pointed at /dev/null so nothing (not even the exit-time flush) complains.
             self._reader_gone = True
-            _silence(self.out)
+            silence(self.out)
             return
         self._written = True
         self._ends_with_newline = text.endswith("\n")
@@ -114,7 +114,9 @@ class AnswerWriter:
             self._write("\n")
 
 
-def _silence(out: IO[str]) -> None:
+def silence(out: IO[str]) -> None:
+    """The reader of ``out`` went away (``| head``): point it at /dev/null, so that what is
+    still written (and the interpreter's final flush) goes nowhere, quietly."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
     except OSError:
