@@ -1,4 +1,10 @@
-"""Consoles and one-line error reporting shared by the commands."""
+"""Consoles and one-line error reporting shared by the commands.
+
+Both consoles print text as text: Rich markup is off (a prompt such as ``close [/x] tag`` or
+``[slow] x`` is shown as written, never parsed), and :func:`printable` makes the control
+characters of stored or model text visible, so an answer cannot move the cursor, recolour or
+retitle the user's terminal.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +15,30 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+_CONTROL = {
+    code: f"\\x{code:02x}"
+    for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))
+    if code not in (9, 10)
+}
+"""C0 and C1 control characters but tab and newline, each shown as its escape (``\\x1b``)."""
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters (ANSI escapes, carriage returns, bells …) made
+    visible: for showing stored or model text on a terminal."""
+    return text.translate(_CONTROL)
+
+
 def stderr_console() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, markup=False)
 
 
 def stdout_console() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, markup=False)
 
 
 def report_error(message: str) -> None:

@@ -46,7 +46,7 @@ class EvalProgress:
                 MofNCompleteColumn(),
                 TextColumn("{task.description}"),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=Console(stderr=True, markup=False),
                 transient=True,
             )
             self._progress.start()

@@ -13,12 +13,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
+from think.cli.console import printable
 from think.money import format_usd, usd_from_ledger
 from think.periods import local_moment
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from think.ledger.records import StoredCall, StoredRun
     from think.ledger.stats import Row, Stats
@@ -70,7 +72,7 @@ def local_time(stamp: str | None, *, full: bool = False) -> str:
 
 
 def excerpt(text: str | None, width: int = 200) -> str:
-    flat = " ".join((text or "").split())
+    flat = printable(" ".join((text or "").split()))
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -137,16 +139,19 @@ def _fit_widths(
     last.width = max(width - sum(widths) - gaps, last.min_width or 0)
 
 
-def _field(label: str, value: object) -> str:
-    return f"[bold]{label:<12}[/bold] {value}"
+def _field(label: str, value: object) -> Text:
+    from rich.text import Text
+
+    line = Text(f"{label:<12}", style="bold")
+    line.append(f" {printable(str(value))}")
+    return line
 
 
 def show_run(console: Console, run: StoredRun, calls: list[StoredCall]) -> None:
     """Everything recorded about one run, for a person."""
-    from rich.markup import escape
 
     def line(label: str, value: object) -> None:
-        console.print(_field(label, escape(str(value))))
+        console.print(_field(label, value))
 
     line("run", run.id)
     line("started", local_time(run.started_at, full=True))
@@ -189,7 +194,7 @@ def show_run(console: Console, run: StoredRun, calls: list[StoredCall]) -> None:
     console.print(calls_table(calls) if calls else "no calls")
     for call in calls:
         if call.error:
-            console.print(_field(f"call {call.seq}", escape(f"error: {call.error}")))
+            console.print(_field(f"call {call.seq}", f"error: {call.error}"))
     if run.no_log:
         console.print("\n(prompt, answer and reasoning were not recorded: --no-log)")
         return
@@ -206,7 +211,7 @@ def _section(console: Console, title: str, text: str | None) -> None:
 
     console.print()
     console.print(Text(title, style="bold"))
-    console.print(Text(text if text else "-"))
+    console.print(Text(printable(text) if text else "-"))
 
 
 def calls_table(calls: list[StoredCall]) -> Table:

@@ -18,6 +18,7 @@ from rich.live import Live
 from rich.text import Text
 
 from think import events
+from think.cli.console import printable
 from think.money import format_usd
 
 ANSWER_TAIL_LINES = 12
@@ -27,6 +28,7 @@ TALLY_BAR_WIDTH = 20
 
 
 def _short(answer: str, width: int = 24) -> str:
+    answer = printable(answer)
     return answer if len(answer) <= width else answer[: width - 1] + "…"
 
 
@@ -97,7 +99,7 @@ class LiveState:
             current = number == len(self.stages) - 1 and self.finished is None
             line.append(stage, style="bold cyan" if current else "green")
         if self.decision is not None:
-            line.append(f"   {self.decision.reason}", style="dim")
+            line.append(f"   {printable(self.decision.reason)}", style="dim")
         return line
 
     def sample_lines(self) -> list[Text]:
@@ -123,7 +125,8 @@ class LiveState:
         """The last lines of the reasoning text, while a call is still running."""
         if not self.reasoning or not any(v.status == "running" for v in self.calls.values()):
             return None
-        text = "".join(self.reasoning[-400:])  # the tail is enough; bounded work per refresh
+        # the tail is enough (bounded work per refresh); model text is shown, never obeyed
+        text = printable("".join(self.reasoning[-400:]))
         wrapped: list[str] = []
         for raw in text.splitlines():
             wrapped.extend(raw[i : i + width] for i in range(0, max(len(raw), 1), width))
@@ -208,7 +211,7 @@ class LiveView:
             if tail is not None:
                 parts.append(tail)
         if self.show_answer and self.state.answer and not self.state.stages:
-            lines = "".join(self.state.answer).splitlines()[-ANSWER_TAIL_LINES:]
+            lines = printable("".join(self.state.answer)).splitlines()[-ANSWER_TAIL_LINES:]
             parts.append(Text("\n".join(lines)))
         parts.append(self.state.status_line())
         return Group(*parts)
