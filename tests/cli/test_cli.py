@@ -17,6 +17,7 @@ from tests.cli_support import (
     ANSI,
     API_KEY,
     MODEL,
+    assert_one_error_line,
     calls,
     run_cli,
     runs,
@@ -59,6 +60,43 @@ def test_prompt_and_ask_and_double_dash_ask_the_model(
         assert result.out == "The answer is 4.\n"
     assert sent_prompts(server) == ["what is this", "ledger", "ledger", "ledger", "--json"]
     assert len(runs(ledger_path)) == 5
+
+
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [(["ledgr"], "ledger"), (["confg", "show"], "config"), (["modles"], "models")],
+)
+def test_a_mistyped_command_is_refused_not_paid_for(
+    argv: list[str],
+    meant: str,
+    server: FakeOpenAIServer,
+    ledger_path: Path,
+    config_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config_path.write_text(f'model = "{MODEL}"\n', encoding="utf-8")
+    result = run_cli(argv, capsys, monkeypatch)
+    assert result.code == ExitCode.USAGE
+    assert_one_error_line(result.err, f"did you mean `think {meant}`?")
+    assert sent_prompts(server) == []
+    assert not ledger_path.exists() or runs(ledger_path) == []
+    # the documented ways to send such a word as a question still do
+    for sent in (["ask", *argv], ["--", *argv]):
+        assert run_cli(sent, capsys, monkeypatch).code == ExitCode.OK
+    assert sent_prompts(server) == [" ".join(argv)] * 2
+
+
+def test_words_that_are_not_near_a_command_are_prompts(
+    server: FakeOpenAIServer,
+    config_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config_path.write_text(f'model = "{MODEL}"\n', encoding="utf-8")
+    for argv in (["explain"], ["summarise", "this"], ["Ledgers?"], ["why"]):
+        assert run_cli(argv, capsys, monkeypatch).code == ExitCode.OK, argv
+    assert sent_prompts(server) == ["explain", "summarise this", "Ledgers?", "why"]
 
 
 def test_double_dash_before_everything(

@@ -522,3 +522,37 @@ def test_a_config_broken_after_a_good_check_is_still_caught(
     monkeypatch.setenv("THINK_SAMPLES", "none")
     config_path.write_text("max_tokens = 500\n", encoding="utf-8")
     assert run_cli(["ledger", "path"], capsys, monkeypatch).code == ExitCode.USAGE
+
+
+def test_savings_count_only_runs_that_answered(
+    ledger_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = iso(datetime.now(UTC))
+    ledger = Ledger(ledger_path)
+    try:
+        for run_id, status, cost, alone in (
+            ("a1", "ok", "0.002", "0.01"),
+            ("a2", "error", "0.001", "0.05"),  # a worst case for an answer nobody got
+            ("a3", "budget_exhausted", "0.0005", "0.05"),
+        ):
+            record(
+                ledger,
+                finished_run(
+                    run_id,
+                    now,
+                    cost,
+                    status=status,
+                    strategy="cascade",
+                    strong_only_cost_usd=Decimal(alone),
+                ),
+            )
+    finally:
+        ledger.close()
+    total = run_cli(["ledger", "stats", "--json"], capsys, monkeypatch).json["total"]
+    assert total["spent_usd"] == pytest.approx(0.0035)  # every run's spend counts
+    assert total["strong_alone_usd"] == pytest.approx(0.01)
+    assert total["saved_usd"] == pytest.approx(0.008)
+    shown = run_cli(["ledger", "show", "a2"], capsys, monkeypatch).out
+    assert "saved" not in shown
+    assert "the run did not answer: no saving counted" in shown
+    assert "(saved $0.0080)" in run_cli(["ledger", "show", "a1"], capsys, monkeypatch).out

@@ -7,6 +7,7 @@ asks about the word "ledger".
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ from typer.core import TyperGroup
 from think import __version__
 from think.cli import ask_cmd, calibrate_cmd, config_cmd, eval_cmd, ledger_cmd, models_cmd
 from think.cli.console import report_error
-from think.errors import ExitCode, ThinkError
+from think.errors import ExitCode, ThinkError, UsageError
 
 ROOT_OPTIONS = {"--help", "-h", "--version", "-V"}
 
@@ -28,10 +29,30 @@ class PromptFirstGroup(TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         names = set(self.list_commands(ctx))
         if args and (args[0] == "--" or (args[0] not in names and args[0] not in ROOT_OPTIONS)):
+            _refuse_a_typo(args[0], names)
             args = ["ask", *args]
         elif not args and not ctx.resilient_parsing and _stdin_is_piped():
             args = ["ask"]
         return super().parse_args(ctx, args)
+
+
+TYPO = re.compile(r"[a-z][a-z-]{3,}")
+"""A first argument that may be a mistyped command: one lower-case word of 4+ letters."""
+
+
+def _refuse_a_typo(word: str, names: set[str]) -> None:
+    """``think ledgr`` is a mistyped command, not a question to pay for: a usage error that
+    says what was meant (``think ask ledgr`` or ``think -- ledgr`` sends the word)."""
+    if not TYPO.fullmatch(word):
+        return
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(names - {"ask"}), n=1, cutoff=0.8)
+    if close:
+        raise UsageError(
+            f"unknown command {word!r}: did you mean `think {close[0]}`? (to ask it as a "
+            f"question: think ask {word} …, or think -- {word} …)"
+        )
 
 
 def _stdin_is_piped() -> bool:

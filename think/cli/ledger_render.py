@@ -167,8 +167,11 @@ def show_run(console: Console, run: StoredRun, calls: list[StoredCall]) -> None:
         cost += f"; {usd(run.reserved_usd)} reserved against the spending caps"
     line("cost", cost)
     if run.strong_only_cost_usd is not None and run.cost_usd is not None:
-        saved = run.strong_only_cost_usd - run.cost_usd
-        line("strong alone", f"{usd(run.strong_only_cost_usd)} (saved {usd(saved)})")
+        alone = usd(run.strong_only_cost_usd)
+        if run.status == "ok":
+            line("strong alone", f"{alone} (saved {usd(run.strong_only_cost_usd - run.cost_usd)})")
+        else:  # no answer, nothing saved
+            line("strong alone", f"{alone} (the run did not answer: no saving counted)")
     line(
         "tokens",
         f"in {run.input_tokens} · out {run.output_tokens} · reasoning "

@@ -79,8 +79,11 @@ _RUN_AGGREGATES = (
     f"count(*) AS runs, sum({RUN_SPENT_SQL}) AS spent, "
     "sum(strategy = 'cascade') AS cascades, "
     "sum(CASE WHEN strategy = 'cascade' THEN escalated ELSE 0 END) AS escalated, "
-    "sum(strong_only_cost_usd) AS strong_alone, "
-    f"sum(CASE WHEN strong_only_cost_usd IS NOT NULL THEN {RUN_SPENT_SQL} END) AS comparable, "
+    # savings: only runs that answered (a failed run's strong-alone figure is a worst case
+    # for an answer nobody got)
+    "sum(CASE WHEN status = 'ok' THEN strong_only_cost_usd END) AS strong_alone, "
+    "sum(CASE WHEN status = 'ok' AND strong_only_cost_usd IS NOT NULL "
+    f"THEN {RUN_SPENT_SQL} END) AS comparable, "
     "sum(cost_usd IS NULL AND status != 'running') AS unknown_cost"
 )
 
