@@ -410,3 +410,24 @@ def test_models_without_keys(
     providers = {row["provider"]: row for row in result.json["providers"]}
     assert providers["openai"]["key"] == "missing (OPENAI_API_KEY)"
     assert providers["openai"]["location"] == "https://api.openai.com/v1"
+
+
+def test_an_explicit_effort_is_never_dropped_in_single_mode(
+    server: FakeOpenAIServer,
+    ledger_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # o4-mini has a native reasoning control: the effort asked for is what is sent
+    for argv in (
+        ["-m", "openai:o4-mini", "--effort", "high", "hi"],
+        ["-s", "single", "-m", "openai:o4-mini", "--effort", "low", "hi"],
+    ):
+        result = run_cli([*argv, "--json"], capsys, monkeypatch)
+        assert result.code == ExitCode.OK, result.err
+        assert result.json["strategy"] == "reason"
+        assert server.chat_requests[-1].json["reasoning_effort"] == argv[argv.index("--effort") + 1]
+    # without --effort, single mode stays a plain answer
+    result = run_cli(["-m", "openai:o4-mini", "--json", "hi"], capsys, monkeypatch)
+    assert result.json["strategy"] == "single"
+    assert "reasoning_effort" not in server.chat_requests[-1].json

@@ -5,6 +5,7 @@ as escapes, never sent to the terminal — in every view that shows such text.""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -82,3 +83,13 @@ def test_markup_and_escapes_in_the_live_view() -> None:
     out = rendered.file.getvalue()
     assert_safe(out)
     assert "[/] not markup \\x1b[2J" in out
+
+
+def test_markup_in_config_values_reaches_think_models_intact(
+    config_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an IPv6 base URL is the everyday case of square brackets
+    config_path.write_text('[providers.mybox]\nbase_url = "http://[::1]:9/v1"\n', encoding="utf-8")
+    result = run_cli(["models", "--providers"], capsys, monkeypatch)
+    assert result.code == ExitCode.OK, result.err
+    assert "http://[::1]:9/v1" in result.out

@@ -22,11 +22,13 @@ if TYPE_CHECKING:
     from think.ledger.caps import Caps
     from think.ledger.store import Ledger
     from think.pricing import ModelPrice
+    from think.providers.base import Effort
     from think.providers.options import ProviderOptions
     from think.providers.registry import ProviderCatalog
     from think.strategies.base import QueryOptions, Strategy
     from think.strategies.factory import StrategySpec
 
+DEFAULT_EFFORT: Effort = "medium"
 DEFAULT_OPENAI_CHEAP = "openai:gpt-4.1-mini"
 DEFAULT_OPENAI_STRONG = "openai:o4-mini"
 LOCAL_MODEL = "local:smollm2"
@@ -89,6 +91,8 @@ def strategy_spec(settings: Settings) -> StrategySpec:
     from think.strategies.factory import StrategySpec
 
     name = strategy_name(settings)
+    if name == "single" and settings.effort is not None:
+        name = "reason"  # an explicit effort is never dropped: it applies to the one model
     if name in ("single", "reason"):
         model = parse_model_ref(default_model(settings), settings.aliases)
     else:
@@ -133,7 +137,7 @@ def query_options(settings: Settings) -> QueryOptions:
         settings.temperature,
         settings.system,
         answer_format=fmt,
-        effort=settings.effort,
+        effort=settings.effort or DEFAULT_EFFORT,
     )
 
 

@@ -85,7 +85,9 @@ class Settings(BaseSettings):
     verify_timeout: float = Field(default=30.0, gt=0)
     rounds: int = Field(default=2, ge=1, le=10)
     """Critique-and-revise rounds for ``refine``."""
-    effort: Effort = "medium"
+    effort: Effort | None = None
+    """Reasoning effort; unset: ``medium`` for the strong model. Set with a single-model
+    strategy, it puts that model in reasoning mode (``single`` becomes ``reason``)."""
     answer_format: str = "auto"
     max_cost: Decimal | None = Field(default=None, ge=0, le=MAX_USD, allow_inf_nan=False)
     max_tokens: int = Field(default=1024, ge=1)
