@@ -13,6 +13,12 @@ from decimal import Decimal
 
 from think.errors import BudgetExhausted
 
+
+def unknown_price(model: str) -> str:
+    """What to say of a model that is not in the price catalogue, and how to price it."""
+    return f'{model} is not in the price catalogue (set [prices."{model}"] in the config)'
+
+
 ZERO = Decimal(0)
 
 
@@ -42,10 +48,7 @@ class Budget:
         """Hold ``amount`` for a call; ``None`` (price unknown) only fits an uncapped budget."""
         if amount is None:
             if self.cap is not None:
-                raise BudgetExhausted(
-                    f"cannot keep within --max-cost: the price of {what} is unknown "
-                    f'(set [prices."{what}"] in the config)'
-                )
+                raise BudgetExhausted(f"cannot keep within --max-cost: {unknown_price(what)}")
             return Reservation(ZERO)
         if not self.fits(amount):
             raise BudgetExhausted(

@@ -84,7 +84,7 @@ def test_tiny_cap_is_written_out_in_the_message() -> None:
 
 def test_unknown_price_does_not_fit_a_capped_budget() -> None:
     with pytest.raises(
-        BudgetExhausted, match=r'price of openai:x is unknown.*\[prices\."openai:x"\]'
+        BudgetExhausted, match=r'openai:x is not in the price catalogue.*\[prices\."openai:x"\]'
     ):
         Budget(D(1)).reserve(None, "openai:x")
 

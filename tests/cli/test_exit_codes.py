@@ -129,14 +129,38 @@ def test_missing_key_is_an_auth_error(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Nothing is sent and nothing is recorded: no call, no tokens, no answer model."""
     monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
-    result = run_cli(["-m", MODEL, "hi"], capsys, monkeypatch)
+    result = run_cli(["--json", "-m", MODEL, "hi"], capsys, monkeypatch)
     assert result.code == ExitCode.AUTH
+    assert result.out == ""
     assert_one_error_line(result.err, "OPENAI_API_KEY")
     assert fake_openai.requests == []
-    (run,) = runs(ledger_path)
-    assert run["status"] == "error"
-    assert run["exit_code"] == ExitCode.AUTH
+    assert not ledger_path.exists() or runs(ledger_path) == []
+
+
+@pytest.mark.parametrize("missing", ["cheap", "strong", "judge"])
+def test_a_missing_key_for_any_model_of_the_run_fails_before_the_first_call(
+    missing: str,
+    fake_openai: FakeOpenAIServer,
+    ledger_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cascade whose strong model (or judge) has no key does not draw cheap samples
+    first and then "escalate" into the error (it used to record 60 input tokens)."""
+    use_server(monkeypatch, fake_openai)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_openai.base_url)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    roles = {"cheap": MODEL, "strong": "openai:gpt-4.1", "judge": MODEL}
+    roles[missing] = "anthropic:claude-haiku-4-5"
+    args = ["--cheap", roles["cheap"], "--strong", roles["strong"], "--answer-format", "open"]
+    args += ["--judge", roles["judge"], "summarise: a b c"]
+    result = run_cli(args, capsys, monkeypatch)
+    assert result.code == ExitCode.AUTH
+    assert_one_error_line(result.err, "ANTHROPIC_API_KEY")
+    assert fake_openai.requests == []
+    assert not ledger_path.exists() or runs(ledger_path) == []
 
 
 def test_server_errors_until_retries_run_out(

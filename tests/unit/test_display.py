@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from rich.console import Console
 
+from tests.ledger_support import make_call
 from think import events
 from think.cli.live_view import LiveState, LiveView, summary_line
 from think.pricing import Cost
@@ -125,6 +126,16 @@ def test_priced_call_shows_zero_before_its_first_token_and_unpriced_shows_unknow
     state = LiveState()
     state.apply(events.CallStarted("r-001", "answer", "x:y", 1, None, priced=False))
     assert "unknown" in render(state)
+
+
+def test_an_unpriced_call_keeps_the_cost_unknown_after_it_finished() -> None:
+    """The budget counts an unknown cost as 0; the view must not show that 0 as a price."""
+    state = LiveState()
+    state.apply(events.CallStarted("r1-1", "answer", "openai:gpt-9", 1, None, priced=False))
+    state.apply(events.CallFinished(make_call(cost=Cost(None, "unknown"))))
+    state.apply(events.BudgetUpdate(Decimal(0), Decimal(0), None))
+    assert "unknown" in render(state)
+    assert "$0.00" not in render(state)
 
 
 def test_cascade_view_shows_timeline_samples_and_tally() -> None:

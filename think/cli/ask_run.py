@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from think import events
+from think.budget import unknown_price
 from think.cli import wiring
 from think.cli.console import report_error, report_warning, stderr_console
 from think.cli.live_view import LiveView, summary_line
@@ -27,17 +28,17 @@ if TYPE_CHECKING:
 
 def prepare_query(prompt: str, settings: Settings) -> tuple[Query, ProviderCatalog]:
     """The query the settings describe and the providers it may call; an unknown provider
-    or a strategy that cannot be built is a usage error before anything is spent."""
+    or a strategy that cannot be built is a usage error, and a provider without its key an
+    auth error, before anything is recorded or spent."""
     strategy = wiring.build_strategy(settings)
     catalog = wiring.provider_catalog(settings)
-    for ref in strategy.models:
-        catalog.endpoint(ref.provider)
-    query = Query(
-        prompt=prompt,
-        strategy=strategy,
-        options=wiring.query_options(settings),
-        max_cost=settings.max_cost,
-    )
+    options = wiring.query_options(settings)
+    providers = {ref.provider for ref in strategy.models}
+    providers.update(step.model.provider for step in strategy.plan(options))
+    for name in sorted(providers):
+        # A missing key fails here, before the run is recorded or anything is sent.
+        catalog.endpoint(name).check_key()
+    query = Query(prompt=prompt, strategy=strategy, options=options, max_cost=settings.max_cost)
     return query, catalog
 
 
@@ -82,6 +83,9 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
     bus = events.EventBus(*sinks)
 
     price_for = wiring.price_lookup(settings, catalog)
+    if query.max_cost is None:  # with a cap, an unknown price is refused (and said) instead
+        for ref in wiring.unpriced_models(query, price_for):
+            report_warning(f"warning: cost unknown: {unknown_price(str(ref))}")
     try:
         run = asyncio.run(execute(query, bus, price_for, catalog.create, run))
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import typer
 
+from think.budget import unknown_price
 from think.cli import wiring
 from think.config.settings import Settings
 from think.money import format_usd
@@ -32,7 +33,9 @@ def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
         auto = options.answer_format is None or options.answer_format.kind == "auto"
         line = SHORT_OR_OPEN_LINE if strategy.name == "cascade" and auto else ANSWER_LINE
         messages = with_system(messages, line)
-    plan = price_plan(strategy.plan(options), messages, wiring.price_lookup(settings, catalog))
+    price_for = wiring.price_lookup(settings, catalog)
+    plan = price_plan(strategy.plan(options), messages, price_for)
+    unpriced = sorted({str(p.step.model) for p in plan.steps if price_for(p.step.model) is None})
     cap = settings.max_cost
     worst = plan.worst_usd
     fits = None if cap is None or worst is None else worst <= cap
@@ -57,6 +60,7 @@ def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
             "expected_usd": _float(plan.expected_usd),
             "max_cost_usd": _float(cap),
             "worst_fits_cap": fits,
+            "unpriced_models": unpriced,
         }
         typer.echo(json.dumps(document))
         return 0
@@ -82,6 +86,8 @@ def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
     table.add_row("total", "", "", "", format_usd(worst), format_usd(plan.expected_usd))
     console = stdout_console()
     console.print(table)
+    for model in unpriced:
+        console.print(f"cost unknown: {unknown_price(model)}")
     if cap is not None:
         verdict = "fits within" if fits else "may exceed (calls that do not fit are not made)"
         console.print(f"worst case {verdict} --max-cost {format_usd(cap)}")

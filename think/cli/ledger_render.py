@@ -54,9 +54,11 @@ def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
     sys.stdout.flush()
 
 
-def usd(value: float | Decimal | None) -> str:
+def usd(value: float | Decimal | None, source: str | None = None) -> str:
+    """A ledger amount for people; a missing one is ``unknown`` when its price was (an
+    unpriced model), else ``-`` (nothing to count)."""
     if value is None:
-        return "-"
+        return "unknown" if source == "unknown" else "-"
     return format_usd(value if isinstance(value, Decimal) else usd_from_ledger(value).normalize())
 
 
@@ -105,7 +107,7 @@ def runs_table(runs: list[StoredRun], width: int) -> Table:
             (run.answer_model or "").partition(":")[2] or (run.answer_model or ""),
             agreement(run.votes),
             "yes" if run.escalated else "",
-            usd(run.cost_usd) if run.status != "running" else "…",
+            usd(run.cost_usd, run.cost_source) if run.status != "running" else "…",
             excerpt(run.prompt) if not run.no_log else "(not logged)",
         ]
         for run in runs
@@ -160,7 +162,7 @@ def show_run(console: Console, run: StoredRun, calls: list[StoredCall]) -> None:
     line("strategy", run.strategy)
     line("models", ", ".join(run.models))
     line("answered by", run.answer_model or "-")
-    cost = f"{usd(run.cost_usd)} ({run.cost_source or 'not finished'})"
+    cost = f"{usd(run.cost_usd, run.cost_source)} ({run.cost_source or 'not finished'})"
     if run.max_cost_usd is not None:
         cost += f" of at most {usd(run.max_cost_usd)}"
     if run.reserved_usd is not None:
@@ -232,7 +234,7 @@ def calls_table(calls: list[StoredCall]) -> Table:
             str(call.input_tokens),
             str(call.output_tokens),
             str(call.reasoning_tokens),
-            usd(call.cost_usd),
+            usd(call.cost_usd, call.cost_source),
             _seconds(call.latency_ms),
             _seconds(call.ttft_ms),
             call.finish_reason or "",

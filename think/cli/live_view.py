@@ -39,6 +39,7 @@ class _CallView:
     tokens: int = 0
     cost: Decimal | None = None
     status: str = "running"
+    priced: bool = True
 
 
 @dataclass
@@ -61,7 +62,9 @@ class LiveState:
     def apply(self, event: events.Event) -> None:
         if isinstance(event, events.CallStarted):
             start = Decimal(0) if event.priced else None
-            self.calls[event.call_id] = _CallView(event.model, event.stage, cost=start)
+            self.calls[event.call_id] = _CallView(
+                event.model, event.stage, cost=start, priced=event.priced
+            )
         elif isinstance(event, events.AnswerText):
             self.answer.append(event.text)
         elif isinstance(event, events.ReasoningText):
@@ -134,8 +137,11 @@ class LiveState:
         return Text("\n".join(tail), style="dim italic") if tail else None
 
     def running_cost(self) -> Decimal | None:
+        """What the run has cost so far; unknown once any call of it is unpriced."""
+        if any(not view.priced for view in self.calls.values()):
+            return None
         running = [v.cost for v in self.calls.values() if v.status == "running"]
-        if any(cost is None for cost in running) and running:
+        if any(cost is None for cost in running):
             return None
         return self.spent + sum((c for c in running if c is not None), Decimal(0))
 

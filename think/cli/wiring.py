@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from think.providers.base import Effort
     from think.providers.options import ProviderOptions
     from think.providers.registry import ProviderCatalog
+    from think.run import Query
     from think.strategies.base import QueryOptions, Strategy
     from think.strategies.factory import StrategySpec
 
@@ -201,6 +202,15 @@ def price_lookup(
         )
 
     return price_for
+
+
+def unpriced_models(
+    query: Query, price_for: Callable[[ModelRef], ModelPrice | None]
+) -> list[ModelRef]:
+    """The models the query may call whose price is unknown (not local, not in the
+    catalogue, not in ``[prices]``)."""
+    refs = {step.model for step in query.strategy.plan(query.options)}
+    return sorted((ref for ref in refs if price_for(ref) is None), key=str)
 
 
 # -- the ledger and the caps --------------------------------------------------------------

@@ -112,6 +112,7 @@ class StoredCall:
     output_tokens: int
     reasoning_tokens: int
     cost_usd: Decimal | None
+    cost_source: str | None
     latency_ms: int | None
     ttft_ms: int | None
     finish_reason: str | None
@@ -131,6 +132,7 @@ class StoredCall:
             output_tokens=row.get("output_tokens") or 0,
             reasoning_tokens=row.get("reasoning_tokens") or 0,
             cost_usd=_usd(row.get("cost_usd")),
+            cost_source=row.get("cost_source"),
             latency_ms=row.get("latency_ms"),
             ttft_ms=row.get("ttft_ms"),
             finish_reason=row.get("finish_reason"),
