@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from think.errors import BudgetExhausted
+from think.money import format_usd
 
 
 def unknown_price(model: str) -> str:
@@ -52,8 +53,8 @@ class Budget:
             return Reservation(ZERO)
         if not self.fits(amount):
             raise BudgetExhausted(
-                f"budget exhausted: {what} could cost up to ${amount:.6f} but only "
-                f"${self.remaining:.6f} of ${self.cap:f} is left"
+                f"budget exhausted: {what} could cost up to {format_usd(amount)} but only "
+                f"{format_usd(self.remaining)} of {format_usd(self.cap)} is left"
             )
         self.reserved += amount
         return Reservation(amount)

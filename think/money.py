@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 MAX_USD = Decimal(1_000_000)
 """The largest amount a setting (``--max-cost``, a budget) may name: larger is a typo."""
@@ -16,25 +17,66 @@ def usd_from_ledger(value: float | int | None) -> Decimal:
     return Decimal(repr(float(value or 0))).quantize(Decimal("1e-12"))
 
 
-def format_usd(value: Decimal | None) -> str:
-    """``$1.23``, ``$0.12``, ``$0.0012``, ``$0.000034``; ``unknown`` for None.
+SMALLEST_SHOWN = Decimal("1e-9")
+"""Amounts below a billionth of a dollar are shown as ``<$0.000000001``, not in 300 digits."""
 
-    Amounts of a dollar or more get cents; smaller ones two significant digits.
+JSON_PLACES = Decimal("1e-9")
+"""Money in ``--json`` and CSV is rounded to the nano-dollar: exact for any call's cost (a
+cheap call costs about a micro-dollar) without float noise such as 0.00024647105263157895."""
+
+
+def format_usd(value: Decimal | float | None) -> str:
+    """The one format for people: ``$1.23``, ``$0.12``, ``$0.01``, ``$0.0012``,
+    ``$0.00001``; ``unknown`` for None (and for a value that is not a number).
+
+    Amounts of a dollar or more get cents; smaller ones at most two significant digits and
+    no trailing zeros past the cents. Never an exponent.
     """
     if value is None:
         return "unknown"
+    if not isinstance(value, Decimal):
+        value = Decimal(repr(float(value)))
     if not value.is_finite():
-        return f"${value}"
+        return "unknown"
     sign = "-" if value < 0 else ""
     value = abs(value)
     if value == 0:
         return "$0.00"
+    if value < SMALLEST_SHOWN:
+        return f"{sign}<${SMALLEST_SHOWN:f}"
     if value >= 1:
         return f"{sign}${value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
     # two significant digits: the first one has exponent value.adjusted() (0.0012 -> -3)
     places = max(2, 1 - value.adjusted())
     rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    if rounded.adjusted() > value.adjusted():  # rounding carried: 0.0995 -> 0.100
-        places = max(2, places - 1)
-        rounded = rounded.quantize(Decimal(1).scaleb(-places))
-    return f"{sign}${rounded:f}"
+    text = f"{rounded:f}"
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0").ljust(2, "0")
+    return f"{sign}${whole}.{fraction}"
+
+
+def usd_fields(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with every money field (a key ending in ``_usd``, at any depth) as
+    :func:`json_usd` gives it: the one rounding of money for ``--json`` and CSV."""
+    shaped: dict[str, Any] = {}
+    for key, value in document.items():
+        if isinstance(value, dict):
+            shaped[key] = usd_fields(value)
+        elif isinstance(value, list):
+            shaped[key] = [usd_fields(v) if isinstance(v, dict) else v for v in value]
+        elif key.endswith("_usd") and isinstance(value, (int, float, Decimal)):
+            shaped[key] = json_usd(value)
+        else:
+            shaped[key] = value
+    return shaped
+
+
+def json_usd(value: Decimal | float | None) -> float | None:
+    """A money value for ``--json`` and CSV: rounded to :data:`JSON_PLACES`; None stays None
+    (unknown), and so does a value that is not a finite number."""
+    if value is None:
+        return None
+    amount = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    if not amount.is_finite():
+        return None
+    return float(amount.quantize(JSON_PLACES, rounding=ROUND_HALF_UP))

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.paths import REPO_ROOT
-from think.money import format_usd
+from think.money import format_usd, json_usd
 from think.pricing import (
     Cost,
     ModelPrice,
@@ -417,7 +417,38 @@ def test_worst_case_includes_cache_write_premium() -> None:
         (D("12.345"), "$12.35"),
         (D("1234.5"), "$1,234.50"),
         (D("-0.0012"), "-$0.0012"),
+        (D("0.01"), "$0.01"),
+        (D("0.010"), "$0.01"),
+        (D("0.00001"), "$0.00001"),
+        (D("0.000010"), "$0.00001"),
+        (D("0.00005"), "$0.00005"),
+        (D("0.10"), "$0.10"),
+        (D("-0"), "$0.00"),
+        (D("1e-320"), "<$0.000000001"),
+        (D("Infinity"), "unknown"),
+        (D("NaN"), "unknown"),
+        (D("1e5"), "$100,000.00"),
     ],
 )
 def test_format_usd(value: Decimal | None, text: str) -> None:
     assert format_usd(value) == text
+    assert "e" not in text.lower().replace("unknown", "")
+
+
+@pytest.mark.parametrize(
+    ("value", "number"),
+    [
+        (None, None),
+        (D("0.00024647105263157895"), 0.000246471),
+        (0.00024647105263157895, 0.000246471),
+        (D("0.0000012"), 0.0000012),
+        (D("1e-12"), 0.0),
+        (D("12.5"), 12.5),
+        (D("NaN"), None),
+        (float("inf"), None),
+    ],
+)
+def test_json_usd_rounds_to_the_nano_dollar(
+    value: Decimal | float | None, number: float | None
+) -> None:
+    assert json_usd(value) == number

@@ -117,7 +117,9 @@ def calibrate_command(
         "grid": calibrated,
     }
     if json_output:
-        typer.echo(json.dumps(document))
+        from think.money import usd_fields
+
+        typer.echo(json.dumps(usd_fields(document)))
     elif csv_output:
         _csv(document, calibrated)
     else:
@@ -146,10 +148,11 @@ def _meets(numbers: dict[str, Any], target_accuracy: float | None, max_cost: flo
 
 def _no_pick(calibrated: dict[str, Any], target: float | None, max_cost: float | None) -> NoReturn:
     from think.errors import CalibrationError
+    from think.money import format_usd
 
     rows = [r for r in calibrated["strategies"] if r["n"]]
     best = max(rows, key=lambda r: r["accuracy"], default=None)
-    wanted = f"accuracy {target:.1%}" if target is not None else f"cost ≤ ${max_cost}"
+    wanted = f"accuracy {target:.1%}" if target is not None else f"cost ≤ {format_usd(max_cost)}"
     detail = f"; the best is {best['strategy']} at {best['accuracy']:.1%}" if best else ""
     raise CalibrationError(f"no setting reaches {wanted} on the calibration split{detail}")
 
@@ -187,6 +190,7 @@ def _csv(document: dict[str, Any], calibrated: dict[str, Any]) -> None:
 def _print(document: dict[str, Any], calibrated: dict[str, Any]) -> None:
     from think.cli.console import stdout_console
     from think.cli.eval_view import print_table
+    from think.money import format_usd
 
     print_table(calibrated)
     console = stdout_console()
@@ -195,14 +199,14 @@ def _print(document: dict[str, Any], calibrated: dict[str, Any]) -> None:
     low, high = held["accuracy_ci95"]
     console.print(
         f"picked {document['setting']}: calibration {cal['accuracy']:.1%} "
-        f"at ${cal['mean_cost_usd']:.6f}/query (n={cal['n']}); held out "
+        f"at {format_usd(cal['mean_cost_usd'])}/query (n={cal['n']}); held out "
         f"{held['accuracy']:.1%} (95% CI {low:.1%}–{high:.1%}) at "
-        f"${held['mean_cost_usd']:.6f}/query (n={held['n']})",
+        f"{format_usd(held['mean_cost_usd'])}/query (n={held['n']})",
         highlight=False,
     )
     console.print(
         f"default cascade on the held-out split: {default['accuracy']:.1%} at "
-        f"${default['mean_cost_usd']:.6f}/query",
+        f"{format_usd(default['mean_cost_usd'])}/query",
         highlight=False,
     )
     verdict = "meets" if document["meets_target_on_held_out"] else "does NOT meet"

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 
 import typer
 
 from think.budget import unknown_price
 from think.cli import wiring
 from think.config.settings import Settings
-from think.money import format_usd
+from think.money import format_usd, usd_fields
 from think.plan import price_plan
 from think.run import messages_for
 from think.strategies.reasoning import ANSWER_LINE, SHORT_OR_OPEN_LINE, with_system
-
-
-def _float(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
 
 
 def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
@@ -51,18 +46,18 @@ def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
                     "max_calls": p.step.max_calls,
                     "expected_calls": p.step.expected_calls,
                     "max_tokens": p.step.max_tokens,
-                    "worst_usd": _float(p.worst_usd),
-                    "expected_usd": _float(p.expected_usd),
+                    "worst_usd": p.worst_usd,
+                    "expected_usd": p.expected_usd,
                 }
                 for p in plan.steps
             ],
-            "worst_usd": _float(worst),
-            "expected_usd": _float(plan.expected_usd),
-            "max_cost_usd": _float(cap),
+            "worst_usd": worst,
+            "expected_usd": plan.expected_usd,
+            "max_cost_usd": cap,
             "worst_fits_cap": fits,
             "unpriced_models": unpriced,
         }
-        typer.echo(json.dumps(document))
+        typer.echo(json.dumps(usd_fields(document)))
         return 0
     from rich.table import Table
 

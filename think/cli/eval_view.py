@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from think.evaluate.results import ItemResult
+from think.money import format_usd, usd_fields
 
 CHART_WIDTH = 56
 CHART_HEIGHT = 10
@@ -62,7 +63,7 @@ class EvalProgress:
             self._progress.update(
                 self._task,
                 advance=1,
-                description=f"accuracy {accuracy:.1%}  spent ${self.spent:.4f}",
+                description=f"accuracy {accuracy:.1%}  spent {format_usd(self.spent)}",
             )
 
     def __exit__(
@@ -85,7 +86,7 @@ def print_eval(
     if json_output:
         import json
 
-        typer.echo(json.dumps(document))
+        typer.echo(json.dumps(usd_fields(document)))
     elif csv_output:
         import csv
 
@@ -130,7 +131,7 @@ def print_table(document: dict[str, Any]) -> None:
             " -" if compute is None else f" {compute:.3g}×",
             f" {row['accuracy']:.1%}",
             f" {low * 100:.1f}–{high * 100:.1f}",
-            f" ${row['mean_cost_usd']:.2g}",
+            f" {format_usd(row['mean_cost_usd'])}",
             " -" if ratio is None else f" {ratio:.1%}",
             f" {row['escalation_rate']:.0%}",
             f" {row.get('latency_p50_ms', 0)}/{row.get('latency_p95_ms', 0)}",
@@ -173,6 +174,6 @@ def chart(rows: list[dict[str, Any]]) -> str:
         label = f"{y1:6.1%}" if number == 0 else f"{y0:6.1%}" if number == CHART_HEIGHT - 1 else ""
         lines.append(f"{label:>7} │{''.join(cells)}")
     lines.append(" " * 8 + "└" + "─" * CHART_WIDTH)
-    left, right = f"${10**x0:.2g}", f"${10**x1:.2g} per query (log)"
+    left, right = format_usd(10**x0), f"{format_usd(10**x1)} per query (log)"
     lines.append(" " * 9 + left + " " * max(1, CHART_WIDTH - len(left) - len(right)) + right)
     return "\n".join(lines)

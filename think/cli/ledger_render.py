@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from think.cli.console import printable
-from think.money import format_usd, usd_from_ledger
+from think.money import format_usd, usd_fields, usd_from_ledger
 from think.periods import local_moment
 
 if TYPE_CHECKING:
@@ -265,7 +265,7 @@ def stats_record(row: Row, by: str, total: Row) -> dict[str, Any]:
             saved_usd=None if row.saved is None else float(row.saved),
         )
     record["unknown_cost_runs"] = row.unknown_cost
-    return record
+    return usd_fields(record)
 
 
 def _rate(row: Row) -> str:

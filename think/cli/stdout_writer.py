@@ -6,51 +6,49 @@ from __future__ import annotations
 import json
 import os
 import sys
-from decimal import Decimal
 from typing import IO, Any
 
 from think import events
-
-
-def _float(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
+from think.money import usd_fields
 
 
 def run_document(run: events.RunRecord) -> dict[str, Any]:
     """The ``--json`` document of a finished run."""
     usage = run.usage
     cost = run.cost
-    return {
-        "answer": run.answer,
-        "run_id": run.id,
-        "status": run.status,
-        "exit_code": run.exit_code,
-        "strategy": run.strategy,
-        "models": list(run.models),
-        "answer_model": run.answer_model,
-        "cost_usd": None if cost is None or cost.usd is None else float(cost.usd),
-        "cost_source": None if cost is None else cost.source,
-        "max_cost_usd": None if run.max_cost_usd is None else float(run.max_cost_usd),
-        "tokens": {
-            "input": usage.input_tokens if usage else None,
-            "output": usage.output_tokens if usage else None,
-            "reasoning": usage.reasoning_tokens if usage else None,
-            "cached": usage.cached_tokens if usage else None,
-        },
-        "calls": run.calls,
-        "duration_ms": run.duration_ms,
-        "error": run.error,
-        "final_answer": run.final_answer,
-        "votes": run.votes,
-        "agreement": run.agreement,
-        "escalated": run.escalated,
-        "escalation_reason": run.escalation_reason,
-        "stages": list(run.stages),
-        "strong_only_cost_usd": _float(run.strong_only_cost_usd),
-        "answer_shape": run.answer_shape,
-        "verdict": run.verdict,
-        "p_accept": run.p_accept,
-    }
+    return usd_fields(
+        {
+            "answer": run.answer,
+            "run_id": run.id,
+            "status": run.status,
+            "exit_code": run.exit_code,
+            "strategy": run.strategy,
+            "models": list(run.models),
+            "answer_model": run.answer_model,
+            "cost_usd": None if cost is None else cost.usd,
+            "cost_source": None if cost is None else cost.source,
+            "max_cost_usd": run.max_cost_usd,
+            "tokens": {
+                "input": usage.input_tokens if usage else None,
+                "output": usage.output_tokens if usage else None,
+                "reasoning": usage.reasoning_tokens if usage else None,
+                "cached": usage.cached_tokens if usage else None,
+            },
+            "calls": run.calls,
+            "duration_ms": run.duration_ms,
+            "error": run.error,
+            "final_answer": run.final_answer,
+            "votes": run.votes,
+            "agreement": run.agreement,
+            "escalated": run.escalated,
+            "escalation_reason": run.escalation_reason,
+            "stages": list(run.stages),
+            "strong_only_cost_usd": run.strong_only_cost_usd,
+            "answer_shape": run.answer_shape,
+            "verdict": run.verdict,
+            "p_accept": run.p_accept,
+        }
+    )
 
 
 class AnswerWriter:

@@ -14,6 +14,7 @@ from typing import Any
 
 from think.evaluate.results import ItemResult
 from think.evaluate.stats import fit_power_law, pareto_frontier, percentile, wilson_interval
+from think.money import usd_fields
 
 CHEAP_BASELINE = "single-cheap"
 STRONG_BASELINE = "single-strong"
@@ -134,6 +135,6 @@ def csv_rows(document: dict[str, Any]) -> list[list[object]]:
     rows: list[list[object]] = []
     for row in document["strategies"]:
         low, high = row["accuracy_ci95"]
-        values = {**row, "ci95_low": low, "ci95_high": high}
+        values = usd_fields({**row, "ci95_low": low, "ci95_high": high})
         rows.append(["" if values[c] is None else values[c] for c in CSV_COLUMNS])
     return rows

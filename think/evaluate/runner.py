@@ -26,6 +26,7 @@ from think.budget import Budget
 from think.calls import PriceLookup
 from think.errors import BudgetExhausted, UsageError
 from think.evaluate.results import ItemResult, ResultsFile
+from think.money import format_usd
 from think.plan import price_plan
 from think.providers.base import Provider
 from think.run import Query, execute, messages_for
@@ -182,7 +183,7 @@ async def _run_one(
         try:
             reservation = budget.reserve(worst, contestant.name)
         except BudgetExhausted as exc:
-            spent = f"${budget.spent:.4f} of ${budget.cap:f} spent"
+            spent = f"{format_usd(budget.spent)} of {format_usd(budget.cap)} spent"
             raise EvalStopped(f"--max-cost: the next run does not fit ({spent}): {exc}") from exc
         cap = reservation.amount
     query = Query(prompt=item.question, strategy=strategy, options=options, max_cost=cap)

@@ -10,6 +10,7 @@ from typing import Any
 from think.errors import UsageError
 from think.ledger.records import StoredCall, StoredRun
 from think.ledger.store import Ledger
+from think.money import usd_fields
 
 RUN_STATUSES = ("running", "ok", "error", "budget_exhausted", "cancelled", "abandoned")
 _MAX_CHAR = "\U0010ffff"
@@ -142,7 +143,7 @@ def calls_of(ledger: Ledger, run: StoredRun) -> list[StoredCall]:
 
 def run_document(run: StoredRun, calls: list[StoredCall]) -> dict[str, Any]:
     """One run with its calls: ``think ledger show --json`` and each export line."""
-    return {"run": run.document(), "calls": [call.row for call in calls]}
+    return usd_fields({"run": run.document(), "calls": [call.row for call in calls]})
 
 
 def export_documents(ledger: Ledger, flt: RunFilter) -> Generator[dict[str, Any], None, None]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from think.money import usd_from_ledger
+from think.money import usd_fields, usd_from_ledger
 
 JSON_RUN_FIELDS = ("models", "votes", "stages")
 
@@ -94,7 +94,7 @@ class StoredRun:
         """The stored row with its JSON columns decoded (``--json`` and export)."""
         decoded = dict(self.row)
         decoded.update(models=self.models, votes=self.votes, stages=self.stages)
-        return decoded
+        return usd_fields(decoded)
 
 
 @dataclass(frozen=True)
