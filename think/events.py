@@ -137,7 +137,10 @@ class BudgetUpdate:
 
 @dataclass(frozen=True)
 class StageChanged:
-    """The strategy moved on: ``cheap`` → ``check`` → ``escalate`` (or ``vote``, ``refine``…)."""
+    """The strategy moved on: ``cheap`` → ``check`` → ``escalate`` (or ``vote``, ``refine``…).
+
+    Sent again for the current stage, it updates the stage's ``detail`` (the cascade says
+    what its votes need once the answer's kind is known)."""
 
     stage: str
     detail: str = ""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.cli_support import calls, run_cli, runs, use_server
-from tests.fakes.openai_server import FakeOpenAIServer, Generate
+from tests.fakes.openai_server import CutStream, FakeOpenAIServer, Generate
 from think.errors import ExitCode
 
 CHEAP = "openai:gpt-4o-mini"
@@ -150,3 +150,21 @@ def test_too_few_samples_for_the_default_rule_is_a_usage_error(
     monkeypatch.setenv("THINK_AGREEMENT", "1.0")  # 2 of 2 is a k-of-m rule
     server.script(*[answers(["4"], "4")] * 2)
     assert run_cli(["--cheap", CHEAP, "--strong", STRONG, "2+2?"], capsys, monkeypatch).code == 0
+
+
+def test_a_strong_answer_cut_off_midway_is_followed_by_the_answer_kept(
+    server: FakeOpenAIServer,
+    ledger_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The strong answer is streamed into the pipe; when its stream breaks and the cascade
+    keeps its cheap answer, that answer follows on its own line (stdout never ends on a
+    fragment that is not the answer)."""
+    monkeypatch.setenv("THINK_MAX_RETRIES", "0")
+    first, second = Generate(answer="The answer is 4."), Generate(answer="The answer is 5.")
+    server.script(first, second, CutStream(after_events=3))
+    result = run_cli(["--cheap", CHEAP, "--strong", STRONG, "what is 2+2?"], capsys, monkeypatch)
+    (run,) = runs(ledger_path)
+    assert run["answer"] in ("The answer is 4.", "The answer is 5.")
+    assert result.out == f"The answer\n{run['answer']}\n"

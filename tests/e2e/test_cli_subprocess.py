@@ -169,7 +169,8 @@ def test_exit_codes_and_error_lines(server: FakeOpenAIServer, ledger_path: Path)
     assert result.err.startswith("think: budget exhausted:")
     assert "Traceback" not in result.err
 
-    assert [r["status"] for r in runs(ledger_path)] == ["error", "error", "budget_exhausted"]
+    # the 401 run and the budget run; the missing key failed before anything was recorded
+    assert [r["status"] for r in runs(ledger_path)] == ["error", "budget_exhausted"]
 
 
 def test_version_fast_path() -> None:
@@ -315,6 +316,37 @@ def test_sigint_mid_stream_keeps_the_partial_text(
     assert call["ttft_ms"] is not None
     assert call["cost_usd"] is not None
     assert Decimal(str(call["cost_usd"])) > 0  # the streamed tokens are paid for
+
+
+def test_the_escalated_answer_streams_into_a_pipe_as_it_arrives(
+    server: FakeOpenAIServer, ledger_path: Path
+) -> None:
+    """``think … | ts``: the strong model's answer reaches the pipe while it is written,
+    not when the run ends (the cheap samples, which may be rejected, never do)."""
+    first, second = Generate(answer="The answer is 4."), Generate(answer="The answer is 5.")
+    server.script(first, second, Stall(60, after_events=3))  # strong: "The", " answer", …
+    proc = _start(["--cheap", MODEL, "--strong", "openai:o4-mini", PROMPT])
+    try:
+        assert proc.stdout is not None
+        received = b""
+        deadline = time.monotonic() + 30
+        while b"answer" not in received:
+            assert time.monotonic() < deadline, received
+            ready, _, _ = select.select([proc.stdout], [], [], 1)
+            if ready:
+                chunk = os.read(proc.stdout.fileno(), 1024)
+                assert chunk, "stdout closed early"
+                received += chunk
+        assert proc.poll() is None  # the strong call is still streaming
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert received == b"The answer"
+    (run,) = runs(ledger_path)
+    assert [c["stage"] for c in calls(ledger_path, run["id"])][-1] == "escalate"
 
 
 # ----------------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def test_terminal_stderr_gets_live_view_and_summary_while_stdout_is_a_pipe(
     assert stdout == "The answer is 4.\n"
     # the summary line: status, the model that answered, ..., the run's id
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown)
-    summary = r"\bok  openai:gpt-4o-mini  3\+4 tok  \$0\.0000029  \d+\.\ds  run [0-9a-z]{8}"
+    summary = r"\bok  openai:gpt-4o-mini  3\+4 in\+out tok  \$0\.0000029  \d+\.\ds  run [0-9a-z]{8}"
     assert re.search(summary, plain), plain
     assert "The answer is 4." not in shown  # the answer goes to stdout only
 

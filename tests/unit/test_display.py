@@ -103,7 +103,7 @@ def test_summary_line() -> None:
     target.print(summary_line(run_record()))
     assert isinstance(target.file, io.StringIO)
     out = target.file.getvalue()
-    assert out.startswith("ok  openai:gpt-4o-mini  12+5 tok  $0.00012")
+    assert out == "ok  openai:gpt-4o-mini  12+5 in+out tok  $0.00012  1.2s  run 01234567\n"
     assert "$0.00012" in out
     assert "1.2s" in out
     assert "run 01234567" in out
@@ -164,7 +164,6 @@ def test_cascade_view_shows_timeline_samples_and_tally() -> None:
 
 
 def test_summary_line_for_an_escalated_cascade() -> None:
-    target = console(160)
     record = run_record(
         votes={"18": 2, "20": 1},
         agreement=2 / 3,
@@ -172,13 +171,34 @@ def test_summary_line_for_an_escalated_cascade() -> None:
         answer_model="openai:o4-mini",
         strong_only_cost_usd=Decimal("0.004"),
     )
-    target.print(summary_line(record))
-    assert isinstance(target.file, io.StringIO)
-    out = target.file.getvalue()
-    assert "openai:o4-mini" in out
-    assert "agreement 2/3" in out
-    assert "escalated" in out
-    assert "strong alone ≈ $0.004" in out
+    assert summary_line(record, 200).plain == (
+        "ok  openai:o4-mini  agreement 2/3  escalated  12+5 in+out tok  $0.00012  "
+        "(strong alone $0.004)  1.2s  run 01234567"
+    )
+    # at 80 columns (the default) the least needed parts give way first: time, tokens, the
+    # provider, the word "agreement"; never the cost, the comparison or the run id
+    assert summary_line(record).plain == (
+        "ok  o4-mini  2/3  escalated  $0.00012  (strong alone $0.004)  run 01234567"
+    )
+    for width in (60, 50, 40):
+        line = summary_line(record, width).plain
+        assert len(line) <= width or line.startswith("ok  o4-mini  $0.00012"), line
+        assert "$0.00012" in line
+
+
+def test_summary_flags_a_run_that_cost_more_than_the_strong_model_alone() -> None:
+    record = run_record(
+        votes={"18": 1, "20": 1},
+        agreement=0.5,
+        escalated=True,
+        answer_model="openai:o4-mini",
+        strong_only_cost_usd=Decimal("0.0001"),
+    )
+    line = summary_line(record)
+    assert "more than the strong model alone ($0.0001)" in line.plain
+    assert len(line.plain) <= 80
+    (flag,) = [span for span in line.spans if "more than" in line.plain[span.start : span.end]]
+    assert flag.style == "yellow"
 
 
 def _rendered(view: LiveView, width: int = 60) -> str:
@@ -221,3 +241,63 @@ def test_reasoning_tail_disappears_when_the_call_ends() -> None:
     assert "step 9" in _rendered(view)
     view.state.calls["r-001"].status = "ok"
     assert "step 9" not in _rendered(view)
+
+
+def _view_lines(view: LiveView, width: int, height: int) -> list[str]:
+    target = Console(
+        file=io.StringIO(), width=width, height=height, force_terminal=True, color_system=None
+    )
+    view.console = target
+    target.print(view.render())
+    assert isinstance(target.file, io.StringIO)
+    return target.file.getvalue().splitlines()
+
+
+def _busy_cascade(view: LiveView) -> None:
+    state = view.state
+    state.apply(events.StageChanged("cheap", "openai:gpt-4o-mini, needs 3 of 5"))
+    state.apply(events.CallStarted("r-009", "cheap", "openai:gpt-4o-mini", 1, None))
+    for number in range(1, 9):
+        votes = {str(n): 1 for n in range(1, number + 1)}
+        state.apply(events.VoteCast(f"r-{number:03}", "openai:gpt-4o-mini", str(number), votes, 0))
+    state.apply(events.ReasoningText("r-009", "thinking about it " * 40))
+
+
+def test_a_view_taller_than_the_terminal_drops_sample_rows_never_the_status_line() -> None:
+    view = LiveView(console(), show_answer=False)
+    _busy_cascade(view)
+    tall = _view_lines(view, 80, 40)
+    assert len(tall) > 12
+    for height in (12, 8, 4, 2):
+        lines = _view_lines(view, 80, height)
+        assert len(lines) <= height, (height, lines)
+        assert lines[0].startswith("cheap")  # the timeline
+        assert lines[-1].startswith("● openai:gpt-4o-mini")  # the status line, cost and time
+        assert "$0.00" in lines[-1]
+    # the samples go first: at 12 rows the tally and the reasoning tail are still there
+    twelve = _view_lines(view, 80, 12)
+    assert any("█" in line for line in twelve)
+    assert any("thinking about it" in line for line in twelve)
+    assert sum("#" in line and "→" in line for line in twelve) < 8
+
+
+def test_the_reasoning_tail_wraps_at_spaces_not_inside_words_or_numbers() -> None:
+    state = LiveState()
+    state.apply(events.CallStarted("r-001", "answer", "openai:o4-mini", 1, None))
+    words = "the total is 123456789 apples and 987654321 pears " * 6
+    state.apply(events.ReasoningText("r-001", words))
+    tail = state.reasoning_tail(width=30, lines=20)
+    assert tail is not None
+    lines = tail.plain.splitlines()
+    assert all(len(line) <= 30 for line in lines)
+    tokens = set(words.split())
+    assert all(token in tokens for line in lines for token in line.split()), lines
+
+
+def test_the_cheap_stage_says_what_the_votes_need() -> None:
+    view = LiveView(console(), show_answer=False)
+    view.state.apply(events.StageChanged("cheap", "openai:gpt-4o-mini, needs 2 of 2"))
+    view.state.apply(events.StageChanged("cheap", "openai:gpt-4o-mini, needs 2 of 2, then 3 of 5"))
+    assert view.state.stages == ["cheap"]  # a repeated stage updates its detail
+    (timeline,) = [line for line in _view_lines(view, 100, 24) if line.startswith("cheap")]
+    assert "needs 2 of 2, then 3 of 5" in timeline

@@ -118,8 +118,10 @@ def test_cascade_accepts_agreeing_cheap_answers_without_escalating() -> None:
     assert record.stages == ("cheap", "check")
     assert record.strong_only_cost_usd is not None
     assert record.strong_only_cost_usd > 0
-    stages = [e.stage for e in seen if isinstance(e, events.StageChanged)]
-    assert stages == ["cheap", "check"]
+    changes = [e for e in seen if isinstance(e, events.StageChanged)]
+    assert [e.stage for e in changes] == ["cheap", "cheap", "check"]
+    # the first answer's kind known, the cheap stage says what the votes need
+    assert changes[1].detail == "fake:cheap, needs 2 of 2, then 3 of 5"
 
 
 def test_cascade_escalates_on_disagreement_in_reasoning_mode() -> None:

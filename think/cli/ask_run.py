@@ -13,17 +13,22 @@ from think import events
 from think.budget import unknown_price
 from think.cli import wiring
 from think.cli.console import report_error, report_warning, stderr_console
-from think.cli.live_view import LiveView, summary_line
+from think.cli.live_view import SUMMARY_WIDTH, LiveView, summary_line
 from think.cli.stdout_writer import AnswerWriter
 from think.config.settings import Settings
 from think.errors import ExitCode, LedgerError
 from think.ledger.caps import reserve_run
 from think.ledger.recorder import LedgerRecorder
 from think.run import Query, execute, start_record
-from think.strategies.single import ANSWER_STAGE
 
 if TYPE_CHECKING:
     from think.providers.registry import ProviderCatalog
+
+
+STREAMED_STAGES = frozenset({"answer", "escalate"})
+"""Stages whose text is the run's answer as it arrives: single's and the cascade's strong
+call (never a cheap sample: it may be rejected). Names, not imports: a single run does not
+load the cascade."""
 
 
 def prepare_query(prompt: str, settings: Settings) -> tuple[Query, ProviderCatalog]:
@@ -75,9 +80,11 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
             show_reasoning=not settings.hide_reasoning,
         )
         sinks.append(live)
-    stream_stage = None if (live is not None and stdout_tty) else ANSWER_STAGE
+    # the answer is streamed to a pipe or a bare terminal as it arrives; with the live view on
+    # the terminal it is shown there instead, and printed whole at the end
+    streamed = frozenset() if (live is not None and stdout_tty) else STREAMED_STAGES
     sinks.append(recorder)
-    sinks.append(AnswerWriter(as_json=json_output, stream_stage=stream_stage))
+    sinks.append(AnswerWriter(as_json=json_output, stream_stages=streamed))
     if live_enabled:
         sinks.append(_summary(console))
     bus = events.EventBus(*sinks)
@@ -139,6 +146,6 @@ def start_recording(
 def _summary(console: Console) -> events.EventSink:
     def sink(event: events.Event) -> None:
         if isinstance(event, events.RunFinished):
-            console.print(summary_line(event.run))
+            console.print(summary_line(event.run, min(console.width, SUMMARY_WIDTH)))
 
     return sink

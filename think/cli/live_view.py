@@ -9,6 +9,7 @@ never goes to stdout.
 
 from __future__ import annotations
 
+import textwrap
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -55,6 +56,7 @@ class LiveState:
     started: float = field(default_factory=time.monotonic)
     finished: events.RunRecord | None = None
     stages: list[str] = field(default_factory=list)
+    stage_detail: str = ""
     samples: list[tuple[str, str | None]] = field(default_factory=list)
     votes: dict[str, int] = field(default_factory=dict)
     decision: events.Decision | None = None
@@ -85,7 +87,9 @@ class LiveState:
             self.spent = event.spent_usd
             self.cap = event.cap_usd
         elif isinstance(event, events.StageChanged):
-            self.stages.append(event.stage)
+            if not self.stages or self.stages[-1] != event.stage:
+                self.stages.append(event.stage)
+            self.stage_detail = event.detail
         elif isinstance(event, events.VoteCast):
             self.samples.append((event.model, event.answer))
             self.votes = dict(event.votes)
@@ -103,6 +107,8 @@ class LiveState:
             line.append(stage, style="bold cyan" if current else "green")
         if self.decision is not None:
             line.append(f"   {printable(self.decision.reason)}", style="dim")
+        elif self.stage_detail and self.finished is None:
+            line.append(f"   {printable(self.stage_detail)}", style="dim")
         return line
 
     def sample_lines(self) -> list[Text]:
@@ -131,8 +137,8 @@ class LiveState:
         # the tail is enough (bounded work per refresh); model text is shown, never obeyed
         text = printable("".join(self.reasoning[-400:]))
         wrapped: list[str] = []
-        for raw in text.splitlines():
-            wrapped.extend(raw[i : i + width] for i in range(0, max(len(raw), 1), width))
+        for raw in text.splitlines():  # at spaces: words and numbers are never split
+            wrapped.extend(textwrap.wrap(raw, width, break_on_hyphens=False) or [""])
         tail = [line for line in wrapped if line.strip()][-lines:]
         return Text("\n".join(tail), style="dim italic") if tail else None
 
@@ -161,31 +167,81 @@ class LiveState:
         return line
 
 
-def summary_line(run: events.RunRecord) -> Text:
-    """The one line printed on stderr when a run ends."""
+SUMMARY_WIDTH = 80
+"""The summary line fits this many columns (or the terminal, if narrower)."""
+
+
+@dataclass
+class _Part:
+    text: str
+    style: str = ""
+    keep: int = 9
+    """Lower goes first when the line is too long: shortened if ``short`` is set, else dropped."""
+    short: str | None = None
+    droppable: bool = True
+
+
+def summary_line(run: events.RunRecord, width: int = SUMMARY_WIDTH) -> Text:
+    """The one line printed on stderr when a run ends: status, model, agreement, tokens,
+    cost (flagged when it is more than the strong model alone would have cost), time, run.
+    Fits ``width`` columns by shortening, then dropping, the least needed parts."""
     usage = run.usage
-    tokens = f"{usage.input_tokens}+{usage.output_tokens} tok" if usage else "tokens unknown"
-    cost = format_usd(run.cost.usd if run.cost else None)
-    if run.cost and run.cost.source == "estimated" and run.cost.usd is not None:
+    cost_usd = run.cost.usd if run.cost else None
+    cost = format_usd(cost_usd)
+    if run.cost and run.cost.source == "estimated" and cost_usd is not None:
         cost += " (estimated)"
     style = "green" if run.status == "ok" else "yellow" if run.status != "error" else "red"
-    seconds = (run.duration_ms or 0) / 1000
-    text = Text()
-    text.append(f"{run.status}", style=style)
-    text.append(f"  {run.answer_model or ', '.join(run.models)}")
+    model = run.answer_model or ", ".join(run.models)
+    parts = [
+        _Part(run.status, style),
+        _Part(model, keep=3, short=model.partition(":")[2] or None, droppable=False),
+    ]
     if run.agreement is not None and run.votes:
         agreeing = max(run.votes.values())
-        text.append(
-            f"  agreement {agreeing}/{round(agreeing / run.agreement) if run.agreement else 0}"
-        )
+        votes = round(agreeing / run.agreement) if run.agreement else 0
+        parts.append(_Part(f"agreement {agreeing}/{votes}", keep=4, short=f"{agreeing}/{votes}"))
     if run.escalated:
-        text.append("  escalated", style="yellow")
-    text.append(f"  {tokens}  {cost}")
-    if run.strong_only_cost_usd is not None:
-        text.append(f" (strong alone ≈ {format_usd(run.strong_only_cost_usd)})", style="dim")
-    text.append(f"  {seconds:.1f}s")
-    text.append(f"  run {run.id[:8]}", style="dim")
+        parts.append(_Part("escalated", "yellow", keep=5, short="esc"))
+    if usage is not None:
+        tokens = f"{usage.input_tokens}+{usage.output_tokens}"
+        parts.append(_Part(f"{tokens} in+out tok", keep=2, short=f"{tokens} tok"))
+    parts.append(_Part(cost))
+    alone = run.strong_only_cost_usd
+    if alone is not None and cost_usd is not None and cost_usd > alone:
+        parts.append(
+            _Part(
+                f"more than the strong model alone ({format_usd(alone)})",
+                "yellow",
+                short=f"> strong alone {format_usd(alone)}",
+            )
+        )
+    elif alone is not None:
+        parts.append(_Part(f"(strong alone {format_usd(alone)})", "dim", keep=6))
+    parts.append(_Part(f"{(run.duration_ms or 0) / 1000:.1f}s", keep=1))
+    parts.append(_Part(f"run {run.id[:8]}", "dim", keep=7, short=run.id[:8]))
+    _fit(parts, width)
+    text = Text()
+    for number, part in enumerate(parts):
+        text.append("  " if number else "")
+        text.append(part.text, style=part.style)
     return text
+
+
+def _fit(parts: list[_Part], width: int) -> None:
+    def length() -> int:
+        return sum(len(p.text) for p in parts) + 2 * (len(parts) - 1)
+
+    while length() > width:
+        candidates = [p for p in parts if p.keep < 9]
+        if not candidates:
+            return
+        part = min(candidates, key=lambda p: p.keep)
+        if part.short is not None:
+            part.text, part.short = part.short, None
+            if not part.droppable:
+                part.keep = 9
+        else:
+            parts.remove(part)
 
 
 class LiveView:
@@ -207,20 +263,39 @@ class LiveView:
         self._started = False
 
     def render(self) -> RenderableType:
-        parts: list[RenderableType] = []
-        if self.state.stages:
-            parts.append(self.state.timeline())
-            parts.extend(self.state.sample_lines())
-            parts.extend(self.state.tally_lines())
+        """What the view shows, never taller than the terminal: the timeline and the status
+        line always; then, as room allows, the answer tail, the tally, the reasoning tail
+        and the sample rows (the newest lines of each kept)."""
+        width = max(self.console.width, 20)
+        state = self.state
+        timeline = [state.timeline()] if state.stages else []
+        samples = state.sample_lines() if state.stages else []
+        tally = state.tally_lines() if state.stages else []
+        reasoning: list[Text] = []
         if self.show_reasoning:
-            tail = self.state.reasoning_tail(max(self.console.width - 2, 20))
-            if tail is not None:
-                parts.append(tail)
-        if self.show_answer and self.state.answer and not self.state.stages:
-            lines = printable("".join(self.state.answer)).splitlines()[-ANSWER_TAIL_LINES:]
-            parts.append(Text("\n".join(lines)))
-        parts.append(self.state.status_line())
-        return Group(*parts)
+            tail = state.reasoning_tail(max(width - 2, 18))
+            reasoning = list(tail.split("\n")) if tail is not None else []
+        answer: list[Text] = []
+        if self.show_answer and state.answer and not state.stages:
+            lines = printable("".join(state.answer)).splitlines()[-ANSWER_TAIL_LINES:]
+            answer = [Text(line) for line in lines]
+        status = state.status_line()
+        room = self.console.height - self._height([*timeline, status], width)
+        shown: dict[int, list[Text]] = {}
+        for key, block in ((3, answer), (1, tally), (2, reasoning), (0, samples)):
+            kept: list[Text] = []
+            for line in reversed(block):
+                need = self._height([line], width)
+                if need > room:
+                    break
+                kept.insert(0, line)
+                room -= need
+            shown[key] = kept
+        body = [line for key in (0, 1, 2, 3) for line in shown[key]]
+        return Group(*timeline, *body, status)
+
+    def _height(self, lines: list[Text], width: int) -> int:
+        return sum(len(line.wrap(self.console, width)) for line in lines)
 
     def __call__(self, event: events.Event) -> None:
         self.state.apply(event)

@@ -54,9 +54,11 @@ def run_document(run: events.RunRecord) -> dict[str, Any]:
 class AnswerWriter:
     """Event sink for stdout.
 
-    ``stream_stage`` names the stage whose text is the answer and may be streamed as it
-    arrives (``None``: print the final answer only). With ``as_json`` only the final
-    document is written.
+    ``stream_stages`` name the stages whose text is the answer and may be streamed as it
+    arrives: single's ``answer`` and the cascade's ``escalate`` (empty: print the final
+    answer only). The first such call is streamed; if the run's answer is not what it
+    streamed (the strong call broke off and the cascade kept its cheap answer), the answer
+    follows on a line of its own. With ``as_json`` only the final document is written.
     """
 
     def __init__(
@@ -64,22 +66,24 @@ class AnswerWriter:
         out: IO[str] | None = None,
         *,
         as_json: bool = False,
-        stream_stage: str | None = "answer",
+        stream_stages: frozenset[str] = frozenset({"answer"}),
     ) -> None:
         self.out = out if out is not None else sys.stdout
         self.as_json = as_json
-        self.stream_stage = None if as_json else stream_stage
+        self.stream_stages = frozenset() if as_json else stream_stages
         self._streaming: set[str] = set()
+        self._streamed: list[str] = []
         self._written = False
         self._ends_with_newline = True
         self._reader_gone = False
 
     def __call__(self, event: events.Event) -> None:
         if isinstance(event, events.CallStarted):
-            if event.stage == self.stream_stage and event.n == 1 and not self._written:
+            if event.stage in self.stream_stages and event.n == 1 and not self._written:
                 self._streaming.add(event.call_id)
         elif isinstance(event, events.AnswerText):
             if event.call_id in self._streaming:
+                self._streamed.append(event.text)
                 self._write(event.text)
         elif isinstance(event, events.CallFinished):
             self._streaming.discard(event.call.id)
@@ -106,7 +110,9 @@ class AnswerWriter:
             self.out.write(json.dumps(run_document(run), ensure_ascii=False) + "\n")
             self.out.flush()
             return
-        if not self._written and run.answer:
+        if run.answer and (not self._written or "".join(self._streamed) != run.answer):
+            if self._written and not self._ends_with_newline:
+                self._write("\n")
             self._write(run.answer)
         if self._written and not self._ends_with_newline:
             self._write("\n")

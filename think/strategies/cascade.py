@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 from think import events
 from think.calls import run_call
@@ -203,7 +204,9 @@ class Cascade:
         tally = Tally()
         samples: list[Sample] = []
         stages = [CHEAP_STAGE]
-        ctx.calls.emit(events.StageChanged(CHEAP_STAGE, str(self.cheap)))
+        # a forced kind is one of the answer kinds (auto and open are not kinds)
+        forced = None if fmt.kind in ("auto", "open") else cast("AnswerKind", fmt.kind)
+        ctx.calls.emit(events.StageChanged(CHEAP_STAGE, self._cheap_detail(forced)))
         reason: str | None = None
         shape: AnswerShape = "short"
         try:
@@ -216,6 +219,9 @@ class Cascade:
                     shape = answer_shape(first.text, fmt)
                 if shape == "open":
                     return await self._open(ctx, first, stages)
+                # the short path: the rule the votes must meet, now that the kind is known
+                kind = _leading_kind(tally, samples)
+                ctx.calls.emit(events.StageChanged(CHEAP_STAGE, self._cheap_detail(kind)))
                 batch -= 1
             while True:
                 if batch:
@@ -247,6 +253,9 @@ class Cascade:
             await self._escalate(ctx, result, candidate)
         result.strong_only_cost_usd = self._strong_only_cost(ctx, samples)
         return result
+
+    def _cheap_detail(self, kind: AnswerKind | None) -> str:
+        return f"{self.cheap}, needs {self.policy.describe(kind)}"
 
     async def _open(
         self, ctx: RunContext, sample: Sample | None, stages: list[str]
