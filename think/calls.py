@@ -139,10 +139,11 @@ async def run_call(
     )
     _emit_budget(ctx)
     start = time.monotonic()
-    status: events.CallStatus = "ok"
+    status: events.CallStatus = "error"  # until the stream ends: a request never sent is no ok
     error: Exception | None = None
     try:
         await _consume(ctx, provider, ref, request, meter, start)
+        status = "ok"
     except asyncio.CancelledError:
         status, error = "cancelled", None
         raise
@@ -156,6 +157,9 @@ async def run_call(
     except _BudgetCut:
         status = "budget"
         error = BudgetExhausted(f"{ref}: stream cut at the budget cap")
+    except Exception as exc:  # not a provider's failure (a bug): recorded as one, then raised
+        error = exc
+        raise
     finally:
         record = _record(ctx, meter, ref, stage, seq, started_at, start, status, error, request)
         if status == "budget" and record.cost.usd is not None and meter.limit is not None:

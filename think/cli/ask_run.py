@@ -14,6 +14,7 @@ from think.budget import unknown_price
 from think.cli import wiring
 from think.cli.console import report_error, report_warning, stderr_console
 from think.cli.live_view import LiveView, summary_line
+from think.cli.prompt_input import check_text
 from think.cli.signals import Terminated, run_until_signal
 from think.cli.stdout_writer import AnswerWriter
 from think.config.settings import Settings
@@ -31,6 +32,9 @@ def prepare_query(prompt: str, settings: Settings) -> tuple[Query, ProviderCatal
     """The query the settings describe and the providers it may call; an unknown provider
     or a strategy that cannot be built is a usage error, and a provider without its key an
     auth error, before anything is recorded or spent."""
+    check_text(prompt, "the prompt")
+    if settings.system:  # from the environment (THINK_SYSTEM), where bytes pass unchecked
+        check_text(settings.system, "the system prompt")
     strategy = wiring.build_strategy(settings)
     catalog = wiring.provider_catalog(settings)
     options = wiring.query_options(settings)
