@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
-import json
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+
+from think.cli.json_text import dumps
 
 
 def calibrate_command(
@@ -117,7 +118,7 @@ def calibrate_command(
         "grid": calibrated,
     }
     if json_output:
-        typer.echo(json.dumps(document))
+        typer.echo(dumps(document))
     elif csv_output:
         _csv(document, calibrated)
     else:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import typer
 
 from think.budget import unknown_price
 from think.cli import wiring
+from think.cli.json_text import dumps
 from think.config.settings import Settings
 from think.money import format_usd
 from think.plan import price_plan
@@ -62,7 +62,7 @@ def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
             "worst_fits_cap": fits,
             "unpriced_models": unpriced,
         }
-        typer.echo(json.dumps(document))
+        typer.echo(dumps(document))
         return 0
     from rich.table import Table
 

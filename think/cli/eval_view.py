@@ -83,9 +83,9 @@ def print_eval(
 
         write_plot(document, plot)
     if json_output:
-        import json
+        from think.cli.json_text import dumps
 
-        typer.echo(json.dumps(document))
+        typer.echo(dumps(document))
     elif csv_output:
         import csv
 

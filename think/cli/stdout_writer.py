@@ -3,13 +3,13 @@ JSON document with ``--json``. Nothing else is ever written to stdout."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from decimal import Decimal
 from typing import IO, Any
 
 from think import events
+from think.cli.json_text import dumps
 
 
 def _float(value: Decimal | None) -> float | None:
@@ -105,7 +105,7 @@ class AnswerWriter:
 
     def _finish(self, run: events.RunRecord) -> None:
         if self.as_json:
-            self.out.write(json.dumps(run_document(run), ensure_ascii=False) + "\n")
+            self.out.write(dumps(run_document(run), ensure_ascii=False) + "\n")
             self.out.flush()
             return
         if not self._written and run.answer:
