@@ -4,6 +4,7 @@ RFC 8259 JSON, and listing the ledger reads only what it shows."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +72,63 @@ def test_json_output_is_rfc_8259_even_when_a_server_reports_an_infinite_cost(
         assert lines, argv
         for line in lines:
             strict_json(line)
+
+
+HUGE = 2_000_000
+"""Characters of each huge prompt (and answer) in the listing tests."""
+
+
+def test_listing_runs_with_huge_prompts_reads_only_the_excerpts_it_shows(
+    ledger_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten runs of 2 MB prompts: ``think ledger`` shows 200-character excerpts and holds
+    about that much of each (it once read 40 MB: every prompt and answer whole)."""
+    import tracemalloc
+
+    from tests.ledger_support import make_run
+    from think.ledger.store import Ledger
+
+    with Ledger(ledger_path) as ledger:
+        for number in range(10):
+            prompt = f"question {number} " + "x" * HUGE
+            ledger.record_run(
+                make_run(f"r{number:02d}", status="ok", prompt=prompt, answer="y" * HUGE)
+            )
+    assert run_cli(["ledger"], capsys, monkeypatch).code == ExitCode.OK  # imports done
+    tracemalloc.start()
+    try:
+        result = run_cli(["ledger", "-n", "10"], capsys, monkeypatch)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.code == ExitCode.OK, result.err
+    assert "question 9 xxx" in result.out
+    assert peak < HUGE, f"peak {peak:_} bytes"  # not even one whole prompt
+
+    shown = run_cli(["ledger", "show", "r03"], capsys, monkeypatch)  # the whole prompt
+    assert "question 3 " + "x" * HUGE in shown.out.replace("\n", "")
+
+
+def test_listing_by_search_reads_only_the_excerpts_too(
+    ledger_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.ledger_support import make_run
+    from think.ledger.store import Ledger
+
+    with Ledger(ledger_path) as ledger:
+        ledger.record_run(make_run("r1", status="ok", prompt="needle " + "x" * HUGE))
+    statements: list[str] = []
+    real_connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = real_connect(*args, **kwargs)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    result = run_cli(["ledger", "-q", "needle"], capsys, monkeypatch)
+    assert result.code == ExitCode.OK, result.err
+    assert "needle xxx" in result.out
+    selects = [s for s in statements if "FROM runs WHERE rowid IN" in s]
+    assert selects
+    assert all("SELECT *" not in s and "substr(prompt" in s for s in selects)

@@ -25,6 +25,9 @@ app = typer.Typer(
 )
 
 TABLE_DAYS = {"day": 30, "week": 26 * 7}
+PROMPT_EXCERPT_CHARS = 1000
+"""How much of each prompt the table of runs reads: enough for its 200-character excerpt
+once runs of whitespace are collapsed."""
 MAX_LIMIT = 1_000_000_000
 """The most runs ``-n`` lists (SQLite's integers end at 2**63; a bigger -n is a usage error)."""
 """The days ``think ledger stats`` shows as a table when ``--since`` is not given."""
@@ -102,7 +105,9 @@ def recent(
     fmt = output_format(json_output, csv_output)
     flt = RunFilter(_since(since), model, status, escalated, query)
     with _ledger() as ledger:
-        rows = list_runs(ledger, flt, limit)
+        # The table shows an excerpt of each prompt: only that much of it is read.
+        excerpt = PROMPT_EXCERPT_CHARS if fmt == "table" else None
+        rows = list_runs(ledger, flt, limit, excerpt=excerpt)
     if fmt == "json":
         write_json_lines(row.document() for row in rows)
     elif fmt == "csv":
