@@ -27,7 +27,10 @@ def strict_json(text: str) -> Any:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["ledger", "-n", "99999999999999999999"], "-n: 99999999999999999999 is out of range"),
+        (
+            ["ledger", "-n", "99999999999999999999"],
+            "-n/--limit: 99999999999999999999 is out of range",
+        ),
         (["ledger", "-n", "0"], "give 1 to 1_000_000_000"),
         (["ledger", "--since", "99999999d"], "--since: '99999999d' is out of range"),
         (["ledger", "stats", "--since", "99999999d"], "reaches back at most"),

@@ -101,7 +101,7 @@ def recent(
     if not 1 <= limit <= MAX_LIMIT:
         from think.errors import UsageError
 
-        raise UsageError(f"-n: {limit} is out of range; give 1 to {MAX_LIMIT:_}")
+        raise UsageError(f"-n/--limit: {limit} is out of range; give 1 to {MAX_LIMIT:_}")
     fmt = output_format(json_output, csv_output)
     flt = RunFilter(_since(since), model, status, escalated, query)
     with _ledger() as ledger:
