@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_support import MODEL, assert_one_error_line, calls, run_think, runs, use_server
+from tests.e2e.test_live_terminal import read_all
 from tests.fakes.openai_server import FakeOpenAIServer, Generate, Stall
 from tests.paths import require_think_bin
 from think.errors import ExitCode
@@ -35,7 +36,7 @@ def server(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> Fa
 
 
 # ----------------------------------------------------------------------------------------
-# Ctrl-C
+# Ctrl-C, SIGTERM, SIGHUP
 
 
 def _start(argv: list[str]) -> subprocess.Popen[bytes]:
@@ -115,7 +116,7 @@ def test_a_signal_mid_stream_cancels_the_run_and_keeps_the_partial_text(
                 received += chunk
         proc.send_signal(signum)
         out, _ = proc.communicate(timeout=30)
-        shown += read_terminal(controller)
+        shown += read_all(controller)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -136,24 +137,6 @@ def test_a_signal_mid_stream_cancels_the_run_and_keeps_the_partial_text(
     assert call["cost_usd"] is not None
     assert Decimal(str(call["cost_usd"])) > 0  # the streamed tokens are paid for
     assert Decimal(str(run["cost_usd"])) == Decimal(str(call["cost_usd"]))
-
-
-def read_terminal(controller: int) -> bytes:
-    """What is left to read on a pseudo-terminal whose other end has closed."""
-    data = b""
-    while select.select([controller], [], [], 0.5)[0]:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-# ----------------------------------------------------------------------------------------
-# A killed process
 
 
 def test_a_killed_run_is_abandoned_with_its_spend_when_the_next_run_starts(
