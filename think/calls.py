@@ -124,18 +124,26 @@ async def run_call(
         input_tokens=counted.tokens,
         limit=reservation.amount if ctx.budget.cap is not None else None,
     )
+    started_at = utc_now()
+    in_flight = _in_flight(ctx, meter, ref, stage, seq, started_at, request, reservation)
     ctx.emit(
         events.CallStarted(
-            meter.id, stage, str(ref), request.n, reservation.amount, priced=price is not None
+            meter.id,
+            stage,
+            str(ref),
+            request.n,
+            reservation.amount,
+            priced=price is not None,
+            in_flight=in_flight,
         )
     )
     _emit_budget(ctx)
-    started_at = utc_now()
     start = time.monotonic()
-    status: events.CallStatus = "ok"
+    status: events.CallStatus = "error"  # until the stream ends: a request never sent is no ok
     error: Exception | None = None
     try:
         await _consume(ctx, provider, ref, request, meter, start)
+        status = "ok"
     except asyncio.CancelledError:
         status, error = "cancelled", None
         raise
@@ -149,6 +157,9 @@ async def run_call(
     except _BudgetCut:
         status = "budget"
         error = BudgetExhausted(f"{ref}: stream cut at the budget cap")
+    except Exception as exc:  # not a provider's failure (a bug): recorded as one, then raised
+        error = exc
+        raise
     finally:
         record = _record(ctx, meter, ref, stage, seq, started_at, start, status, error, request)
         if status == "budget" and record.cost.usd is not None and meter.limit is not None:
@@ -162,6 +173,45 @@ async def run_call(
         ctx.emit(events.CallFinished(record))
         _emit_budget(ctx)
     return CallOutcome(record, error)
+
+
+IN_FLIGHT_ERROR = "in flight: charged its worst case until it ends"
+
+
+def _in_flight(
+    ctx: CallContext,
+    meter: _Meter,
+    ref: ModelRef,
+    stage: str,
+    seq: int,
+    started_at: str,
+    request: ChatRequest,
+    reservation: Reservation,
+) -> events.CallRecord:
+    """The call as the ledger holds it while it runs: charged its reservation (its worst
+    case), so a process killed mid-call (SIGKILL) still counts it; its end replaces it."""
+    cost = Cost(reservation.amount, "estimated") if meter.price is not None else Cost.unknown()
+    return events.CallRecord(
+        id=meter.id,
+        run_id=ctx.run_id,
+        seq=seq,
+        stage=stage,
+        provider=ref.provider,
+        model=ref.model,
+        started_at=started_at,
+        status="running",
+        latency_ms=0,
+        ttft_ms=None,
+        n=request.n,
+        texts=("",) * request.n,
+        reasoning="",
+        finish_reasons=(None,) * request.n,
+        usage=Usage(input_tokens=meter.input_tokens),
+        usage_source="unknown",
+        cost=cost,
+        attempts=1,
+        error=IN_FLIGHT_ERROR,
+    )
 
 
 def _emit_budget(ctx: CallContext) -> None:

@@ -25,8 +25,13 @@ class ExitCode(IntEnum):
     """A daily or monthly spending cap leaves too little for the run: refused, nothing spent."""
     TARGET_NOT_MET = 8
     """``think calibrate``: no setting of the grid meets the target; nothing was saved."""
+    HANGUP = 129
+    """SIGHUP (the terminal closed) during a query: ended as Ctrl-C is, the run recorded."""
     INTERRUPTED = 130
     """Ctrl-C (SIGINT); the partial run is still recorded."""
+    TERMINATED = 143
+    """SIGTERM (``timeout``, CI cancellation, ``docker stop``) during a query: ended as
+    Ctrl-C is, the partial run recorded."""
 
 
 class ThinkError(Exception):

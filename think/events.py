@@ -15,7 +15,7 @@ from typing import Literal
 from think.pricing import Cost
 from think.usage import CallUsageSource, Usage
 
-CallStatus = Literal["ok", "error", "cut", "cancelled", "budget"]
+CallStatus = Literal["running", "ok", "error", "cut", "cancelled", "budget"]
 RunStatus = Literal["running", "ok", "error", "budget_exhausted", "cancelled"]
 
 
@@ -93,6 +93,8 @@ class CallStarted:
     reserved_usd: Decimal | None
     priced: bool = True
     """False when the model's price is unknown (its cost will be unknown too)."""
+    in_flight: CallRecord | None = None
+    """The call's ledger record while it runs (status ``running``, charged its reservation)."""
 
 
 @dataclass(frozen=True)

@@ -49,8 +49,21 @@ def month_start(now: datetime) -> datetime:
 
 def parse_when(text: str, option: str, now: datetime | None = None) -> datetime:
     """A moment from ``7d`` / ``12h`` / ``30m`` / ``2w`` (that long ago), ``today``, a local
-    date ``2026-11-01`` (its midnight) or an ISO timestamp (local unless it has an offset)."""
+    date ``2026-11-01`` (its midnight) or an ISO timestamp (local unless it has an offset).
+    One beyond the calendar (``99999999d``: before the year 1) is a usage error saying what
+    is accepted."""
     now = now or datetime.now(UTC)
+    try:
+        return _parse_when(text, option, now)
+    except OverflowError:
+        earliest = datetime(1, 1, 2, tzinfo=UTC)
+        raise UsageError(
+            f"{option}: {text!r} is out of range: a duration reaches back at most "
+            f"{(now - earliest).days}d (to the year 1), a date lies in 0001-01-02..9999-12-30"
+        ) from None
+
+
+def _parse_when(text: str, option: str, now: datetime) -> datetime:
     spec = text.strip().lower()
     match = _DURATION.fullmatch(spec)
     if match:

@@ -59,6 +59,25 @@ def total_usage(records: list[events.CallRecord]) -> Usage:
     return usage
 
 
+SIGNAL_CANCEL = "ended by signal "
+"""How a cancellation caused by a signal says which (see :mod:`think.cli.signals`)."""
+
+
+def cancel_message(signum: int) -> str:
+    """The message of a cancellation caused by signal ``signum``."""
+    return f"{SIGNAL_CANCEL}{signum}"
+
+
+def cancelled_exit_code(exc: asyncio.CancelledError) -> int:
+    """128 + N for a run cancelled by signal N (SIGTERM 143, SIGHUP 129), else 130: Ctrl-C."""
+    message = exc.args[0] if exc.args else None
+    if isinstance(message, str) and message.startswith(SIGNAL_CANCEL):
+        number = message.removeprefix(SIGNAL_CANCEL)
+        if number.isdigit():
+            return 128 + int(number)
+    return int(ExitCode.INTERRUPTED)
+
+
 def exit_code_for(status: events.RunStatus, error: ThinkError | None) -> ExitCode:
     if status == "ok":
         return ExitCode.OK
@@ -107,14 +126,16 @@ async def execute(
         calls, messages_for(query.prompt, query.options.system), query.options, provider_for
     )
     result = StrategyResult("error")
+    cancelled_code: int | None = None
     try:
         result = await query.strategy.run(ctx)
     except BudgetExhausted as exc:
         result = StrategyResult("budget_exhausted", error=exc)
     except ThinkError as exc:
         result = StrategyResult("error", error=exc)
-    except asyncio.CancelledError:
+    except asyncio.CancelledError as exc:
         result = StrategyResult("cancelled")
+        cancelled_code = cancelled_exit_code(exc)
         raise
     finally:
         for provider in providers.values():
@@ -127,7 +148,7 @@ async def execute(
             answer=result.answer,
             answer_model=result.answer_model,
             error=None if result.error is None else str(result.error),
-            exit_code=int(exit_code_for(result.status, result.error)),
+            exit_code=cancelled_code or int(exit_code_for(result.status, result.error)),
             cost=total_cost(calls.records),
             usage=total_usage(calls.records),
             calls=len(calls.records),

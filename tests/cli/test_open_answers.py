@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli_support import calls, run_cli, runs, use_server
+from tests.cli_support import assert_one_error_line, calls, run_cli, runs, use_server
 from tests.fakes.openai_server import FakeOpenAIServer, Generate
 from think.errors import ExitCode
 from think.strategies.judging import RUBRIC
@@ -262,21 +262,35 @@ def test_verify_cmd_runs_the_code_of_an_open_answer(
     assert all(RUBRIC not in json.dumps(r.json) for r in server.chat_requests)
 
 
-def test_a_verify_cmd_that_cannot_start_is_a_failed_check(
-    server: FakeOpenAIServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["-s", "single", "--verify-cmd", "false"], "not by single"),
+        (["-s", "vote", "--verify-cmd", "false"], "not by vote"),
+        (["-m", CHEAP, "--verify-cmd", "true"], "used by the cascade and refine strategies"),
+        (["--verify-cmd", "check 'unclosed"], "--verify-cmd: No closing quotation"),
+        (["--verify-cmd", "/nonexistent/checker --x"], "/nonexistent/checker is not an exec"),
+        (["--verify-cmd", "no-such-checker-3f9 --x"], "no-such-checker-3f9 is not found on PATH"),
+        (["-s", "refine", "--verify-cmd", "no-such-checker-3f9"], "not found on PATH"),
+    ],
+    ids=["single", "vote", "default-single", "unparsable", "no-file", "not-on-path", "refine"],
+)
+def test_a_verify_cmd_that_cannot_serve_is_a_usage_error_before_any_call(
+    flags: list[str],
+    message: str,
+    server: FakeOpenAIServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _, document = ask(
-        server,
-        scripted([GOOD_CODE], []),
-        capsys,
-        monkeypatch,
-        "write slug",
-        "--verify-cmd",
-        "/nonexistent/checker --x",
-    )
-    assert document["escalated"] is True
-    assert document["verdict"] == "fail"
-    assert "cannot run /nonexistent/checker" in document["escalation_reason"]
+    """A strategy that checks no answer, or a command that cannot run: exit 2 with one line,
+    nothing sent (it was once ignored, or found only after the cheap call was paid for)."""
+    models = [] if "-m" in flags else ["--cheap", CHEAP, "--strong", STRONG]
+    if "-s" in flags and "refine" not in flags:
+        models = ["-m", CHEAP]
+    result = run_cli([*models, *flags, "write slug"], capsys, monkeypatch)
+    assert result.code == ExitCode.USAGE, result.err
+    assert_one_error_line(result.err, message)
+    assert server.chat_requests == []
 
 
 def test_ledger_stats_count_open_answers_apart_from_short_ones(

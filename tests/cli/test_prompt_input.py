@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import MODEL, assert_one_error_line, run_cli, use_server
+from tests.cli_support import MODEL, assert_one_error_line, run_cli, runs, use_server
 from tests.fakes.openai_server import FakeOpenAIServer
 from think.cli.prompt_input import build_prompt, decode_text, read_file
 from think.errors import ExitCode, UsageError
@@ -209,6 +209,9 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], bytes | None, str]
         "binary stdin": (["explain"], b"\0\1\2", "binary"),
         "invalid utf-8 file": (["-f", str(latin1)], None, "UTF-8"),
         "invalid utf-8 stdin": ([], b"caf\xe9", "UTF-8"),
+        # On POSIX an argv byte that is not UTF-8 arrives as a lone surrogate.
+        "invalid utf-8 argument": (["caf\udce9"], None, "argument 3 is not valid UTF-8"),
+        "invalid utf-8 option": (["--system", "caf\udce9", "hi"], None, "(byte 3)"),
     }
 
 
@@ -224,6 +227,8 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], bytes | None, str]
         "binary stdin",
         "invalid utf-8 file",
         "invalid utf-8 stdin",
+        "invalid utf-8 argument",
+        "invalid utf-8 option",
     ],
 )
 def test_cli_bad_input_is_a_one_line_usage_error(
@@ -240,6 +245,25 @@ def test_cli_bad_input_is_a_one_line_usage_error(
     assert result.out == ""
     assert_one_error_line(result.err, message)
     assert server.chat_requests == []
+
+
+@pytest.mark.parametrize("no_log", [False, True])
+def test_a_system_prompt_from_the_environment_that_is_not_utf8_is_a_usage_error(
+    no_log: bool,
+    server: FakeOpenAIServer,
+    ledger_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A byte of THINK_SYSTEM that is not UTF-8 arrives as a lone surrogate: refused before
+    anything is sent or recorded (with --no-log it was once recorded as an ok, paid call)."""
+    monkeypatch.setenv("THINK_SYSTEM", "caf\udce9")
+    argv = ["-m", MODEL, *(["--no-log"] if no_log else []), "hi"]
+    result = run_cli(argv, capsys, monkeypatch)
+    assert result.code == ExitCode.USAGE
+    assert_one_error_line(result.err, "the system prompt is not valid UTF-8 text (byte 3)")
+    assert server.chat_requests == []
+    assert not ledger_path.exists() or runs(ledger_path) == []
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")

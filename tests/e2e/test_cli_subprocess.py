@@ -11,10 +11,7 @@ import os
 import pty
 import re
 import select
-import signal
 import subprocess
-import time
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -28,7 +25,7 @@ from tests.cli_support import (
     runs,
     use_server,
 )
-from tests.fakes.openai_server import FakeOpenAIServer, Generate, Stall, invalid_api_key
+from tests.fakes.openai_server import FakeOpenAIServer, invalid_api_key
 from tests.paths import require_think_bin
 from think.errors import ExitCode
 from think.pricing import lookup_price
@@ -239,117 +236,6 @@ def test_no_color_even_when_colour_is_forced(server: FakeOpenAIServer) -> None:
 
 
 # ----------------------------------------------------------------------------------------
-# Ctrl-C
-
-
-def _start(argv: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(require_think_bin()), *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=dict(os.environ),
-    )
-
-
-def _wait_for_request(server: FakeOpenAIServer, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while not server.chat_requests:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the request never arrived"
-        time.sleep(0.02)
-
-
-def test_sigint_while_waiting_for_the_provider(server: FakeOpenAIServer, ledger_path: Path) -> None:
-    server.delay = 5
-    proc = _start(["-m", MODEL, "slow question"])
-    try:
-        _wait_for_request(server, proc)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == ExitCode.INTERRUPTED
-    assert out == b""
-    assert_one_error_line(err.decode(), "interrupted")
-    (run,) = runs(ledger_path)
-    assert run["status"] == "cancelled"
-    assert run["exit_code"] == ExitCode.INTERRUPTED
-    assert run["finished_at"] is not None
-    (call,) = calls(ledger_path, run["id"])
-    assert call["status"] == "cancelled"
-    assert call["usage_source"] == "unknown"
-
-
-def test_sigint_mid_stream_keeps_the_partial_text(
-    server: FakeOpenAIServer, ledger_path: Path
-) -> None:
-    server.script(Stall(5, after_events=3))  # role chunk, "The", " answer", then nothing
-    proc = _start(["-m", MODEL, "slow answer"])
-    try:
-        assert proc.stdout is not None
-        received = b""
-        deadline = time.monotonic() + 30
-        while b"answer" not in received:
-            assert time.monotonic() < deadline, received
-            ready, _, _ = select.select([proc.stdout], [], [], 1)
-            if ready:
-                chunk = os.read(proc.stdout.fileno(), 1024)
-                assert chunk, "stdout closed early"
-                received += chunk
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == ExitCode.INTERRUPTED
-    assert (received + out).startswith(b"The answer")
-    assert b"Traceback" not in err
-    (run,) = runs(ledger_path)
-    assert run["status"] == "cancelled"
-    (call,) = calls(ledger_path, run["id"])
-    assert call["status"] == "cancelled"
-    assert call["text"] == "The answer"
-    assert call["ttft_ms"] is not None
-    assert call["cost_usd"] is not None
-    assert Decimal(str(call["cost_usd"])) > 0  # the streamed tokens are paid for
-
-
-def test_the_escalated_answer_streams_into_a_pipe_as_it_arrives(
-    server: FakeOpenAIServer, ledger_path: Path
-) -> None:
-    """``think … | ts``: the strong model's answer reaches the pipe while it is written,
-    not when the run ends (the cheap samples, which may be rejected, never do)."""
-    first, second = Generate(answer="The answer is 4."), Generate(answer="The answer is 5.")
-    server.script(first, second, Stall(60, after_events=3))  # strong: "The", " answer", …
-    proc = _start(["--cheap", MODEL, "--strong", "openai:o4-mini", PROMPT])
-    try:
-        assert proc.stdout is not None
-        received = b""
-        deadline = time.monotonic() + 30
-        while b"answer" not in received:
-            assert time.monotonic() < deadline, received
-            ready, _, _ = select.select([proc.stdout], [], [], 1)
-            if ready:
-                chunk = os.read(proc.stdout.fileno(), 1024)
-                assert chunk, "stdout closed early"
-                received += chunk
-        assert proc.poll() is None  # the strong call is still streaming
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert received == b"The answer"
-    (run,) = runs(ledger_path)
-    assert [c["stage"] for c in calls(ledger_path, run["id"])][-1] == "escalate"
-
-
-# ----------------------------------------------------------------------------------------
 # stderr a terminal: the live view goes there, stdout still holds only the answer
 
 
@@ -386,45 +272,6 @@ def test_live_view_stays_on_a_terminal_stderr(server: FakeOpenAIServer) -> None:
     shown = terminal.decode("utf-8", "replace")
     assert "openai:gpt-4o-mini" in shown or "gpt-4o-mini" in shown
     assert not COLOR_SGR.search(shown)
-
-
-# ----------------------------------------------------------------------------------------
-# A killed process
-
-
-def test_a_killed_run_is_abandoned_with_its_spend_when_the_next_run_starts(
-    server: FakeOpenAIServer, ledger_path: Path
-) -> None:
-    """SIGKILL leaves the run's row ``running``; the next run marks it ``abandoned``, and
-    the calls it paid for still count in its cost."""
-    cheap = Generate(answer=lambda body, index: f"The answer is {4 + index}.")  # they differ
-    server.script(cheap, Stall(60))  # the escalation never answers
-    cascade = ["--cheap", MODEL, "--strong", "openai:o4-mini", PROMPT]
-    proc = _start(cascade)
-    try:
-        deadline = time.monotonic() + 30
-        while len(server.chat_requests) < 2:  # the cheap call is done, the strong one sent
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the escalation never started"
-            time.sleep(0.02)
-        proc.kill()
-        proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    (killed,) = runs(ledger_path)
-    assert killed["status"] == "running"
-    paid = sum(call["cost_usd"] for call in calls(ledger_path, killed["id"]))
-    assert paid > 0
-
-    assert run_think(["-m", MODEL, PROMPT]).code == ExitCode.OK
-    rows = {row["id"]: row for row in runs(ledger_path)}
-    assert rows[killed["id"]]["status"] == "abandoned"
-    assert rows[killed["id"]]["cost_usd"] == pytest.approx(paid)
-    assert "process ended" in rows[killed["id"]]["error"]
-    listed = run_think(["ledger", "--status", "abandoned", "--json"])
-    assert [json.loads(line)["id"] for line in listed.out.splitlines()] == [killed["id"]]
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,9 +16,11 @@ from tests.fakes.scripted_provider import Reply, ScriptedProvider
 from think import events
 from think.model_ref import ModelRef
 from think.pricing import ModelPrice, PriceOverride
+from think.providers.base import ChatRequest, ResponseStarted, StreamEvent
 from think.run import Query, execute
 from think.strategies.base import QueryOptions, Strategy
 from think.strategies.cascade import Cascade, CascadePolicy
+from think.strategies.single import Single
 from think.strategies.tally import Tally
 from think.strategies.verifiers import CommandVerifier
 from think.strategies.vote import Vote
@@ -353,3 +356,24 @@ def test_recorded_spend_never_exceeds_the_cap_with_judge_calls(
     if any(c.stage == "verify" for c in calls):
         assert record.answer_shape == "open"
         assert record.final_answer is None
+
+
+def test_a_request_that_fails_before_it_is_sent_is_no_ok_call() -> None:
+    """A failure that is not the provider's (a bug, text no encoder takes) before anything
+    was sent: the call is recorded as an error at $0, never as ok with a cost."""
+
+    class Unsendable(ScriptedProvider):
+        async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+            "\udce9".encode()  # raises UnicodeEncodeError, as an HTTP body encoder did
+            yield ResponseStarted()
+
+    seen: list[events.Event] = []
+    query = Query("What is 2+2?", Single(CHEAP), OPTIONS, None)
+    with pytest.raises(UnicodeEncodeError):
+        asyncio.run(execute(query, seen.append, lambda ref: price(), lambda name: Unsendable()))
+    (call,) = [e.call for e in seen if isinstance(e, events.CallFinished)]
+    assert call.status == "error"
+    assert call.cost.usd == 0
+    assert "surrogates not allowed" in (call.error or "")
+    (finished,) = [e.run for e in seen if isinstance(e, events.RunFinished)]
+    assert finished.status == "error"

@@ -143,7 +143,10 @@ def completion(
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (never raises for expected failures)."""
+    from think.cli.prompt_input import check_arguments
+
     try:
+        check_arguments(sys.argv[1:] if argv is None else argv)
         result: Any = app(args=argv, prog_name="think", standalone_mode=False)
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0))

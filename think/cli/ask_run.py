@@ -14,6 +14,8 @@ from think.budget import unknown_price
 from think.cli import wiring
 from think.cli.console import report_error, report_warning, stderr_console
 from think.cli.live_view import SUMMARY_WIDTH, LiveView, summary_line
+from think.cli.prompt_input import check_text
+from think.cli.signals import Terminated, run_until_signal
 from think.cli.stdout_writer import AnswerWriter
 from think.config.settings import Settings
 from think.errors import ExitCode, LedgerError
@@ -35,6 +37,9 @@ def prepare_query(prompt: str, settings: Settings) -> tuple[Query, ProviderCatal
     """The query the settings describe and the providers it may call; an unknown provider
     or a strategy that cannot be built is a usage error, and a provider without its key an
     auth error, before anything is recorded or spent."""
+    check_text(prompt, "the prompt")
+    if settings.system:  # from the environment (THINK_SYSTEM), where bytes pass unchecked
+        check_text(settings.system, "the system prompt")
     strategy = wiring.build_strategy(settings)
     catalog = wiring.provider_catalog(settings)
     options = wiring.query_options(settings)
@@ -94,10 +99,13 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
         for ref in wiring.unpriced_models(query, price_for):
             report_warning(f"warning: cost unknown: {unknown_price(str(ref))}")
     try:
-        run = asyncio.run(execute(query, bus, price_for, catalog.create, run))
-    except KeyboardInterrupt:
+        run = run_until_signal(execute(query, bus, price_for, catalog.create, run))
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (Terminated)
         if live is not None:
             live.stop()
+        if isinstance(exc, Terminated):
+            report_error(f"terminated by {exc.name}; the partial run is in the ledger")
+            return exc.exit_code
         report_error("interrupted; the partial run is in the ledger")
         return ExitCode.INTERRUPTED
     finally:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
-import json
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+
+from think.cli.json_text import dumps
 
 
 def calibrate_command(
@@ -119,7 +120,7 @@ def calibrate_command(
     if json_output:
         from think.money import usd_fields
 
-        typer.echo(json.dumps(usd_fields(document)))
+        typer.echo(dumps(usd_fields(document)))
     elif csv_output:
         _csv(document, calibrated)
     else:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
 from think.budget import unknown_price
 from think.cli import wiring
+from think.cli.json_text import dumps
 from think.config.settings import Settings
 from think.money import format_usd, usd_fields
 from think.plan import price_plan
@@ -57,7 +56,7 @@ def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
             "worst_fits_cap": fits,
             "unpriced_models": unpriced,
         }
-        typer.echo(json.dumps(usd_fields(document)))
+        typer.echo(dumps(usd_fields(document)))
         return 0
     from rich.table import Table
 

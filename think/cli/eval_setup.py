@@ -63,7 +63,9 @@ def contestants(grid: tuple[GridSetting, ...], settings: Settings) -> list[Conte
     for setting in grid:
         overrides = setting.resolved(str(cheap_ref), str(strong_ref))
         own = with_overrides(settings, overrides, f"eval setting {setting.name}")
-        strategy = wiring.build_strategy(own)  # a setting that cannot be built fails first
+        strategy = wiring.build_strategy(
+            own, in_grid=True
+        )  # a setting that cannot be built fails first
         # Every effective setting (config file and THINK_* included), not just the grid's
         # overrides, and the strategy they build (its policy's defaults, think's version):
         # kept results are reused only for an identical configuration.

@@ -84,9 +84,9 @@ def print_eval(
 
         write_plot(document, plot)
     if json_output:
-        import json
+        from think.cli.json_text import dumps
 
-        typer.echo(json.dumps(usd_fields(document)))
+        typer.echo(dumps(usd_fields(document)))
     elif csv_output:
         import csv
 

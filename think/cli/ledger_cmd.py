@@ -25,6 +25,11 @@ app = typer.Typer(
 )
 
 TABLE_DAYS = {"day": 30, "week": 26 * 7}
+PROMPT_EXCERPT_CHARS = 1000
+"""How much of each prompt the table of runs reads: enough for its 200-character excerpt
+once runs of whitespace are collapsed."""
+MAX_LIMIT = 1_000_000_000
+"""The most runs ``-n`` lists (SQLite's integers end at 2**63; a bigger -n is a usage error)."""
 """The days ``think ledger stats`` shows as a table when ``--since`` is not given."""
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON (one document per line).")]
@@ -66,7 +71,7 @@ def _since(text: str | None) -> str | None:
 @app.callback()
 def recent(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("-n", "--limit", min=1, help="How many runs.")] = 20,
+    limit: Annotated[int, typer.Option("-n", "--limit", help="How many runs.")] = 20,
     since: SinceOpt = None,
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Runs that called this model.")
@@ -93,10 +98,16 @@ def recent(
     from think.ledger.queries import RunFilter, list_runs
     from think.ledger.schema import RUN_COLUMNS
 
+    if not 1 <= limit <= MAX_LIMIT:
+        from think.errors import UsageError
+
+        raise UsageError(f"-n/--limit: {limit} is out of range; give 1 to {MAX_LIMIT:_}")
     fmt = output_format(json_output, csv_output)
     flt = RunFilter(_since(since), model, status, escalated, query)
     with _ledger() as ledger:
-        rows = list_runs(ledger, flt, limit)
+        # The table shows an excerpt of each prompt: only that much of it is read.
+        excerpt = PROMPT_EXCERPT_CHARS if fmt == "table" else None
+        rows = list_runs(ledger, flt, limit, excerpt=excerpt)
     if fmt == "json":
         write_json_lines(row.document() for row in rows)
     elif fmt == "csv":

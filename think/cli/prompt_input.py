@@ -26,6 +26,30 @@ def decode_text(data: bytes, source: str) -> str:
         ) from exc
 
 
+def check_text(text: str, what: str) -> None:
+    """``text`` must be UTF-8 text, as stdin and files must be: on POSIX a byte of an
+    argument or an environment variable that is not arrives as a lone surrogate
+    (``surrogateescape``), which no provider, ledger or terminal can take."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "surrogateescape")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            where = f"byte {exc.start}"
+        else:
+            where = "a lone surrogate"
+        raise UsageError(f"{what} is not valid UTF-8 text ({where}); think reads text") from None
+
+
+def check_arguments(args: list[str]) -> None:
+    """Every command-line argument is UTF-8 text, or a usage error names the first that is
+    not."""
+    for number, arg in enumerate(args, start=1):
+        check_text(arg, f"argument {number}")
+
+
 def read_file(path: str) -> str:
     try:
         data = Path(path).expanduser().read_bytes()

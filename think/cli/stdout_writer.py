@@ -3,12 +3,12 @@ JSON document with ``--json``. Nothing else is ever written to stdout."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import IO, Any
 
 from think import events
+from think.cli.json_text import dumps
 from think.money import usd_fields
 
 
@@ -107,7 +107,7 @@ class AnswerWriter:
 
     def _finish(self, run: events.RunRecord) -> None:
         if self.as_json:
-            self.out.write(json.dumps(run_document(run), ensure_ascii=False) + "\n")
+            self.out.write(dumps(run_document(run), ensure_ascii=False) + "\n")
             self.out.flush()
             return
         if run.answer and (not self._written or "".join(self._streamed) != run.answer):

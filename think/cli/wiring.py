@@ -119,10 +119,16 @@ def strategy_spec(settings: Settings) -> StrategySpec:
     )
 
 
-def build_strategy(settings: Settings) -> Strategy:
+def build_strategy(settings: Settings, *, in_grid: bool = False) -> Strategy:
+    """The strategy the settings describe; for a query (not ``in_grid``) a ``verify_cmd``
+    it cannot use is a usage error."""
     from think.strategies.factory import build_strategy as build
+    from think.strategies.factory import check_verify_cmd
 
-    return build(strategy_spec(settings))
+    spec = strategy_spec(settings)
+    if not in_grid:
+        check_verify_cmd(spec)
+    return build(spec)
 
 
 def query_options(settings: Settings) -> QueryOptions:

@@ -12,6 +12,11 @@ paid for. Such a run becomes ``abandoned``, with the cost of the calls it record
   (same host);
 - it holds none, and its process is gone (same host), or it started :data:`MAX_AGE` ago.
 
+A call is recorded when it starts, charged its reservation (its worst case), and again when it
+ends, with what it cost. A call still in flight when its run is abandoned keeps that worst
+case (its status becomes ``abandoned``): a kill never makes a paid call free, so it never
+opens a spending cap. The run's ``calls`` becomes the number of calls it recorded.
+
 All are checked whenever a run starts (:func:`settle_dead_runs`: in its spending-cap
 reservation, else when its start is recorded), in the writing transaction, so no two
 processes decide about one run. The age limit stands even when the
@@ -35,6 +40,7 @@ MAX_AGE = timedelta(hours=24)
 ABANDONED = "abandoned"
 ABANDONED_ERROR = "the process ended before the run finished"
 RESERVATION_EXPIRED = f"{ABANDONED_ERROR}; its cap reservation expired"
+CALL_ABANDONED_ERROR = "the process ended during the call; charged its worst case"
 
 
 def this_host() -> str:
@@ -81,9 +87,14 @@ def _abandon(
     for run_id in ended:
         conn.execute(
             f"UPDATE runs SET reserved_usd = NULL, cost_usd = {RUN_SPENT_SQL}, "
+            "calls = (SELECT count(*) FROM calls c WHERE c.run_id = runs.id), "
             "status = CASE WHEN status = 'running' THEN ? ELSE status END, "
             "error = coalesce(error, ?) WHERE id = ?",
             [ABANDONED, error, run_id],
+        )
+        conn.execute(
+            "UPDATE calls SET status = ?, error = ? WHERE run_id = ? AND status = 'running'",
+            [ABANDONED, CALL_ABANDONED_ERROR, run_id],
         )
     return len(ended)
 

@@ -72,22 +72,47 @@ def fts_query(text: str) -> str:
     return " ".join(terms)
 
 
-def list_runs(ledger: Ledger, flt: RunFilter, limit: int) -> list[StoredRun]:
-    """The newest ``limit`` runs that match, newest first."""
+TEXT_COLUMNS = ("prompt", "answer", "final_answer")
+"""The columns that may hold megabytes: a listing reads at most an excerpt of them."""
+
+
+def listing_columns(excerpt: int | None) -> str:
+    """What a listing selects: every column, or (``excerpt``: as many characters of the
+    prompt, and no answer) only what a table of runs shows."""
+    if excerpt is None:
+        return "*"
+    from think.ledger.schema import RUN_COLUMNS
+
+    return ", ".join(
+        f"substr(prompt, 1, {int(excerpt)}) AS prompt"
+        if name == "prompt"
+        else (f"NULL AS {name}" if name in TEXT_COLUMNS else name)
+        for name in RUN_COLUMNS
+    )
+
+
+def list_runs(
+    ledger: Ledger, flt: RunFilter, limit: int, *, excerpt: int | None = None
+) -> list[StoredRun]:
+    """The newest ``limit`` runs that match, newest first; with ``excerpt``, their prompts
+    cut to that many characters and no answers (a listing of 16 MB prompts reads 16 MB
+    of none of them)."""
+    columns = listing_columns(excerpt)
     if flt.text is not None:
-        rows = _search(ledger, flt, limit)
+        rows = _search(ledger, flt, limit, columns)
     else:
         where, params = flt.where()
         rows = list(
             ledger.rows(
-                f"SELECT * FROM runs WHERE {where} ORDER BY started_at DESC, rowid DESC LIMIT ?",
+                f"SELECT {columns} FROM runs WHERE {where} "
+                "ORDER BY started_at DESC, rowid DESC LIMIT ?",
                 [*params, limit],
             )
         )
     return [StoredRun.from_row(row) for row in rows]
 
 
-def _search(ledger: Ledger, flt: RunFilter, limit: int) -> list[dict[str, Any]]:
+def _search(ledger: Ledger, flt: RunFilter, limit: int, columns: str) -> list[dict[str, Any]]:
     """Full-text matches, newest first, reading the index newest-first in growing batches
     (rowids grow as runs are recorded) until ``limit`` runs also pass the other filters: a
     common word costs no more than a rare one (instead of sorting every match by time)."""
@@ -107,7 +132,7 @@ def _search(ledger: Ledger, flt: RunFilter, limit: int) -> list[dict[str, Any]]:
         if bounds is None or not bounds["n"]:
             break
         found += ledger.rows(
-            f"SELECT * FROM runs WHERE rowid IN ({batch_sql}) AND {where}",
+            f"SELECT {columns} FROM runs WHERE rowid IN ({batch_sql}) AND {where}",
             [query, below, batch, *params],
         )
         if bounds["n"] < batch:

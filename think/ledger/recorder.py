@@ -43,6 +43,9 @@ class LedgerRecorder:
                 return
             if isinstance(event, (events.RunStarted, events.RunFinished)):
                 self.ledger.record_run(event.run, content=self.content)
+            elif isinstance(event, events.CallStarted) and event.in_flight is not None:
+                # A kill mid-call (SIGKILL) leaves this row: the call counts at its worst case.
+                self.ledger.record_call(event.in_flight, content=self.content)
             elif isinstance(event, events.CallFinished):
                 self.ledger.record_call(event.call, content=self.content)
         except LedgerError as exc:

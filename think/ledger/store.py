@@ -12,6 +12,7 @@ migrations (its import alone costs more than a run's ledger writes).
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -77,6 +78,14 @@ def describe_error(exc: sqlite3.Error, path: Path, doing: str, timeout: float) -
     if "unable to open" in lowered:
         return f"cannot {doing} ledger {path}: {text} (check the directory and its permissions)"
     return f"cannot {doing} ledger {path}: {text}"
+
+
+def _known(value: Any) -> Any:
+    """A stored value as read: a REAL that is not finite (only a hostile server's report or a
+    damaged file puts one there) is not a known number, so it reads as NULL."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -224,7 +233,7 @@ class Ledger:
         """Rows of a read query, as dicts, streamed from the cursor."""
         try:
             for row in self.conn.execute(sql, params):
-                yield dict(row)
+                yield {key: _known(value) for key, value in zip(row.keys(), row, strict=True)}
         except sqlite3.Error as exc:
             raise self.error(exc, "read") from exc
 

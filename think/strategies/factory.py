@@ -41,6 +41,20 @@ class StrategySpec:
     accept_threshold: float = 0.66
 
 
+VERIFYING_STRATEGIES = ("cascade", "refine")
+"""The strategies that check an answer, so the only ones a ``--verify-cmd`` can serve."""
+
+
+def check_verify_cmd(spec: StrategySpec) -> None:
+    """A query's ``--verify-cmd`` must serve its strategy: a usage error where it cannot (an
+    eval grid, which compares strategies, gives it to those that use it)."""
+    if spec.verify_cmd and spec.name not in VERIFYING_STRATEGIES:
+        raise UsageError(
+            f"--verify-cmd is used by the {' and '.join(VERIFYING_STRATEGIES)} strategies, "
+            f"not by {spec.name}: choose --strategy cascade or refine, or leave it out"
+        )
+
+
 def build_strategy(spec: StrategySpec) -> Strategy:
     if spec.name in ("single", "reason"):
         from think.strategies.single import Single

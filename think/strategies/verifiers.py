@@ -16,6 +16,7 @@ import contextlib
 import os
 import re
 import shlex
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,9 @@ class CommandVerifier:
             raise UsageError(f"--verify-cmd: {exc}") from exc
         if not argv:
             raise UsageError("--verify-cmd is empty")
+        if shutil.which(argv[0]) is None:  # found before any call is paid for
+            where = "is not an executable file" if os.sep in argv[0] else "is not found on PATH"
+            raise UsageError(f"--verify-cmd: {argv[0]} {where}")
         return cls(argv, timeout)
 
     async def check(self, ctx: RunContext, candidate: Sample) -> Verdict:
