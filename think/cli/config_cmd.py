@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Any
 
 import typer
 
+from think.providers.credentials import SECRET_HEADER, mask
+
 app = typer.Typer(
     help="Show the effective configuration.", no_args_is_help=True, rich_markup_mode=None
 )
-
-
-SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|session|password|credential", re.I)
-"""Header names whose values are credentials (``Authorization``, ``x-api-key`` …)."""
-
-
-def mask(secret: str) -> str:
-    """Enough of a key to recognise it, never enough to use it."""
-    if len(secret) <= 8:
-        return "****"
-    return f"{secret[:3]}…{secret[-4:]}"
 
 
 def _plain(value: Any) -> Any:

@@ -42,12 +42,12 @@ def stdout_console() -> Console:
 
 
 def report_error(message: str) -> None:
-    """One line on stderr, never a traceback."""
+    """One line on stderr, never a traceback; a server's text in it is shown, not obeyed."""
     first_line = message.strip().splitlines()[0] if message.strip() else "unknown error"
-    sys.stderr.write(f"think: error: {first_line}\n")
+    sys.stderr.write(f"think: error: {printable(first_line)}\n")
     sys.stderr.flush()
 
 
 def report_warning(message: str) -> None:
-    sys.stderr.write(f"think: {message}\n")
+    sys.stderr.write(f"think: {printable(message)}\n")
     sys.stderr.flush()

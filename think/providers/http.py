@@ -28,14 +28,9 @@ from think.providers.base import (
     StreamEvent,
     TextDelta,
 )
+from think.providers.credentials import secrets_in
 from think.providers.endpoint import Endpoint
-from think.providers.http_errors import (
-    connection_error,
-    read_error,
-    redacted,
-    secrets_in,
-    status_error,
-)
+from think.providers.http_errors import connection_error, read_error, redacted, status_error
 from think.providers.options import RetryPolicy, Timeouts
 from think.providers.sse import SSEEvent, iter_lines, iter_sse
 
@@ -122,7 +117,7 @@ async def stream_call(
                 finally:
                     await response.aclose()
     except ProviderError as exc:  # an error body, or one inside the stream, may echo the key
-        error = redacted(exc, secrets_in(headers))
+        error = redacted(exc, secrets_in(headers, url))
         error.attempts = max(error.attempts, attempts)
         if not started and exc.retryable and attempts > 1:
             error.args = (f"{error.args[0]} (gave up after {attempts} attempts)",)

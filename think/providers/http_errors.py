@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from think.errors import AuthError, ProviderError, StreamCutError
+from think.providers.credentials import redact, userinfo_free
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 MAX_HONOURED_RETRY_AFTER = 120.0
@@ -124,28 +125,8 @@ def _google_invalid_key(body: Any) -> bool:
     )
 
 
-SECRET_HEADERS = ("authorization", "x-api-key", "x-goog-api-key", "api-key")
-
-
-def secrets_in(headers: Mapping[str, str]) -> list[str]:
-    """The credentials carried by request headers (bearer tokens and API-key headers)."""
-    found = []
-    for name, value in headers.items():
-        if name.lower() in SECRET_HEADERS and value:
-            token = value.split(" ", 1)[1] if value.lower().startswith("bearer ") else value
-            if len(token) >= 8:
-                found.append(token)
-    return found
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """``text`` with every credential masked (servers sometimes echo the key they got)."""
-    for secret in secrets:
-        text = text.replace(secret, f"{secret[:3]}…{secret[-4:]}")
-    return text
-
-
 def redacted(error: ProviderError, secrets: list[str]) -> ProviderError:
+    """``error`` with every credential in its message masked."""
     if error.args:
         error.args = (redact(str(error.args[0]), secrets), *error.args[1:])
     return error
@@ -215,7 +196,16 @@ def _refused(exc: BaseException) -> bool:
     return False
 
 
+_NO_REASON = {
+    httpx.ReadError: "the connection was reset before the response",
+    httpx.WriteError: "the connection was reset while sending the request",
+    httpx.RemoteProtocolError: "the server closed the connection before the response",
+}
+"""What to say of a transport failure that came with no message of its own."""
+
+
 def connection_error(provider: str, url: str, exc: httpx.HTTPError) -> ProviderError:
+    url = userinfo_free(url)
     if isinstance(exc, httpx.ConnectError):
         reason = str(exc) or "connection failed"
         if "refused" in reason.lower() or "errno 111" in reason.lower() or _refused(exc):
@@ -223,8 +213,11 @@ def connection_error(provider: str, url: str, exc: httpx.HTTPError) -> ProviderE
         return ProviderError(f"{provider}: cannot connect to {url} ({reason})", retryable=True)
     if isinstance(exc, httpx.TimeoutException):
         return ProviderError(f"{provider}: timed out waiting for {url}", retryable=True)
+    reason = str(exc) or next(
+        (text for kind, text in _NO_REASON.items() if isinstance(exc, kind)), "no reason given"
+    )
     return ProviderError(
-        f"{provider}: connection to {url} failed ({type(exc).__name__}: {exc})", retryable=True
+        f"{provider}: connection to {url} failed ({type(exc).__name__}: {reason})", retryable=True
     )
 
 

@@ -13,8 +13,10 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from think.errors import ConfigError, UsageError
+from think.providers.credentials import userinfo_free
 from think.providers.endpoint import Endpoint, EndpointConfig, env_value
 from think.providers.options import ProviderOptions
 from think.providers.presets import BASE_URL_ENV, PRESETS
@@ -66,11 +68,29 @@ class ProviderCatalog:
             key_env = (configured.api_key_env,)
         key = configured.api_key if configured is not None else None
         key = key or env_value(*key_env)
+        if endpoint.base_url and endpoint.protocol in HTTP_PROTOCOLS:
+            _check_base_url(name, endpoint.base_url, from_env=bool(env_url))
         return dataclasses.replace(endpoint, api_key=key, key_env=key_env)
 
     def create(self, name: str) -> Provider:
         endpoint = self.endpoint(name)
         return protocol_factory(endpoint.protocol)(endpoint, self.options)
+
+
+HTTP_PROTOCOLS = frozenset({"openai-chat", "anthropic-messages", "gemini"})
+"""The built-in protocols that speak HTTP (a third-party protocol's URL is its own)."""
+
+
+def _check_base_url(name: str, url: str, *, from_env: bool) -> None:
+    """A base URL that is not http(s) with a host is a configuration error, found before
+    anything is sent (it used to be retried as a connection failure)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return
+    where = " or ".join(BASE_URL_ENV.get(name, ())) if from_env else f"providers.{name}.base_url"
+    raise ConfigError(
+        f"{where}: {userinfo_free(url)!r} is not an http(s) URL (e.g. https://host/v1)"
+    )
 
 
 def _apply(endpoint: Endpoint, configured: EndpointConfig) -> Endpoint:
