@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
+from think.config import defaults
 from think.errors import ConfigError, UsageError
 from think.model_ref import ModelRef, parse_model_ref
 from think.providers.endpoint import env_value
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from think.strategies.base import QueryOptions, Strategy
     from think.strategies.factory import StrategySpec
 
-DEFAULT_EFFORT: Effort = "medium"
+DEFAULT_EFFORT: Effort = defaults.EFFORT
 DEFAULT_OPENAI_CHEAP = "openai:gpt-4.1-mini"
 DEFAULT_OPENAI_STRONG = "openai:o4-mini"
 LOCAL_MODEL = "local:smollm2"

@@ -23,6 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from think.config import defaults
 from think.config.paths import DEFAULT_LEDGER_TIMEOUT, config_file
 from think.errors import ConfigError
 from think.money import MAX_USD
@@ -64,7 +65,7 @@ class Settings(BaseSettings):
     strong: str | None = None
     strategy: Literal["single", "reason", "vote", "cascade", "refine"] | None = None
     """Unset: ``cascade`` when the cheap and strong models differ, else ``single``."""
-    samples: int = Field(default=5, ge=1, le=64)
+    samples: int = Field(default=defaults.SAMPLES, ge=1, le=64)
     """Samples for ``vote`` (``-n``)."""
     cascade_initial: int = Field(default=2, ge=1, le=64)
     """Cheap samples the cascade draws at once before sampling adaptively."""
@@ -74,23 +75,23 @@ class Settings(BaseSettings):
     """Share of ``cascade_max_samples`` that must agree to accept the cheap answer. Unset:
     the first 2 cheap answers must agree (3 for multiple choice and yes/no), then 3 of up to
     ``cascade_max_samples`` must agree."""
-    verifier: Literal["none", "judge"] = "none"
+    verifier: Literal["none", "judge"] = defaults.VERIFIER
     judge: str | None = None
     """Model for the LLM judge (default: the cheap model)."""
     judge_samples: int = Field(default=3, ge=1, le=10)
     """Verdicts the judge samples per open answer (their share of PASS is ``p_accept``)."""
-    accept_threshold: float = Field(default=0.66, gt=0, le=1)
+    accept_threshold: float = Field(default=defaults.ACCEPT_THRESHOLD, gt=0, le=1)
     """A cascade accepts an open answer when ``p_accept`` reaches this."""
     verify_cmd: str | None = None
     verify_timeout: float = Field(default=30.0, gt=0)
-    rounds: int = Field(default=2, ge=1, le=10)
+    rounds: int = Field(default=defaults.ROUNDS, ge=1, le=10)
     """Critique-and-revise rounds for ``refine``."""
     effort: Effort | None = None
     """Reasoning effort; unset: ``medium`` for the strong model. Set with a single-model
     strategy, it puts that model in reasoning mode (``single`` becomes ``reason``)."""
-    answer_format: str = "auto"
+    answer_format: str = defaults.ANSWER_FORMAT
     max_cost: Decimal | None = Field(default=None, ge=0, le=MAX_USD, allow_inf_nan=False)
-    max_tokens: int = Field(default=1024, ge=1)
+    max_tokens: int = Field(default=defaults.MAX_TOKENS, ge=1)
     temperature: float | None = Field(default=None, ge=0, le=2)
     system: str | None = None
     hide_reasoning: bool = False
