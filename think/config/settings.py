@@ -195,8 +195,15 @@ def _where(error: ValidationError, flags: Mapping[str, Any]) -> str:
 
 def origins(flags: Mapping[str, Any] | None = None) -> dict[str, Origin]:
     """Where each top-level setting's effective value comes from."""
+    return {name: origin for name, (origin, _) in sources(flags).items()}
+
+
+def sources(flags: Mapping[str, Any] | None = None) -> dict[str, tuple[Origin, str]]:
+    """Each top-level setting's origin and, for people, exactly where: ``--max-tokens``,
+    ``env THINK_MAX_TOKENS``, ``file PATH``, ``profile NAME`` or ``default``."""
     given = {key for key, value in (flags or {}).items() if value is not None}
     env = EnvSettingsSource(Settings, env_prefix="THINK_", env_nested_delimiter="__")()
+    path = config_file()
     try:
         file_values = _toml_source(Settings)()
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
@@ -204,16 +211,28 @@ def origins(flags: Mapping[str, Any] | None = None) -> dict[str, Origin]:
     profile = (flags or {}).get("profile") or env.get("profile") or file_values.get("profile")
     profiles = file_values.get("profiles") or {}
     chosen = profiles.get(profile, {}) if isinstance(profiles, dict) and profile else {}
-    result: dict[str, Origin] = {}
+    result: dict[str, tuple[Origin, str]] = {}
     for name in Settings.model_fields:
         if name in given:
-            result[name] = "flag"
+            result[name] = ("flag", f"flag --{name.replace('_', '-')}")
         elif name in chosen:
-            result[name] = "profile"
+            result[name] = ("profile", f"profile {profile}")
         elif name in env:
-            result[name] = "env"
+            result[name] = ("env", f"env {_env_name(name)}")
         elif name in file_values:
-            result[name] = "file"
+            result[name] = ("file", f"file {path}")
         else:
-            result[name] = "default"
+            result[name] = ("default", "default")
     return result
+
+
+def _env_name(name: str) -> str:
+    """The variable that sets ``name`` (matched as pydantic-settings does, ignoring case);
+    ``THINK_NAME__*`` for a table set key by key."""
+    import os
+
+    wanted = f"think_{name}"
+    for var in sorted(os.environ):
+        if var.lower() == wanted:
+            return var
+    return f"THINK_{name.upper()}__*"
