@@ -127,3 +127,19 @@ def assert_one_error_line(err: str, contains: str = "") -> None:
     assert "Traceback" not in err
     assert ERROR_LINE.fullmatch(err), f"not one error line: {err!r}"
     assert contains.lower() in err.lower(), f"{contains!r} not in {err!r}"
+
+
+def help_sections(text: str) -> dict[str, str]:
+    """A help text's sections by title (``Models:`` …), each its indented lines joined."""
+    found: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line and not line[0].isspace() and line.endswith(":"):
+            current = found.setdefault(line[:-1], [])
+        elif current is not None and line.startswith(" "):
+            current.append(line)
+    return {title: "\n".join(lines) for title, lines in found.items()}
+
+
+ASK_PANELS = ("Input", "Models", "Budget", "Strategy", "Output")
+"""The ask options' help panels, in order (``think --help`` and ``think ask --help``)."""

@@ -21,6 +21,7 @@ from tests.cli_support import (
 )
 from tests.fakes.openai_server import FakeOpenAIServer
 from think.cli.config_cmd import mask
+from think.cli.wiring import DEFAULT_OPENAI_CHEAP, DEFAULT_OPENAI_STRONG, VENDOR_DEFAULTS
 from think.config.settings import Settings, load_settings, origins
 from think.errors import ConfigError, ExitCode
 
@@ -157,22 +158,103 @@ def test_config_show_values_and_origins(
     result = config_show(capsys, monkeypatch)
     assert result.out.splitlines()[0] == f"config file: {config_path}"
     rows = table_rows(result.out)
-    assert rows["max_tokens"] == ["55", "env"]
-    assert rows["temperature"] == ["0.3", "env"]
-    assert rows["max_retries"] == ["5", "file"]
-    assert rows["model"] == ["openai:gpt-4o", "file"]
+    assert rows["max_tokens"] == ["55", "env", "THINK_MAX_TOKENS"]
+    assert rows["temperature"] == ["0.3", "env", "THINK_TEMPERATURE"]
+    assert rows["max_retries"] == ["5", "file", str(config_path)]
+    assert rows["model"] == ["openai:gpt-4o", "file", str(config_path)]
     assert rows["timeout"] == ["120.0", "default"]
-    assert rows["cheap"] == ["-", "default"]
-    assert rows["ledger"] == [str(ledger_path), "env"]
+    assert rows["cheap"] == ["openai:gpt-4o", "default", "(=", "model)"]
+    assert rows["ledger"] == [str(ledger_path), "env", "THINK_LEDGER"]
 
     document = json.loads(config_show(capsys, monkeypatch, "--json").out)
     assert document["config_file"] == str(config_path)
     settings = document["settings"]
-    assert settings["max_tokens"] == {"value": 55, "origin": "env"}
-    assert settings["max_retries"] == {"value": 5, "origin": "file"}
-    assert settings["timeout"] == {"value": 120.0, "origin": "default"}
-    assert settings["ledger"] == {"value": str(ledger_path), "origin": "env"}
+    assert settings["max_tokens"] == {
+        "value": 55,
+        "origin": "env",
+        "source": "env THINK_MAX_TOKENS",
+    }
+    assert settings["max_retries"] == {
+        "value": 5,
+        "origin": "file",
+        "source": f"file {config_path}",
+    }
+    assert settings["timeout"] == {"value": 120.0, "origin": "default", "source": "default"}
+    assert settings["ledger"] == {
+        "value": str(ledger_path),
+        "origin": "env",
+        "source": "env THINK_LEDGER",
+    }
     assert set(settings) == set(Settings.model_fields)
+
+
+def show_json(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    return json.loads(config_show(capsys, monkeypatch, "--json").out)
+
+
+def test_config_show_says_the_key_based_models_and_a_missing_file(
+    config_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    assert not config_path.exists()
+    result = config_show(capsys, monkeypatch)
+    assert result.out.splitlines()[0] == f"config file: {config_path} (does not exist)"
+    rows = table_rows(result.out)
+    by_key = ["default", "(keys:", "OPENAI_API_KEY)"]
+    assert rows["model"] == [DEFAULT_OPENAI_CHEAP, *by_key]
+    assert rows["cheap"] == [DEFAULT_OPENAI_CHEAP, *by_key]
+    assert rows["strong"] == [DEFAULT_OPENAI_STRONG, *by_key]
+    assert rows["strategy"] == ["cascade", "default", "(two", "models)"]
+    assert rows["cascade_max_samples"] == ["5", "default"]
+    assert rows["effort"][0] == "medium"
+    assert rows["judge"][:2] == [DEFAULT_OPENAI_CHEAP, "default"]
+    document = show_json(capsys, monkeypatch)
+    assert document["config_file_exists"] is False
+    assert document["settings"]["cheap"] == {
+        "value": DEFAULT_OPENAI_CHEAP,
+        "origin": "default",
+        "source": "default (keys: OPENAI_API_KEY)",
+    }
+    assert document["settings"]["strong"]["value"] == DEFAULT_OPENAI_STRONG
+
+
+@pytest.mark.parametrize("key", ["ANTHROPIC_API_KEY", "GOOGLE_API_KEY"])
+def test_config_show_names_the_key_that_chose_the_models(
+    key: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(key, SECRET)
+    (_, cheap, strong) = next(row for row in VENDOR_DEFAULTS if key in row[0])
+    settings = show_json(capsys, monkeypatch)["settings"]
+    assert settings["cheap"]["value"] == cheap
+    assert settings["strong"] == {
+        "value": strong,
+        "origin": "default",
+        "source": f"default (keys: {key})",
+    }
+
+
+def test_config_show_says_each_source(
+    config_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("THINK_CHEAP", "openai:gpt-4o-mini")
+    write_config(
+        config_path,
+        'strong = "openai:o3"\nagreement = 0.75\n[profiles.fast]\nsamples = 3\n',
+    )
+    rows = table_rows(config_show(capsys, monkeypatch).out)
+    assert rows["cheap"] == ["openai:gpt-4o-mini", "env", "THINK_CHEAP"]
+    assert rows["strong"] == ["openai:o3", "file", str(config_path)]
+    assert rows["model"] == [DEFAULT_OPENAI_CHEAP, "default", "(keys:", "OPENAI_API_KEY)"]
+    assert rows["cascade_max_samples"] == ["4", "default", "(with", "agreement)"]
+    assert rows["samples"] == ["5", "default"]
+    monkeypatch.setenv("THINK_PROFILE", "fast")
+    settings = show_json(capsys, monkeypatch)["settings"]
+    assert settings["samples"] == {"value": 3, "origin": "profile", "source": "profile fast"}
+    assert settings["profile"]["source"] == "env THINK_PROFILE"
+    assert show_json(capsys, monkeypatch)["config_file_exists"] is True
 
 
 def test_config_show_default_ledger_path(

@@ -18,9 +18,11 @@ import pytest
 
 from tests.cli_support import (
     API_KEY,
+    ASK_PANELS,
     MODEL,
     assert_one_error_line,
     calls,
+    help_sections,
     run_think,
     runs,
     use_server,
@@ -175,6 +177,22 @@ def test_version_fast_path() -> None:
 
     result = run_think(["--version"])
     assert (result.code, result.out, result.err) == (0, f"think {__version__}\n", "")
+
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+def test_help_of_the_console_script_shows_the_ask_panels(columns: str) -> None:
+    result = run_think(["--help"], env=dict(os.environ, COLUMNS=columns))
+    assert (result.code, result.err) == (ExitCode.OK, "")
+    sections = help_sections(result.out)
+    assert [title for title in sections if title in ASK_PANELS] == list(ASK_PANELS)
+    assert "--max-cost USD" in sections["Budget"]
+    assert "--dry-run" in sections["Budget"]
+    assert "--cheap MODEL" in sections["Models"]
+    assert "-n, --samples N" in sections["Strategy"]
+    assert "--json" in sections["Output"]
+    assert "-f, --file FILE" in sections["Input"]
+    assert "<int range>" not in result.out
+    assert "ledger" in sections["Commands"]
 
 
 def test_closed_stdout_is_not_an_error(server: FakeOpenAIServer, ledger_path: Path) -> None:

@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 from think import __version__
 from think.cli import ask_cmd, calibrate_cmd, config_cmd, eval_cmd, ledger_cmd, models_cmd
 from think.cli.console import report_error
+from think.cli.help_panels import PanelCommand, format_root_options
 from think.errors import ExitCode, ThinkError, UsageError
 
 ROOT_OPTIONS = {"--help", "-h", "--version", "-V"}
@@ -34,6 +35,9 @@ class PromptFirstGroup(TyperGroup):
         elif not args and not ctx.resilient_parsing and _stdin_is_piped():
             args = ["ask"]
         return super().parse_args(ctx, args)
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        format_root_options(self, ctx, formatter)  # the ask options, then the commands
 
 
 TYPO = re.compile(r"[a-z][a-z-]{3,}")
@@ -72,6 +76,7 @@ app = typer.Typer(
         "think ledger"
     ),
     no_args_is_help=False,
+    subcommand_metavar="PROMPT... | COMMAND [ARGS]...",
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
@@ -103,6 +108,7 @@ def root(
 
 app.command(
     "ask",
+    cls=PanelCommand,
     help="Ask a question (the default command: `think PROMPT` is `think ask PROMPT`).",
 )(ask_cmd.ask)
 app.add_typer(ledger_cmd.app, name="ledger")

@@ -10,9 +10,11 @@ whose key is set, else the embedded local model) is decided here too.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
+from think.config import defaults
 from think.errors import ConfigError, UsageError
 from think.model_ref import ModelRef, parse_model_ref
 from think.providers.endpoint import env_value
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from think.strategies.base import QueryOptions, Strategy
     from think.strategies.factory import StrategySpec
 
-DEFAULT_EFFORT: Effort = "medium"
+DEFAULT_EFFORT: Effort = defaults.EFFORT
 DEFAULT_OPENAI_CHEAP = "openai:gpt-4.1-mini"
 DEFAULT_OPENAI_STRONG = "openai:o4-mini"
 LOCAL_MODEL = "local:smollm2"
@@ -45,39 +47,66 @@ variable is set."""
 # -- models and strategy ------------------------------------------------------------------
 
 
-def _vendor_defaults() -> tuple[str, str] | None:
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model and why it is the one: ``setting`` names the setting it was taken from
+    (``None``: a default); ``key`` is the key variable whose vendor's default it is."""
+
+    model: str
+    setting: str | None = None
+    key: str | None = None
+
+
+def _vendor_defaults() -> tuple[str, str, str] | None:
+    """The first set key variable and its vendor's cheap and strong models."""
     for names, cheap, strong in VENDOR_DEFAULTS:
-        if env_value(*names):
-            return cheap, strong
+        for name in names:
+            if env_value(name):
+                return name, cheap, strong
     return None
 
 
-def default_model(settings: Settings) -> str:
+def default_choice(settings: Settings) -> ModelChoice:
     """The configured model; else the cheap model of the first vendor with a key (OpenAI,
     Anthropic, Gemini); else the embedded local model."""
     from think.providers.local_llama import SETUP_HINT, local_runtime_available
 
     if settings.model:
-        return settings.model
+        return ModelChoice(settings.model, "model")
     vendor = _vendor_defaults()
     if vendor is not None:
-        return vendor[0]
+        return ModelChoice(vendor[1], key=vendor[0])
     if local_runtime_available():
-        return LOCAL_MODEL
+        return ModelChoice(LOCAL_MODEL)
     raise ConfigError(SETUP_HINT)
 
 
+def cheap_choice(settings: Settings) -> ModelChoice:
+    return ModelChoice(settings.cheap, "cheap") if settings.cheap else default_choice(settings)
+
+
+def strong_choice(settings: Settings) -> ModelChoice:
+    """The configured strong model; else, with no model configured, the strong model of the
+    first vendor with a key; else the default model."""
+    if settings.strong:
+        return ModelChoice(settings.strong, "strong")
+    vendor = _vendor_defaults()
+    if not settings.model and vendor is not None:
+        return ModelChoice(vendor[2], key=vendor[0])
+    return default_choice(settings)
+
+
+def default_model(settings: Settings) -> str:
+    return default_choice(settings).model
+
+
 def cheap_model(settings: Settings) -> ModelRef:
-    return parse_model_ref(settings.cheap or default_model(settings), settings.aliases)
+    return parse_model_ref(cheap_choice(settings).model, settings.aliases)
 
 
 def strong_model(settings: Settings) -> ModelRef:
-    if settings.strong:
-        return parse_model_ref(settings.strong, settings.aliases)
-    vendor = _vendor_defaults()
-    if not settings.model and vendor is not None:
-        return parse_model_ref(vendor[1])
-    return parse_model_ref(default_model(settings), settings.aliases)
+    choice = strong_choice(settings)
+    return parse_model_ref(choice.model, None if choice.key else settings.aliases)
 
 
 def strategy_name(settings: Settings) -> str:

@@ -23,6 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from think.config import defaults
 from think.config.paths import DEFAULT_LEDGER_TIMEOUT, config_file
 from think.errors import ConfigError
 from think.money import MAX_USD
@@ -64,7 +65,7 @@ class Settings(BaseSettings):
     strong: str | None = None
     strategy: Literal["single", "reason", "vote", "cascade", "refine"] | None = None
     """Unset: ``cascade`` when the cheap and strong models differ, else ``single``."""
-    samples: int = Field(default=5, ge=1, le=64)
+    samples: int = Field(default=defaults.SAMPLES, ge=1, le=64)
     """Samples for ``vote`` (``-n``)."""
     cascade_initial: int = Field(default=2, ge=1, le=64)
     """Cheap samples the cascade draws at once before sampling adaptively."""
@@ -74,23 +75,23 @@ class Settings(BaseSettings):
     """Share of ``cascade_max_samples`` that must agree to accept the cheap answer. Unset:
     the first 2 cheap answers must agree (3 for multiple choice and yes/no), then 3 of up to
     ``cascade_max_samples`` must agree."""
-    verifier: Literal["none", "judge"] = "none"
+    verifier: Literal["none", "judge"] = defaults.VERIFIER
     judge: str | None = None
     """Model for the LLM judge (default: the cheap model)."""
     judge_samples: int = Field(default=3, ge=1, le=10)
     """Verdicts the judge samples per open answer (their share of PASS is ``p_accept``)."""
-    accept_threshold: float = Field(default=0.66, gt=0, le=1)
+    accept_threshold: float = Field(default=defaults.ACCEPT_THRESHOLD, gt=0, le=1)
     """A cascade accepts an open answer when ``p_accept`` reaches this."""
     verify_cmd: str | None = None
     verify_timeout: float = Field(default=30.0, gt=0)
-    rounds: int = Field(default=2, ge=1, le=10)
+    rounds: int = Field(default=defaults.ROUNDS, ge=1, le=10)
     """Critique-and-revise rounds for ``refine``."""
     effort: Effort | None = None
     """Reasoning effort; unset: ``medium`` for the strong model. Set with a single-model
     strategy, it puts that model in reasoning mode (``single`` becomes ``reason``)."""
-    answer_format: str = "auto"
+    answer_format: str = defaults.ANSWER_FORMAT
     max_cost: Decimal | None = Field(default=None, ge=0, le=MAX_USD, allow_inf_nan=False)
-    max_tokens: int = Field(default=1024, ge=1)
+    max_tokens: int = Field(default=defaults.MAX_TOKENS, ge=1)
     temperature: float | None = Field(default=None, ge=0, le=2)
     system: str | None = None
     hide_reasoning: bool = False
@@ -194,8 +195,15 @@ def _where(error: ValidationError, flags: Mapping[str, Any]) -> str:
 
 def origins(flags: Mapping[str, Any] | None = None) -> dict[str, Origin]:
     """Where each top-level setting's effective value comes from."""
+    return {name: origin for name, (origin, _) in sources(flags).items()}
+
+
+def sources(flags: Mapping[str, Any] | None = None) -> dict[str, tuple[Origin, str]]:
+    """Each top-level setting's origin and, for people, exactly where: ``--max-tokens``,
+    ``env THINK_MAX_TOKENS``, ``file PATH``, ``profile NAME`` or ``default``."""
     given = {key for key, value in (flags or {}).items() if value is not None}
     env = EnvSettingsSource(Settings, env_prefix="THINK_", env_nested_delimiter="__")()
+    path = config_file()
     try:
         file_values = _toml_source(Settings)()
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError):
@@ -203,16 +211,28 @@ def origins(flags: Mapping[str, Any] | None = None) -> dict[str, Origin]:
     profile = (flags or {}).get("profile") or env.get("profile") or file_values.get("profile")
     profiles = file_values.get("profiles") or {}
     chosen = profiles.get(profile, {}) if isinstance(profiles, dict) and profile else {}
-    result: dict[str, Origin] = {}
+    result: dict[str, tuple[Origin, str]] = {}
     for name in Settings.model_fields:
         if name in given:
-            result[name] = "flag"
+            result[name] = ("flag", f"flag --{name.replace('_', '-')}")
         elif name in chosen:
-            result[name] = "profile"
+            result[name] = ("profile", f"profile {profile}")
         elif name in env:
-            result[name] = "env"
+            result[name] = ("env", f"env {_env_name(name)}")
         elif name in file_values:
-            result[name] = "file"
+            result[name] = ("file", f"file {path}")
         else:
-            result[name] = "default"
+            result[name] = ("default", "default")
     return result
+
+
+def _env_name(name: str) -> str:
+    """The variable that sets ``name`` (matched as pydantic-settings does, ignoring case);
+    ``THINK_NAME__*`` for a table set key by key."""
+    import os
+
+    wanted = f"think_{name}"
+    for var in sorted(os.environ):
+        if var.lower() == wanted:
+            return var
+    return f"THINK_{name.upper()}__*"
