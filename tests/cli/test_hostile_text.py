@@ -5,6 +5,7 @@ as escapes, never sent to the terminal — in every view that shows such text.""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,48 @@ def test_markup_in_config_values_reaches_think_models_intact(
     result = run_cli(["models", "--providers"], capsys, monkeypatch)
     assert result.code == ExitCode.OK, result.err
     assert "http://[::1]:9/v1" in result.out
+
+
+def test_markup_and_escapes_in_setting_names_through_the_eval_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A grid's setting names are the user's text: the eval table shows them as written."""
+    names = ("close [/x] tag", "[bold]loud[/bold] \x1b[31mred")
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        "".join(
+            f'[[setting]]\nname = "{name.replace(chr(27), chr(92) + "u001b")}"\n'
+            'strategy = "single"\nmodel = "cheap"\n'
+            for name in names
+        ),
+        encoding="utf-8",
+    )
+    dataset = tmp_path / "set.jsonl"
+    dataset.write_text(json.dumps(replay_record()) + "\n", encoding="utf-8")
+    models = ["--cheap", "replay:small", "--strong", "replay:big"]
+    monkeypatch.setenv("COLUMNS", "200")  # names whole, not folded
+    result = run_cli(
+        ["eval", str(dataset), *models, "--grid", str(grid), "--fresh"],
+        capsys,
+        monkeypatch,
+        stdin=b"",
+    )
+    assert result.code == ExitCode.OK, result.err
+    assert_safe(result.out)
+    assert "close [/x] tag" in result.out
+    assert "[bold]loud[/bold] \\x1b[31mred" in result.out
+
+
+def replay_record() -> dict[str, object]:
+    text = {
+        "style": "COT",
+        "text": "The answer is 4.",
+        "usage": {"input_tokens": 5, "output_tokens": 4, "cost_usd": 0.001},
+    }
+    return {
+        "id": "t/1",
+        "question": "What is 2+2?",
+        "gold": "4",
+        "answer_kind": "number",
+        "responses": {"small": [text], "big": [text]},
+    }

@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from think.cli.console import printable
 from think.evaluate.results import ItemResult
 from think.money import format_usd, usd_fields
 
@@ -127,7 +128,7 @@ def print_table(document: dict[str, Any]) -> None:
         compute = row.get("compute")
         table.add_row(
             f"{MARKS[number] if number < len(MARKS) else ''} ",
-            row["strategy"],
+            printable(row["strategy"]),
             " -" if compute is None else f" {compute:.3g}×",
             f" {row['accuracy']:.1%}",
             f" {low * 100:.1f}–{high * 100:.1f}",
