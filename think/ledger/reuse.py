@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
 DETERMINISTIC_STRATEGIES = frozenset({"single"})
 """Strategies whose answer at temperature 0 is the same each time: one call, no sampling
-(a cascade or a vote samples at a temperature above 0 by design; ``reason`` leaves the
-temperature to the provider)."""
+(a cascade or a vote samples at a temperature above 0 by design; a model's native reasoning
+mode, which ``reason`` uses, takes no temperature)."""
 
 
 def fingerprint(query: Query, endpoints: Iterable[str]) -> str:
