@@ -16,7 +16,8 @@ from think.pricing import Cost
 from think.usage import CallUsageSource, Usage
 
 CallStatus = Literal["running", "ok", "error", "cut", "cancelled", "budget"]
-RunStatus = Literal["running", "ok", "error", "budget_exhausted", "cancelled"]
+RunStatus = Literal["running", "ok", "error", "budget_exhausted", "cancelled", "reused"]
+"""``reused``: answered from the ledger, by an earlier run's answer (see :mod:`think.reuse`)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,10 @@ class RunRecord:
     """The open-ended gate's verdict on the cheap answer: ``pass`` or ``fail``."""
     p_accept: float | None = None
     """The judged probability that the cheap answer is good enough."""
+    fingerprint: str | None = None
+    """What shapes the answer, hashed (:func:`think.reuse.fingerprint`); ``None``: unknown."""
+    reused_from: str | None = None
+    """The run whose answer this run reused (status ``reused``)."""
 
 
 @dataclass(frozen=True)

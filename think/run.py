@@ -31,6 +31,8 @@ class Query:
     strategy: Strategy
     options: QueryOptions
     max_cost: Decimal | None
+    fingerprint: str | None = None
+    """What shapes the answer, hashed (:func:`think.ledger.reuse.fingerprint`)."""
 
 
 def messages_for(prompt: str, system: str | None) -> tuple[Message, ...]:
@@ -98,6 +100,7 @@ def start_record(query: Query) -> events.RunRecord:
         status="running",
         models=tuple(str(m) for m in query.strategy.models),
         max_cost_usd=query.max_cost,
+        fingerprint=query.fingerprint,
     )
 
 

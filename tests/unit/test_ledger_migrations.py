@@ -14,7 +14,14 @@ from think.ledger.schema import CALL_COLUMNS, MIGRATIONS, RUN_COLUMNS, SCHEMA_VE
 from think.ledger.store import Ledger, import_sqlite_utils
 
 SCHEMA_V1 = FIXTURES / "ledger" / "schema_v1.sql"
-INDEXES = {"idx_runs_started_at", "idx_runs_reserved", "idx_runs_stats", "idx_calls_stats"}
+INDEXES = {
+    "idx_runs_started_at",
+    "idx_runs_reserved",
+    "idx_runs_stats",
+    "idx_calls_stats",
+    "idx_runs_fingerprint",
+    "idx_runs_reused",
+}
 
 
 def schema_sql(path: Path) -> list[str]:
@@ -130,3 +137,17 @@ def test_a_failed_migration_leaves_the_ledger_as_it_was(tmp_path: Path) -> None:
     finally:
         conn.close()
     assert "reserved_usd" not in columns(path, "runs")
+
+
+def test_a_reuse_look_up_is_one_search_of_the_fingerprint_index(tmp_path: Path) -> None:
+    from think.ledger.reuse import ORIGINAL_SQL, find_original
+
+    path = tmp_path / "ledger.db"
+    with Ledger(path) as ledger:
+        assert find_original(ledger, "f" * 64, "") is None
+        plan = " ".join(
+            str(row["detail"])
+            for row in ledger.rows(f"EXPLAIN QUERY PLAN {ORIGINAL_SQL}", ["f" * 64, ""])
+        )
+    assert "SEARCH runs USING INDEX idx_runs_fingerprint" in plan
+    assert "TEMP B-TREE" not in plan

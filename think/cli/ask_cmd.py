@@ -113,6 +113,24 @@ def ask(
             help="Output-token limit per call.",
         ),
     ] = None,
+    reuse: Annotated[
+        bool | None,
+        typer.Option(
+            "--reuse/--no-reuse",
+            rich_help_panel=BUDGET,
+            show_default="at temperature 0 with single",
+            help="Answer at $0 with an identical earlier run's answer from the ledger.",
+        ),
+    ] = None,
+    reuse_max_age: Annotated[
+        str | None,
+        typer.Option(
+            metavar="AGE",
+            rich_help_panel=BUDGET,
+            show_default=defaults.REUSE_MAX_AGE,
+            help="Reuse answers at most this old: 30m, 12h, 7d, 2w.",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -264,6 +282,8 @@ def ask(
             "hide_reasoning": hide_reasoning,
             "profile": profile,
             "no_log": no_log,
+            "reuse": reuse,
+            "reuse_max_age": reuse_max_age,
         }
     )
     if dry_run:

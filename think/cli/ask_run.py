@@ -4,6 +4,7 @@ and stdout as consumers of the run's events."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from typing import TYPE_CHECKING
 
@@ -21,9 +22,12 @@ from think.config.settings import Settings
 from think.errors import ExitCode, LedgerError
 from think.ledger.caps import reserve_run
 from think.ledger.recorder import LedgerRecorder
+from think.ledger.reuse import deterministic, find_original, fingerprint, reused_record
 from think.run import Query, execute, start_record
 
 if TYPE_CHECKING:
+    from think.ledger.records import StoredRun
+    from think.ledger.store import Ledger
     from think.providers.registry import ProviderCatalog
 
 
@@ -45,23 +49,77 @@ def prepare_query(prompt: str, settings: Settings) -> tuple[Query, ProviderCatal
     options = wiring.query_options(settings)
     providers = {ref.provider for ref in strategy.models}
     providers.update(step.model.provider for step in strategy.plan(options))
+    endpoints = []
     for name in sorted(providers):
+        endpoint = catalog.endpoint(name)
         # A missing key fails here, before the run is recorded or anything is sent.
-        catalog.endpoint(name).check_key()
+        endpoint.check_key()
+        endpoints.append(wiring.endpoint_identity(settings, endpoint))
     query = Query(prompt=prompt, strategy=strategy, options=options, max_cost=settings.max_cost)
-    return query, catalog
+    return dataclasses.replace(query, fingerprint=fingerprint(query, endpoints)), catalog
+
+
+def find_reusable(settings: Settings, query: Query) -> tuple[Ledger | None, StoredRun | None]:
+    """The ledger (opened when reuse is on) and the earlier run whose answer ``query`` may
+    reuse, if any. A ledger that cannot be read means a fresh answer (the run's recording
+    then says what is wrong with it)."""
+    from think.periods import iso, parse_when
+
+    wanted = deterministic(query) if settings.reuse is None else settings.reuse
+    if not wanted or query.fingerprint is None:
+        return None, None
+    since = iso(parse_when(settings.reuse_max_age, "--reuse-max-age"))
+    try:
+        ledger = wiring.open_ledger(settings)
+    except LedgerError:
+        return None, None
+    try:
+        return ledger, find_original(ledger, query.fingerprint, since)
+    except LedgerError:
+        return ledger, None
+
+
+def record_reuse(
+    ledger: Ledger,
+    query: Query,
+    original: StoredRun,
+    settings: Settings,
+    *sinks: events.EventSink,
+) -> tuple[events.RunRecord, LedgerRecorder]:
+    """Answer ``query`` with ``original``'s answer: recorded as its own run (status
+    ``reused``, $0, no calls, no reservation), and shown to ``sinks``."""
+    run = reused_record(start_record(query), original)
+    recorder = LedgerRecorder(ledger, content=not settings.no_log)
+    try:
+        events.EventBus(recorder, *sinks)(events.RunFinished(run))
+    finally:
+        ledger.close()
+    return run, recorder
+
+
+def reuse_notice(original: StoredRun) -> str:
+    from think.periods import local_moment, local_time_of
+
+    when = local_time_of(local_moment(original.started_at))
+    return f"reused from run {original.id[:8]} of {when}, $0.00 (--no-reuse for a fresh answer)"
 
 
 def ask(prompt: str, settings: Settings) -> events.RunRecord:
     """Answer ``prompt`` and record the run, with no output: the Python API's ``think.ask``."""
     query, catalog = prepare_query(prompt, settings)
-    recorder, run = start_recording(settings, start_record(query))
-    price_for = wiring.price_lookup(settings, catalog)
-    try:
-        run = asyncio.run(execute(query, events.EventBus(recorder), price_for, catalog.create, run))
-    finally:
-        if recorder.ledger is not None:
-            recorder.ledger.close()
+    ledger, original = find_reusable(settings, query)
+    if ledger is not None and original is not None:
+        run, recorder = record_reuse(ledger, query, original, settings)
+    else:
+        recorder, run = start_recording(settings, start_record(query), ledger)
+        price_for = wiring.price_lookup(settings, catalog)
+        try:
+            run = asyncio.run(
+                execute(query, events.EventBus(recorder), price_for, catalog.create, run)
+            )
+        finally:
+            if recorder.ledger is not None:
+                recorder.ledger.close()
     if recorder.error is not None:
         import warnings
 
@@ -71,7 +129,16 @@ def ask(prompt: str, settings: Settings) -> events.RunRecord:
 
 def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool) -> int:
     query, catalog = prepare_query(prompt, settings)
-    recorder, run = start_recording(settings, start_record(query))
+    ledger, original = find_reusable(settings, query)
+    if ledger is not None and original is not None:
+        report_warning(reuse_notice(original))
+        writer = AnswerWriter(as_json=json_output, stream_stages=frozenset())
+        _, recorder = record_reuse(ledger, query, original, settings, writer)
+        if recorder.error is not None:
+            report_error(f"the run was not recorded: {recorder.error}")
+            return int(ExitCode.NOT_RECORDED)
+        return int(ExitCode.OK)
+    recorder, run = start_recording(settings, start_record(query), ledger)
 
     live_enabled = not quiet and sys.stderr.isatty()
     stdout_tty = sys.stdout.isatty()
@@ -127,9 +194,10 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
 
 
 def start_recording(
-    settings: Settings, run: events.RunRecord
+    settings: Settings, run: events.RunRecord, ledger: Ledger | None = None
 ) -> tuple[LedgerRecorder, events.RunRecord]:
-    """Open the ledger and, under spending caps, reserve the run's maximum cost in it.
+    """Open the ledger (unless ``ledger`` is open already) and, under spending caps, reserve
+    the run's maximum cost in it.
 
     Without caps a ledger that cannot be opened does not stop the run (it ends with
     NOT_RECORDED); with caps it does, before anything is spent: they cannot be checked.
@@ -137,7 +205,7 @@ def start_recording(
     content = not settings.no_log
     caps = wiring.spending_caps(settings)
     try:
-        ledger = wiring.open_ledger(settings)
+        ledger = ledger or wiring.open_ledger(settings)
     except LedgerError as exc:
         if caps:
             raise LedgerError(f"cannot check the spending caps: {exc}") from exc

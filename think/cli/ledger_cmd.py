@@ -78,7 +78,7 @@ def recent(
     ] = None,
     status: Annotated[
         str | None,
-        typer.Option(help="ok, error, budget_exhausted, cancelled, running or abandoned."),
+        typer.Option(help="ok, error, budget_exhausted, cancelled, running, abandoned or reused."),
     ] = None,
     escalated: Annotated[
         bool | None,
@@ -184,6 +184,9 @@ def stats(
     if fmt == "json":
         total = stats_record(result.total, "total", result.total)
         total.pop("total")
+        from think.money import json_usd
+
+        total.update(reused=result.reused, reuse_saved_usd=json_usd(result.reuse_saved))
         document = {"by": by, "since": result.since, "total": total, "rows": records}
         write_json_lines([document])
     elif fmt == "csv":

@@ -293,6 +293,8 @@ def print_stats(console: Console, stats: Stats) -> None:
                 f"saved {usd(total.saved)}"
             )
         )
+    if stats.reused:
+        lines.append(Text(f"{stats.reused} answers reused: reuse saved {usd(stats.reuse_saved)}"))
     if total.unknown_cost:
         lines.append(Text(f"{total.unknown_cost} runs used a model of unknown price"))
     for line in lines:

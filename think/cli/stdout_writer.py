@@ -47,6 +47,7 @@ def run_document(run: events.RunRecord) -> dict[str, Any]:
             "answer_shape": run.answer_shape,
             "verdict": run.verdict,
             "p_accept": run.p_accept,
+            "reused_from": run.reused_from,
         }
     )
 

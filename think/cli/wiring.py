@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from think.ledger.store import Ledger
     from think.pricing import ModelPrice
     from think.providers.base import Effort
+    from think.providers.endpoint import Endpoint
     from think.providers.options import ProviderOptions
     from think.providers.registry import ProviderCatalog
     from think.run import Query
@@ -210,6 +211,18 @@ def provider_catalog(settings: Settings) -> ProviderCatalog:
         values["api_key"] = table.api_key.get_secret_value() if table.api_key else None
         configured[name] = EndpointConfig(**values)
     return ProviderCatalog(configured, provider_options(settings))
+
+
+def endpoint_identity(settings: Settings, endpoint: Endpoint) -> str:
+    """How ``endpoint`` serves its models, for a run's fingerprint: its protocol and base URL,
+    and for an in-process model its weights and context, for replays the file replayed
+    (never a key or a header)."""
+    parts = [endpoint.name, endpoint.protocol, endpoint.base_url, endpoint.model_path or ""]
+    if endpoint.protocol == "llama-cpp-local":
+        parts += [str(settings.local_model_path or ""), str(settings.local_context)]
+    elif endpoint.protocol == "replay":
+        parts.append(str(settings.replay_file or ""))
+    return " ".join(parts)
 
 
 def price_lookup(

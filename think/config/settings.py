@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     """USD that all runs of a local calendar month may spend together."""
     no_log: bool = False
     """Record costs and timings but no prompt, answer or reasoning (``--no-log``)."""
+    reuse: bool | None = None
+    """Answer from the ledger, at $0, when an identical run answered before (``--reuse``);
+    unset: only where that cannot change the answer (temperature 0, strategy ``single``)."""
+    reuse_max_age: str = defaults.REUSE_MAX_AGE
+    """The oldest earlier answer to reuse: a duration (30m, 12h, 7d, 2w), as ``--since``."""
     aliases: dict[str, str] = Field(default_factory=dict)
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
@@ -122,6 +127,18 @@ class Settings(BaseSettings):
     local_model_path: Path | None = None
     local_context: int = Field(default=2048, ge=256)
     local_threads: int | None = Field(default=None, ge=1)
+
+    @field_validator("reuse_max_age")
+    @classmethod
+    def _max_age(cls, value: str) -> str:
+        from think.errors import UsageError
+        from think.periods import parse_when
+
+        try:
+            parse_when(value, "reuse_max_age")
+        except UsageError as exc:
+            raise ValueError(str(exc).removeprefix("reuse_max_age: ")) from None
+        return value
 
     @classmethod
     def settings_customise_sources(

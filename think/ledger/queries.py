@@ -12,7 +12,15 @@ from think.ledger.records import StoredCall, StoredRun
 from think.ledger.store import Ledger
 from think.money import usd_fields
 
-RUN_STATUSES = ("running", "ok", "error", "budget_exhausted", "cancelled", "abandoned")
+RUN_STATUSES = (
+    "running",
+    "ok",
+    "error",
+    "budget_exhausted",
+    "cancelled",
+    "abandoned",
+    "reused",
+)
 _MAX_CHAR = "\U0010ffff"
 
 

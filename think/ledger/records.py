@@ -55,6 +55,8 @@ class StoredRun:
     answer_shape: str | None
     verdict: str | None
     p_accept: float | None
+    reused_from: str | None = None
+    """The run whose answer this one reused (status ``reused``)."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoredRun:
@@ -88,6 +90,7 @@ class StoredRun:
             answer_shape=row.get("answer_shape"),
             verdict=row.get("verdict"),
             p_accept=row.get("p_accept"),
+            reused_from=row.get("reused_from"),
         )
 
     def document(self) -> dict[str, Any]:

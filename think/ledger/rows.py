@@ -12,9 +12,10 @@ from think import __version__
 if TYPE_CHECKING:  # think.events imports pydantic (via pricing): too slow for `think ledger`
     from think import events
 
-CONTENT_FIELDS_RUN = ("prompt", "answer", "final_answer", "votes")
+CONTENT_FIELDS_RUN = ("prompt", "answer", "final_answer", "votes", "fingerprint")
 CONTENT_FIELDS_CALL = ("text", "reasoning")
-"""What ``--no-log`` leaves out: the text of prompts, answers and reasoning."""
+"""What ``--no-log`` leaves out: the text of prompts, answers and reasoning, and the prompt's
+fingerprint (a hash of it: nothing to reuse, and nothing to match a guessed prompt against)."""
 
 
 def _float(value: Decimal | None) -> float | None:
@@ -61,6 +62,8 @@ def run_row(run: events.RunRecord, *, content: bool = True) -> dict[str, Any]:
         "error": run.error,
         "think_version": __version__,
         "no_log": 0 if content else 1,
+        "fingerprint": run.fingerprint,
+        "reused_from": run.reused_from,
     }
     if not content:
         row.update(dict.fromkeys(CONTENT_FIELDS_RUN))

@@ -14,6 +14,10 @@ Never edit a released migration: add a new one. (Migration 1's SQL is frozen in
 4. ``answer_shape``, ``verdict`` and ``p_accept`` on ``runs``: whether the answer was judged
    as a short answer (by agreement) or an open one (by a judge or a command), and the
    open-ended gate's verdict and probability.
+5. ``fingerprint`` and ``reused_from`` on ``runs``: what shapes a run's answer (a hash of the
+   composed prompt, models, strategy and settings; see :mod:`think.reuse`), and for a run
+   answered from the ledger the run it reused; an index to find a run by its fingerprint,
+   and one of the reused runs (what reuse saved, for stats).
 """
 
 from __future__ import annotations
@@ -104,7 +108,17 @@ RUN_COLUMNS_V4: dict[str, type] = {
     "p_accept": float,
 }
 
-RUN_COLUMNS: dict[str, type] = {**RUN_COLUMNS_V1, **RUN_COLUMNS_V2, **RUN_COLUMNS_V4}
+RUN_COLUMNS_V5: dict[str, type] = {
+    "fingerprint": str,
+    "reused_from": str,
+}
+
+RUN_COLUMNS: dict[str, type] = {
+    **RUN_COLUMNS_V1,
+    **RUN_COLUMNS_V2,
+    **RUN_COLUMNS_V4,
+    **RUN_COLUMNS_V5,
+}
 """The ``runs`` table's columns today, in table order."""
 CALL_COLUMNS: dict[str, type] = dict(CALL_COLUMNS_V1)
 """The ``calls`` table's columns today, in table order."""
@@ -173,11 +187,25 @@ def _answer_shapes(db: Database) -> None:
         db.execute(f"ALTER TABLE runs ADD COLUMN {name} {_SQL_TYPES[kind]}")
 
 
+def _fingerprints(db: Database) -> None:
+    for name, kind in RUN_COLUMNS_V5.items():
+        db.execute(f"ALTER TABLE runs ADD COLUMN {name} {_SQL_TYPES[kind]}")
+    # A reuse look-up: the newest run with this fingerprint (only runs that have one).
+    db.execute(
+        "CREATE INDEX idx_runs_fingerprint ON runs (fingerprint, started_at) "
+        "WHERE fingerprint IS NOT NULL"
+    )
+    db.execute(
+        "CREATE INDEX idx_runs_reused ON runs (started_at, reused_from) WHERE status = 'reused'"
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _initial,
     _reservations_search_indexes,
     _running_runs_index,
     _answer_shapes,
+    _fingerprints,
 ]
 """``MIGRATIONS[i]`` takes a ledger from version ``i`` to ``i + 1``."""
 

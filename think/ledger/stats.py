@@ -4,7 +4,8 @@ Model and provider rows count the calls made since the start (the other grouping
 runs started since then). A run's spend is its recorded cost, or, while it has none
 (running, crashed, or a call of unknown price), the known costs of its calls. Savings
 compare what the strong model alone would have cost (recorded by cascades) with what those
-same runs spent. Days and weeks are local time; weeks start on Monday.
+same runs spent; reuse saved what the original runs of the reused answers cost. Days and
+weeks are local time; weeks start on Monday.
 """
 
 from __future__ import annotations
@@ -69,6 +70,10 @@ class Stats:
     since: str | None
     rows: list[Row]
     total: Row
+    reused: int = 0
+    """Runs answered from the ledger (status ``reused``)."""
+    reuse_saved: Decimal = Decimal(0)
+    """What the runs whose answers they reused cost (known costs only)."""
 
 
 def _usd(value: float | None) -> Decimal:
@@ -77,7 +82,7 @@ def _usd(value: float | None) -> Decimal:
 
 _RUN_AGGREGATES = (
     f"count(*) AS runs, sum({RUN_SPENT_SQL}) AS spent, "
-    "sum(strategy = 'cascade') AS cascades, "
+    "sum(strategy = 'cascade' AND status != 'reused') AS cascades, "
     "sum(CASE WHEN strategy = 'cascade' THEN escalated ELSE 0 END) AS escalated, "
     # savings: only runs that answered (a failed run's strong-alone figure is a worst case
     # for an answer nobody got)
@@ -175,17 +180,32 @@ def _add(rows: list[Row]) -> Row:
     )
 
 
+def _reuse(ledger: Ledger, since: str | None) -> tuple[int, Decimal]:
+    """How many runs were reused answers, and what their original runs cost."""
+    found = ledger.one(
+        "SELECT count(*) AS n, sum(o.cost_usd) AS saved FROM runs r "
+        "LEFT JOIN runs o ON o.id = r.reused_from "
+        "WHERE r.status = 'reused' AND r.started_at >= ?",
+        [since or ""],
+    )
+    if found is None:
+        return 0, Decimal(0)
+    return int(found["n"] or 0), _usd(found["saved"])
+
+
 def spend_stats(ledger: Ledger, by: GroupBy, since: str | None) -> Stats:
     """Spend grouped ``by``, for runs started at or after ``since`` (UTC ISO; None: all)."""
     with ledger.snapshot():
+        reused, saved = _reuse(ledger, since)
         if by in _CALL_KEYS:
             rows = _call_rows(ledger, _CALL_KEYS[by], since)
             total = ledger.one(
                 f"SELECT {_RUN_AGGREGATES} FROM runs WHERE started_at >= ?", [since or ""]
             )
-            return Stats(by, since, rows, _add([_run_row("total", total)] if total else []))
+            grand = _add([_run_row("total", total)] if total else [])
+            return Stats(by, since, rows, grand, reused, saved)
         if by in _RUN_KEYS:
             rows = _by_run_key(ledger, _RUN_KEYS[by], since)
         else:
             rows = _by_period(ledger, since, 7 if by == "week" else 1)
-        return Stats(by, since, rows, _add(rows))
+        return Stats(by, since, rows, _add(rows), reused, saved)
