@@ -52,7 +52,7 @@ def models(
     ] = False,
     every: Annotated[
         bool,
-        typer.Option("--all", help="Every provider's models, not only configured providers'."),
+        typer.Option("--all", help="Models of every provider, not only the configured ones."),
     ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
     no_pager: Annotated[
