@@ -26,14 +26,14 @@ _think() {
         "config path") opts="--help -h"; cmds="" ;;
         "config show") opts="--json --help -h"; cmds="" ;;
         "eval") opts="--cheap --strong --grid --limit --sample --seed --concurrency --max-cost --results --fresh --plot --json --csv --help -h"; cmds="" ;;
-        "ledger") opts="-n --limit --since --model -m --status --escalated --not-escalated -q --query --json --csv --help -h"; cmds="backup export path prune show stats" ;;
+        "ledger") opts="-n --limit --since --model -m --status --escalated --not-escalated -q --query --json --csv --no-pager --help -h"; cmds="backup export path prune show stats" ;;
         "ledger backup") opts="--help -h"; cmds="" ;;
         "ledger export") opts="--format --since --help -h"; cmds="" ;;
         "ledger path") opts="--help -h"; cmds="" ;;
         "ledger prune") opts="--before --yes -y --help -h"; cmds="" ;;
-        "ledger show") opts="--json --csv --help -h"; cmds="" ;;
+        "ledger show") opts="--json --csv --no-pager --help -h"; cmds="" ;;
         "ledger stats") opts="--by --since --json --csv --help -h"; cmds="" ;;
-        "models") opts="--providers --json --help -h"; cmds="" ;;
+        "models") opts="--providers --all --json --no-pager --help -h"; cmds="" ;;
     esac
     if [[ "$cur" == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))

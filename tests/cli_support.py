@@ -10,14 +10,17 @@ from __future__ import annotations
 import io
 import json
 import os
+import pty
 import re
+import select
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -27,6 +30,7 @@ from tests.paths import require_think_bin
 MODEL = "openai:gpt-4o-mini"
 API_KEY = "sk-test-0123456789abcdefXYZ"
 ANSI = re.compile(r"\x1b\[")
+STYLE = re.compile(r"\x1b\[[0-9;]*m")
 ERROR_LINE = re.compile(r"think: error: \S[^\n]*\n")
 
 
@@ -59,16 +63,24 @@ def run_cli(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     stdin: bytes | None = None,
+    *,
+    tty: bool = False,
 ) -> Result:
-    """``think ARGV`` in-process; ``stdin=None`` means a terminal (nothing piped)."""
+    """``think ARGV`` in-process; ``stdin=None`` means a terminal (nothing piped).
+    ``tty``: stdout says it is a terminal, as for a person (``out`` is what it shows, the
+    styles' escapes taken out; long output is paged unless ``--no-pager``); otherwise it is a
+    pipe, as for a program."""
     from think.cli.app import run
 
     capsys.readouterr()
     with monkeypatch.context() as m:
         m.setattr(sys, "stdin", _stdin(stdin))
+        if tty:
+            m.setattr(sys.stdout, "isatty", lambda: True)
         code = run(list(argv))
     captured = capsys.readouterr()
-    return Result(int(code), captured.out, captured.err)
+    out = STYLE.sub("", captured.out) if tty else captured.out
+    return Result(int(code), out, captured.err)
 
 
 def use_server(monkeypatch: pytest.MonkeyPatch, server: FakeOpenAIServer) -> None:
@@ -101,6 +113,64 @@ def run_think(
         proc.stdout.decode("utf-8"),
         proc.stderr.decode("utf-8"),
     )
+
+
+def read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            break
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    return b"".join(chunks)
+
+
+def on_terminal(
+    argv: list[str], env: dict[str, str], stream: Literal["stdout", "stderr"] = "stderr"
+) -> tuple[int, str, str]:
+    """Run think with ``stream`` on a pseudo-terminal and the other one on a pipe; return
+    the exit code, what the pipe got and what the terminal showed."""
+    controller, terminal = pty.openpty()
+    shown: list[bytes] = []
+    finished = threading.Event()
+
+    def read_while_running() -> None:  # a full terminal would block the writer
+        while not finished.is_set():
+            if select.select([controller], [], [], 0.05)[0]:
+                try:
+                    shown.append(os.read(controller, 65536))
+                except OSError:
+                    return
+
+    reader = threading.Thread(target=read_while_running)
+    try:
+        process = subprocess.Popen(
+            [str(require_think_bin()), *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=terminal if stream == "stdout" else subprocess.PIPE,
+            stderr=terminal if stream == "stderr" else subprocess.PIPE,
+            env={**os.environ, "COLUMNS": "100", **env},
+        )
+        reader.start()
+        out, err = process.communicate(timeout=120)
+        finished.set()
+        reader.join()
+        os.close(terminal)
+        terminal = -1
+        shown.append(read_all(controller))
+    finally:
+        finished.set()
+        if terminal >= 0:
+            os.close(terminal)
+        os.close(controller)
+    piped = err if stream == "stdout" else out
+    return process.returncode, piped.decode(), b"".join(shown).decode("utf-8", "replace")
 
 
 def ledger_rows(path: Path, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

@@ -25,12 +25,13 @@ JSON_PLACES = Decimal("1e-9")
 cheap call costs about a micro-dollar) without float noise such as 0.00024647105263157895."""
 
 
-def format_usd(value: Decimal | float | None) -> str:
+def format_usd(value: Decimal | float | None, *, exact: bool = False) -> str:
     """The one format for people: ``$1.23``, ``$0.12``, ``$0.01``, ``$0.0012``,
     ``$0.00001``; ``unknown`` for None (and for a value that is not a number).
 
     Amounts of a dollar or more get cents; smaller ones at most two significant digits and
-    no trailing zeros past the cents. Never an exponent.
+    no trailing zeros past the cents. Never an exponent. ``exact`` keeps every digit (a
+    catalogue price: ``$0.275``, ``$1.10``).
     """
     if value is None:
         return "unknown"
@@ -42,6 +43,9 @@ def format_usd(value: Decimal | float | None) -> str:
     value = abs(value)
     if value == 0:
         return "$0.00"
+    if exact:
+        whole, _, fraction = f"{value.normalize():f}".partition(".")
+        return f"{sign}${int(whole):,}.{fraction.ljust(2, '0')}"
     if value < SMALLEST_SHOWN:
         return f"{sign}<${SMALLEST_SHOWN:f}"
     if value >= 1:

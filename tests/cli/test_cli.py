@@ -123,7 +123,7 @@ def test_think_ledger_lists_instead_of_asking(
 ) -> None:
     monkeypatch.setenv("COLUMNS", "200")
     run_cli(["-m", MODEL, "first"], capsys, monkeypatch)
-    result = run_cli(["ledger"], capsys, monkeypatch)
+    result = run_cli(["ledger"], capsys, monkeypatch, tty=True)
     assert result.code == ExitCode.OK
     assert len(server.chat_requests) == 1  # nothing asked
     assert "first" in result.out
@@ -310,7 +310,7 @@ def test_models_lists_presets_with_key_status(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("COLUMNS", "200")
-    result = run_cli(["models", "--providers"], capsys, monkeypatch)
+    result = run_cli(["models", "--providers", "--no-pager"], capsys, monkeypatch, tty=True)
     assert result.code == ExitCode.OK
     rows = {line.split()[0]: line for line in result.out.splitlines()[1:] if line.strip()}
     assert result.out.split()[:4] == ["provider", "protocol", "location", "key"]
@@ -361,7 +361,7 @@ def test_models_lists_prices_reasoning_and_keys(
         '[prices."openai:gpt-4.1-mini"]\ninput_mtok = 9\noutput_mtok = 10\n',
         encoding="utf-8",
     )
-    result = run_cli(["models", "--json"], capsys, monkeypatch)
+    result = run_cli(["models", "--all", "--json"], capsys, monkeypatch)
     assert result.code == ExitCode.OK
     rows = {row["model"]: row for row in result.json["models"]}
     o4 = rows["openai:o4-mini"]
@@ -391,7 +391,7 @@ def test_models_filter_and_table(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("COLUMNS", "100")
-    result = run_cli(["models", "O4-MINI"], capsys, monkeypatch)
+    result = run_cli(["models", "O4-MINI"], capsys, monkeypatch, tty=True)
     assert result.code == ExitCode.OK
     lines = result.out.splitlines()
     assert lines[0].split() == ["model", "input", "cached", "output", "reasoning", "key"]
@@ -399,7 +399,7 @@ def test_models_filter_and_table(
     assert "openai:o4-mini" in models
     assert all("o4-mini" in model for model in models)
     row = next(line for line in lines if line.startswith("openai:o4-mini "))
-    assert row.split()[1:] == ["$1.1", "$0.275", "$4.4", "native", "configured"]
+    assert row.split()[1:] == ["$1.10", "$0.275", "$4.40", "native", "configured"]
     assert run_cli(["models", "no-such-model", "--json"], capsys, monkeypatch).json["models"] == []
 
 

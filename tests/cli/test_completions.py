@@ -44,6 +44,7 @@ def test_bash_completes_commands_and_options() -> None:
         "--query",
         "--json",
         "--csv",
+        "--no-pager",
         "--help",
     }
     assert bash_complete("config", "s") == ["show"]

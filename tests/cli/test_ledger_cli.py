@@ -219,7 +219,7 @@ def test_table_fits_80_columns(
     filled: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "80")
-    result = run_cli(["ledger"], capsys, monkeypatch)
+    result = run_cli(["ledger"], capsys, monkeypatch, tty=True)
     lines = result.out.splitlines()
     assert lines[0].split() == LEDGER_TABLE_COLUMNS
     assert all(len(line) <= 80 for line in lines), result.out

@@ -494,6 +494,8 @@ def test_aliases_listed_by_models(
     write_config(config_path, f'[aliases]\nfast = "{MODEL}"\n')
     result = run_cli(["models", "--json"], capsys, monkeypatch)
     assert result.json["aliases"] == {"fast": MODEL}
-    result = run_cli(["models"], capsys, monkeypatch)
+    result = run_cli(["models", "--all", "--no-pager"], capsys, monkeypatch, tty=True)
     assert f"aliases: fast = {MODEL}" in result.out
+    piped = run_cli(["models", "--all"], capsys, monkeypatch).out
+    assert "aliases" not in piped  # piped: the rows only
     assert not ANSI.search(result.out)

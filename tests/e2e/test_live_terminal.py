@@ -3,54 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
-import select
-import subprocess
 from pathlib import Path
 
+from tests.cli_support import on_terminal
 from tests.fakes.openai_server import FakeOpenAIServer, Generate
-from tests.paths import require_think_bin
-
-
-def read_all(fd: int) -> bytes:
-    chunks = []
-    while True:
-        ready, _, _ = select.select([fd], [], [], 0.5)
-        if not ready:
-            break
-        try:
-            data = os.read(fd, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    return b"".join(chunks)
-
-
-def on_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
-    """Run think with stderr on a pseudo-terminal and stdout on a pipe; return the exit
-    code, stdout and what the terminal showed."""
-    controller, terminal = pty.openpty()
-    try:
-        process = subprocess.Popen(
-            [str(require_think_bin()), *argv],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=terminal,
-            env={**os.environ, "COLUMNS": "100", **env},
-        )
-        stdout, _ = process.communicate(timeout=120)
-        os.close(terminal)
-        terminal = -1
-        shown = read_all(controller).decode("utf-8", "replace")
-    finally:
-        if terminal >= 0:
-            os.close(terminal)
-        os.close(controller)
-    return process.returncode, stdout.decode(), shown
 
 
 def server_env(server: FakeOpenAIServer) -> dict[str, str]:

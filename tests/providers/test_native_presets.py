@@ -200,3 +200,24 @@ def test_a_vendor_key_alone_picks_that_vendors_default_cascade(
     # cheap samples, the judge of an open answer (the cheap model), the strong model
     assert [step["model"] for step in result.json["steps"]] == [cheap, cheap, strong]
     assert all(step["worst_usd"] is not None for step in result.json["steps"])  # priced
+
+
+@pytest.mark.parametrize("name", ["openai", "anthropic", "gemini"])
+def test_think_models_and_effort_share_one_native_reasoning_rule(name: str) -> None:
+    import asyncio
+
+    from think.pricing import catalogue
+    from think.providers.registry import native_reasoning
+
+    catalog = provider_catalog(load_settings())
+    endpoint = catalog.endpoint(name)
+    provider = catalog.create(name)
+    try:
+        assert endpoint.price_provider is not None
+        models = [price.model_id or "" for price in catalogue(endpoint.price_provider)]
+        assert models
+        for model in models:
+            native = provider.capabilities(model).native_reasoning
+            assert native_reasoning(endpoint, model) == native, model
+    finally:
+        asyncio.run(provider.aclose())

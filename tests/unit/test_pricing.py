@@ -435,6 +435,14 @@ def test_format_usd(value: Decimal | None, text: str) -> None:
     assert "e" not in text.lower().replace("unknown", "")
 
 
+def test_exact_format_keeps_every_digit_of_a_price() -> None:
+    assert format_usd(D("0.275"), exact=True) == "$0.275"
+    assert format_usd(D("1.1"), exact=True) == "$1.10"
+    assert format_usd(D("1500"), exact=True) == "$1,500.00"
+    assert format_usd(D("0.0000125"), exact=True) == "$0.0000125"
+    assert format_usd(D("0"), exact=True) == "$0.00"
+
+
 @pytest.mark.parametrize(
     ("value", "number"),
     [

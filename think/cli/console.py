@@ -35,6 +35,21 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False, markup=False)
 
 
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal: tables and the pager are for people; piped output is
+    for programs (one record per line, fields separated by tabs, nothing cut)."""
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # no stdout, or a closed one
+        return False
+
+
+def tab_separated(fields: list[str]) -> str:
+    """One line of piped output: the fields whole, with control characters, tabs and
+    newlines escaped (``\\t``, ``\\n``) so that one record stays one line."""
+    return "\t".join(printable(field.replace("\t", "\\t").replace("\n", "\\n")) for field in fields)
+
+
 def stdout_console() -> Console:
     from rich.console import Console
 

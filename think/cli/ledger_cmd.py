@@ -34,6 +34,9 @@ MAX_LIMIT = 1_000_000_000
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON (one document per line).")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV with a header row.")]
+NoPagerOpt = Annotated[
+    bool, typer.Option("--no-pager", help="Do not page long output on a terminal.")
+]
 SinceOpt = Annotated[
     str | None,
     typer.Option("--since", help="Only runs since: 7d, 12h, 2w, today, 2026-11-01 (local)."),
@@ -90,11 +93,22 @@ def recent(
     ] = None,
     json_output: JsonOpt = False,
     csv_output: CsvOpt = False,
+    no_pager: NoPagerOpt = False,
 ) -> None:
-    """List recent runs, newest first (filters combine)."""
+    """List recent runs, newest first (filters combine). Piped: one tab-separated line per
+    run, every field whole."""
     if ctx.invoked_subcommand is not None:
         return
-    from think.cli.ledger_render import output_format, runs_table, write_csv, write_json_lines
+    from think.cli.console import stdout_is_terminal
+    from think.cli.ledger_render import (
+        output_format,
+        print_whole,
+        runs_table,
+        write_csv,
+        write_json_lines,
+        write_runs_tsv,
+    )
+    from think.cli.pager import paged
     from think.ledger.queries import RunFilter, list_runs
     from think.ledger.schema import RUN_COLUMNS
 
@@ -112,9 +126,11 @@ def recent(
         write_json_lines(row.document() for row in rows)
     elif fmt == "csv":
         write_csv((row.row for row in rows), list(RUN_COLUMNS))
+    elif rows and not stdout_is_terminal():
+        write_runs_tsv(rows)
     elif rows:
-        console = _console()
-        console.print(runs_table(rows, console.width))
+        with paged(_console(), enabled=not no_pager) as console:
+            print_whole(console, runs_table(rows, console.width))
     else:
         _console().print("no runs match" if flt != RunFilter() else "no runs recorded yet")
 
@@ -130,9 +146,11 @@ def show(
     run_id: Annotated[str, typer.Argument(help="A run id, or enough of its start.")],
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
     csv_output: Annotated[bool, typer.Option("--csv", help="The calls as CSV.")] = False,
+    no_pager: NoPagerOpt = False,
 ) -> None:
     """Everything about one run: its stages, calls, votes, answer and reasoning."""
     from think.cli.ledger_render import output_format, show_run, write_csv, write_json_lines
+    from think.cli.pager import paged
     from think.ledger.queries import calls_of, find_run, run_document
     from think.ledger.schema import CALL_COLUMNS
 
@@ -145,7 +163,8 @@ def show(
     elif fmt == "csv":
         write_csv((call.row for call in calls), list(CALL_COLUMNS))
     else:
-        show_run(_console(), run, calls)
+        with paged(_console(), enabled=not no_pager) as console:
+            show_run(console, run, calls)
 
 
 @app.command("stats")

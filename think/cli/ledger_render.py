@@ -1,6 +1,9 @@
 """How ``think ledger`` commands print: Rich tables for people, JSON and CSV for programs.
 
-Tables fit 80 columns (the prompt column takes what is left); times are local.
+On a terminal, tables fit its width (the prompt column takes what is left; the run id is
+never cut: a table that cannot fit is printed whole and the terminal wraps it). Piped, the
+list of runs is one tab-separated line per run with every field whole (as ``gh`` does) and
+the other tables are never cut either. Times are local.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from think.cli.console import printable
+from think.cli.console import printable, stdout_is_terminal, tab_separated
 from think.money import format_usd, usd_fields, usd_from_ledger
 from think.periods import local_moment
 
@@ -93,9 +96,50 @@ def _table(*columns: str) -> Table:
     return table
 
 
+def write_runs_tsv(runs: list[StoredRun]) -> None:
+    """Piped ``think ledger``: per run one line of the table's columns, tab-separated and
+    whole (ISO time, full id and status, ``provider:model``, the prompt's control
+    characters, tabs and newlines escaped), no header."""
+    out = sys.stdout
+    for run in runs:
+        fields = [
+            local_moment(run.started_at).isoformat(timespec="seconds") if run.started_at else "",
+            run.id,
+            run.status,
+            run.strategy,
+            run.answer_model or "",
+            agreement(run.votes),
+            "yes" if run.escalated else "",
+            _run_cost(run),
+            "(not logged)" if run.no_log else run.prompt or "",
+        ]
+        out.write(tab_separated(fields) + "\n")
+    out.flush()
+
+
+def _run_cost(run: StoredRun) -> str:
+    return usd(run.cost_usd, run.cost_source) if run.status != "running" else "…"
+
+
+def print_whole(console: Console, table: Table) -> None:
+    """Print ``table`` at its own width even where that is wider than ``console``: cells
+    are never cut (a terminal wraps the long lines)."""
+    width = console.width
+    console.width = WHOLE_WIDTH
+    try:
+        console.print(table)
+    finally:
+        console.width = width
+
+
+WHOLE_WIDTH = 100_000
+
+
 def runs_table(runs: list[StoredRun], width: int) -> Table:
     """Recent runs; at 80 columns the fixed columns keep their width, the model (without its
-    provider: ``think ledger show`` has it) and the prompt share what is left."""
+    provider: ``think ledger show`` has it) and the prompt share what is left. Narrower, the
+    model, strategy and status columns give up more; the run id never does (print the
+    table with :func:`print_whole`)."""
     table = _table("time", "run", "status", "strategy", "model", "agree", "esc", "cost")
     table.add_column("prompt", no_wrap=True, overflow="ellipsis", min_width=10)
     cells = [
@@ -107,23 +151,26 @@ def runs_table(runs: list[StoredRun], width: int) -> Table:
             (run.answer_model or "").partition(":")[2] or (run.answer_model or ""),
             agreement(run.votes),
             "yes" if run.escalated else "",
-            usd(run.cost_usd, run.cost_source) if run.status != "running" else "…",
+            _run_cost(run),
             excerpt(run.prompt) if not run.no_log else "(not logged)",
         ]
         for run in runs
     ]
-    _fit_widths(table, cells, width, squeeze={4: 11})
+    _fit_widths(table, cells, width, squeeze=((4, 11), (3, 5), (2, 6), (4, 5)))
     for row_cells in cells:
         table.add_row(*row_cells)
     return table
 
 
 def _fit_widths(
-    table: Table, cells: list[list[str]], width: int, squeeze: dict[int, int] | None = None
+    table: Table,
+    cells: list[list[str]],
+    width: int,
+    squeeze: Sequence[tuple[int, int]] = (),
 ) -> None:
     """Fix every column's width: the content's, except the last column, which gets what is
     left of ``width`` (at least its ``min_width``), taken first from the ``squeeze``
-    columns (down to the width given for each)."""
+    columns in order (column index, down to that width)."""
     widths = [
         max([len(str(column.header)), *(len(row[index]) for row in cells)])
         for index, column in enumerate(table.columns[:-1])
@@ -131,7 +178,7 @@ def _fit_widths(
     last = table.columns[-1]
     gaps = len(table.columns) - 1
     short = (last.min_width or 0) - (width - sum(widths) - gaps)
-    for index, least in (squeeze or {}).items():
+    for index, least in squeeze:
         if short > 0:
             cut = min(short, max(widths[index] - least, 0))
             widths[index] -= cut
@@ -196,10 +243,7 @@ def show_run(console: Console, run: StoredRun, calls: list[StoredCall]) -> None:
     if run.error:
         line("error", run.error)
     console.print()
-    console.print(calls_table(calls) if calls else "no calls")
-    for call in calls:
-        if call.error:
-            console.print(_field(f"call {call.seq}", f"error: {call.error}"))
+    _print_calls(console, calls)
     if run.no_log:
         console.print("\n(prompt, answer and reasoning were not recorded: --no-log)")
         return
@@ -209,6 +253,20 @@ def show_run(console: Console, run: StoredRun, calls: list[StoredCall]) -> None:
         if call.reasoning:
             title = f"reasoning (call {call.seq}, {call.provider}:{call.model})"
             _section(console, title, call.reasoning)
+
+
+def _print_calls(console: Console, calls: list[StoredCall]) -> None:
+    if not calls:
+        console.print("no calls")
+        return
+    table = calls_table(calls)
+    if stdout_is_terminal():
+        console.print(table)  # fits the terminal (the run's id is whole above)
+    else:
+        print_whole(console, table)  # piped: nothing cut
+    for call in calls:
+        if call.error:
+            console.print(_field(f"call {call.seq}", f"error: {call.error}"))
 
 
 def _section(console: Console, title: str, text: str | None) -> None:

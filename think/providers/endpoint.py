@@ -30,6 +30,10 @@ class Endpoint:
     """Runs on the user's own machine: no per-token price unless configured."""
     price_provider: str | None = None
     """The genai-prices provider id for price look-ups."""
+    own_models: str | None = None
+    """Regex of the model ids of the vendor's own families. genai-prices prices other vendors'
+    models under some providers (Claude on Vertex AI under ``google``); ``think models``
+    lists only the catalogue models that match (``None``: every one)."""
     reasoning_models: str | None = None
     """Regex of model ids with a native reasoning mode (``reasoning_effort``)."""
     responses_models: str | None = None

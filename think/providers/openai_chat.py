@@ -39,12 +39,16 @@ from think.providers.think_tags import ThinkTagSplitter
 from think.usage import Usage
 
 
+def is_reasoning_model(endpoint: Endpoint, model: str) -> bool:
+    """Whether ``model`` has a native reasoning mode (``reasoning_effort``) on ``endpoint``:
+    its id matches the endpoint's ``reasoning_models``."""
+    pattern = endpoint.reasoning_models
+    return bool(pattern and re.search(pattern, model))
+
+
 class OpenAIChatProvider(HttpProvider):
     def __init__(self, endpoint: Endpoint, client: httpx.AsyncClient, policy: RetryPolicy) -> None:
         super().__init__(endpoint, client, policy)
-        self._reasoning = (
-            re.compile(endpoint.reasoning_models) if endpoint.reasoning_models else None
-        )
         self._responses = (
             re.compile(endpoint.responses_models) if endpoint.responses_models else None
         )
@@ -61,7 +65,7 @@ class OpenAIChatProvider(HttpProvider):
         )
 
     def _is_reasoning_model(self, model: str) -> bool:
-        return bool(self._reasoning and self._reasoning.search(model))
+        return is_reasoning_model(self.endpoint, model)
 
     def protocol_headers(self) -> dict[str, str]:
         return {"Accept": "text/event-stream"}

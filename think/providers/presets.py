@@ -37,6 +37,7 @@ PRESETS: dict[str, Endpoint] = {
             key_env=("ANTHROPIC_API_KEY",),
             usage_in_stream="always",
             price_provider="anthropic",
+            own_models=r"^claude-",
         ),
         Endpoint(
             name="gemini",
@@ -45,6 +46,7 @@ PRESETS: dict[str, Endpoint] = {
             key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
             usage_in_stream="always",
             price_provider="google",
+            own_models=r"^(gemini|gemma)-",
         ),
         Endpoint(
             name="openrouter",

@@ -166,6 +166,41 @@ BUILTIN_PROTOCOLS: dict[str, ProviderFactory] = {
 }
 
 
+def _openai_reasoning(endpoint: Endpoint, model: str) -> bool:
+    from think.providers.openai_chat import is_reasoning_model
+
+    return is_reasoning_model(endpoint, model)
+
+
+def _anthropic_reasoning(endpoint: Endpoint, model: str) -> bool:
+    from think.providers.anthropic_messages import thinking_mode
+
+    return thinking_mode(model) is not None
+
+
+def _gemini_reasoning(endpoint: Endpoint, model: str) -> bool:
+    from think.providers.gemini import thinking_family
+
+    return thinking_family(model) is not None
+
+
+NATIVE_REASONING: dict[str, Callable[[Endpoint, str], bool]] = {
+    "openai-chat": _openai_reasoning,
+    "anthropic-messages": _anthropic_reasoning,
+    "gemini": _gemini_reasoning,
+}
+"""Per built-in protocol, the rule its provider's ``capabilities(model).native_reasoning``
+applies (the one ``--effort`` follows); the in-process and replay protocols have none."""
+
+
+def native_reasoning(endpoint: Endpoint, model: str) -> bool:
+    """Whether ``model`` has a native reasoning mode on ``endpoint`` (``--effort`` then uses
+    it; otherwise a chain-of-thought prompt), without building the provider. A third-party
+    protocol's models count as chain of thought here."""
+    rule = NATIVE_REASONING.get(endpoint.protocol)
+    return rule is not None and rule(endpoint, model)
+
+
 def protocol_factory(protocol: str) -> ProviderFactory:
     factory = BUILTIN_PROTOCOLS.get(protocol)
     if factory is not None:
