@@ -20,8 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import MODEL, assert_one_error_line, calls, run_think, runs, use_server
-from tests.e2e.test_live_terminal import read_all
+from tests.cli_support import (
+    MODEL,
+    assert_one_error_line,
+    calls,
+    read_all,
+    run_think,
+    runs,
+    use_server,
+)
 from tests.fakes.openai_server import FakeOpenAIServer, Generate, Stall
 from tests.paths import require_think_bin
 from think.errors import ExitCode
