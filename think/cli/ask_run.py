@@ -19,6 +19,7 @@ from think.config.settings import Settings
 from think.errors import ExitCode, LedgerError
 from think.ledger.caps import reserve_run
 from think.ledger.recorder import LedgerRecorder
+from think.money import format_usd
 from think.run import Query, execute, start_record
 from think.strategies.single import ANSWER_STAGE
 
@@ -77,6 +78,8 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
         sinks.append(live)
     stream_stage = None if (live is not None and stdout_tty) else ANSWER_STAGE
     sinks.append(recorder)
+    anomalies: list[str] = []
+    sinks.append(_anomalies(anomalies))
     sinks.append(AnswerWriter(as_json=json_output, stream_stage=stream_stage))
     if live_enabled:
         sinks.append(_summary(console))
@@ -96,6 +99,8 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
     finally:
         if recorder.ledger is not None:
             recorder.ledger.close()
+    for anomaly in anomalies:
+        report_warning(anomaly)
     if run.status == "error" and run.error:
         report_error(run.error)
     elif run.status == "budget_exhausted":
@@ -134,6 +139,22 @@ def start_recording(
             ledger.close()
             raise
     return LedgerRecorder(ledger, content=content, start_recorded=bool(caps)), run
+
+
+def _anomalies(found: list[str]) -> events.EventSink:
+    """Collects a warning for each call whose report was not believed (shown after the run,
+    not under the live view)."""
+
+    def sink(event: events.Event) -> None:
+        if isinstance(event, events.CallFinished) and event.call.anomaly:
+            record = event.call
+            found.append(
+                f"warning: {record.provider}:{record.model}: not believed: {record.anomaly}; "
+                f"counted here: {record.usage.output_tokens} output tokens, "
+                f"{format_usd(record.cost.usd)}"
+            )
+
+    return sink
 
 
 def _summary(console: Console) -> events.EventSink:

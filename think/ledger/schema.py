@@ -14,6 +14,8 @@ Never edit a released migration: add a new one. (Migration 1's SQL is frozen in
 4. ``answer_shape``, ``verdict`` and ``p_accept`` on ``runs``: whether the answer was judged
    as a short answer (by agreement) or an open one (by a judge or a command), and the
    open-ended gate's verdict and probability.
+5. ``anomaly`` and ``reported_usage`` on ``calls``: why what the provider reported (or sent)
+   was not believed, and its report as it came (JSON), beside the local counts that stand.
 """
 
 from __future__ import annotations
@@ -104,9 +106,14 @@ RUN_COLUMNS_V4: dict[str, type] = {
     "p_accept": float,
 }
 
+CALL_COLUMNS_V5: dict[str, type] = {
+    "anomaly": str,
+    "reported_usage": str,
+}
+
 RUN_COLUMNS: dict[str, type] = {**RUN_COLUMNS_V1, **RUN_COLUMNS_V2, **RUN_COLUMNS_V4}
 """The ``runs`` table's columns today, in table order."""
-CALL_COLUMNS: dict[str, type] = dict(CALL_COLUMNS_V1)
+CALL_COLUMNS: dict[str, type] = {**CALL_COLUMNS_V1, **CALL_COLUMNS_V5}
 """The ``calls`` table's columns today, in table order."""
 
 _SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "REAL"}
@@ -173,11 +180,17 @@ def _answer_shapes(db: Database) -> None:
         db.execute(f"ALTER TABLE runs ADD COLUMN {name} {_SQL_TYPES[kind]}")
 
 
+def _untrusted_usage(db: Database) -> None:
+    for name, kind in CALL_COLUMNS_V5.items():
+        db.execute(f"ALTER TABLE calls ADD COLUMN {name} {_SQL_TYPES[kind]}")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _initial,
     _reservations_search_indexes,
     _running_runs_index,
     _answer_shapes,
+    _untrusted_usage,
 ]
 """``MIGRATIONS[i]`` takes a ledger from version ``i`` to ``i + 1``."""
 
