@@ -94,4 +94,6 @@ def json_usd(value: Decimal | float | None) -> float | None:
     amount = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
     if not amount.is_finite():
         return None
+    if abs(amount) >= LEDGER_MAX_USD:  # an old row's absurd amount: nothing to round
+        return float(amount)
     return float(amount.quantize(JSON_PLACES, rounding=ROUND_HALF_UP))
