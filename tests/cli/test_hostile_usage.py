@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.cli_support import API_KEY, calls, run_cli, runs, use_server
+from tests.cli_support import calls, run_cli, runs, use_server
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.gemini_server import FakeGeminiServer
 from tests.fakes.loopback import LoopbackServer
@@ -102,7 +102,9 @@ def check_ledger(
     (run,) = runs(ledger_path)
     (call,) = calls(ledger_path, run["id"])
     for cost in (run["cost_usd"], call["cost_usd"]):
-        assert cost is not None and math.isfinite(cost) and cost >= 0
+        assert cost is not None
+        assert math.isfinite(cost)
+        assert cost >= 0
     assert CALL_STATUS_OF_RUN[run["status"]] == call["status"]
     for argv in (["ledger"], ["ledger", "stats"], ["ledger", "show", run["id"]]):
         shown = run_cli(argv, capsys, monkeypatch)
@@ -114,7 +116,8 @@ def check_ledger(
 def assert_warned(err: str) -> None:
     assert "Traceback" not in err
     assert all(line.startswith("think: ") for line in err.splitlines()), err
-    assert "think: warning: " in err and "not believed" in err
+    assert "think: warning: " in err
+    assert "not believed" in err
 
 
 USAGE_MODES = {
@@ -357,10 +360,12 @@ def test_whatever_is_reported_the_daily_cap_holds(
     assert result.code in (ExitCode.OK, ExitCode.SPENDING_CAP), result.err
     recorded = runs(ledger_path)
     for run in recorded:
-        assert run["cost_usd"] is not None and math.isfinite(run["cost_usd"])
+        assert run["cost_usd"] is not None
+        assert math.isfinite(run["cost_usd"])
         assert 0 <= run["cost_usd"] <= run["max_cost_usd"]
     for call in calls(ledger_path):
-        assert call["cost_usd"] is not None and 0 <= call["cost_usd"] <= MAX_USD
+        assert call["cost_usd"] is not None
+        assert 0 <= call["cost_usd"] <= MAX_USD
     # each run was admitted only if what came before and its reservation fit the cap
     spent_before = Decimal(0)
     for run in recorded:
@@ -368,5 +373,6 @@ def test_whatever_is_reported_the_daily_cap_holds(
         spent_before += Decimal(str(run["cost_usd"]))
     with Ledger(ledger_path) as ledger, ledger.immediate("read") as conn:
         (left,) = allowances(conn, Caps(daily=Decimal("0.30")), datetime.now(UTC))
-    assert left.spent.is_finite() and 0 <= left.spent <= Decimal("0.30")
+    assert left.spent.is_finite()
+    assert 0 <= left.spent <= Decimal("0.30")
     assert left.held == 0
