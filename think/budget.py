@@ -3,7 +3,8 @@
 Before a call, its worst case (counted input tokens x input price + max output tokens x
 output price) is reserved; a call whose worst case does not fit is shrunk to fit or not made.
 When the call ends the reservation is replaced by what it actually cost. Reserved plus spent
-never exceeds the cap, so recorded spend cannot either.
+never exceeds the cap, so recorded spend cannot either (but for the one delta past its
+reservation that a server ignoring ``max_tokens`` sends: what was received is counted).
 """
 
 from __future__ import annotations
@@ -60,15 +61,20 @@ class Budget:
         return Reservation(amount)
 
     def settle(self, reservation: Reservation, actual: Decimal | None) -> Decimal:
-        """Replace the reservation by the call's actual cost (the reservation when unknown).
+        """Replace the reservation by the call's actual cost (the reservation when unknown,
+        negative or not a number: nothing opens the cap).
 
-        The call runner cuts a stream before its running cost passes the reservation, so
-        the actual cost stays within it even when a server ignores the output-token limit.
+        The call runner cuts a stream at the first delta whose running cost passes the
+        reservation; that delta was received, so it is counted: only a server that ignores
+        the output-token limit can take spend past the cap, by that one delta.
         """
         if reservation.settled:
             return ZERO
         reservation.settled = True
         self.reserved -= reservation.amount
-        charged = reservation.amount if actual is None else actual
+        if actual is None or not actual.is_finite() or actual < 0:
+            charged = reservation.amount
+        else:
+            charged = actual
         self.spent += charged
         return charged

@@ -30,12 +30,17 @@ from think.providers.base import (
     UsageReported,
 )
 from think.tokens import ESTIMATE, TokenCount, count_messages, count_text, estimate_tokens
-from think.usage import CallUsageSource, Usage
+from think.usage import CallUsageSource, Usage, cost_anomaly, counts_anomaly, output_limit
 
 MIN_OUTPUT_TOKENS = 16
 """A call that can afford fewer output tokens than this is not worth making."""
 UNEXACT_INPUT_MARGIN = Decimal("1.25")
 """Safety factor on input counts that are estimates (another vendor's tokenizer)."""
+OVERRUN_FACTOR = 2
+"""A stream is ended once its output, counted here, passes this many times what the request
+allowed (plus :data:`OVERRUN_SLACK`): the server ignores ``max_tokens``. The margin covers a
+local count that is an estimate (UTF-8 bytes / 4) of another tokenizer's tokens."""
+OVERRUN_SLACK = 256
 
 PriceLookup = Callable[[ModelRef], ModelPrice | None]
 
@@ -91,6 +96,22 @@ def _affordable(
     return request, budget.reserve(worst, what)  # raises BudgetExhausted with the numbers
 
 
+def _input_tokens(ctx: CallContext, ref: ModelRef, request: ChatRequest) -> tuple[TokenCount, int]:
+    """The request's input tokens as counted, and as reserved (with a margin when the count
+    is an estimate)."""
+    if ctx.budget.cap is not None:
+        counted = count_messages(request.messages, ref.provider, ref.model)
+    else:
+        # No cap to enforce: a rough count serves the live cost until the provider reports
+        # usage (loading a tokenizer costs ~0.2 s, so it is done only when needed).
+        text = "".join(m.content for m in request.messages)
+        counted = TokenCount(estimate_tokens(text) + 4 * len(request.messages), False, ESTIMATE)
+    reserved = counted.tokens
+    if not counted.exact:
+        reserved = int(reserved * UNEXACT_INPUT_MARGIN) + 16
+    return counted, reserved
+
+
 async def run_call(
     ctx: CallContext,
     provider: Provider,
@@ -102,16 +123,7 @@ async def run_call(
     what to do next); budget refusals raise :class:`BudgetExhausted` before anything is
     sent; cancellation propagates after the call has been recorded."""
     price = ctx.price_for(ref)
-    if ctx.budget.cap is not None:
-        counted = count_messages(request.messages, ref.provider, ref.model)
-    else:
-        # No cap to enforce: a rough count serves the live cost until the provider reports
-        # usage (loading a tokenizer costs ~0.2 s, so it is done only when needed).
-        text = "".join(m.content for m in request.messages)
-        counted = TokenCount(estimate_tokens(text) + 4 * len(request.messages), False, ESTIMATE)
-    input_tokens = counted.tokens
-    if not counted.exact:
-        input_tokens = int(input_tokens * UNEXACT_INPUT_MARGIN) + 16
+    counted, input_tokens = _input_tokens(ctx, ref, request)
     floor = provider.capabilities(ref.model).min_reasoning_max_tokens if request.effort else 0
     if request.max_tokens < floor:  # what the provider will send: reserve for that
         request = dataclasses.replace(request, max_tokens=floor)
@@ -123,6 +135,7 @@ async def run_call(
         price=price,
         input_tokens=counted.tokens,
         limit=reservation.amount if ctx.budget.cap is not None else None,
+        max_output=request.max_tokens * request.n,
     )
     started_at = utc_now()
     in_flight = _in_flight(ctx, meter, ref, stage, seq, started_at, request, reservation)
@@ -157,14 +170,26 @@ async def run_call(
     except _BudgetCut:
         status = "budget"
         error = BudgetExhausted(f"{ref}: stream cut at the budget cap")
+    except _Overrun:
+        status = "error"
+        error = ProviderError(
+            f"{ref}: provider overrun: the server sent more than {meter.overrun_at} tokens "
+            f"for max_tokens {meter.max_output}; the stream was ended"
+        )
     except Exception as exc:  # not a provider's failure (a bug): recorded as one, then raised
         error = exc
         raise
     finally:
         record = _record(ctx, meter, ref, stage, seq, started_at, start, status, error, request)
-        if status == "budget" and record.cost.usd is not None and meter.limit is not None:
-            # Cut before the running count passed the reservation; the recount of the whole
-            # text may differ by a token or so: the cut call is charged at most its reservation.
+        if (
+            status == "budget"
+            and record.anomaly is None
+            and record.cost.usd is not None
+            and meter.limit is not None
+        ):
+            # Cut within the output limit; the recount of the whole text may differ by a
+            # token or so from the running count: the cut call is charged at most its
+            # reservation. (A server that sent past the limit is charged what it sent.)
             record = dataclasses.replace(
                 record, cost=Cost(min(record.cost.usd, meter.limit), record.cost.source)
             )
@@ -222,6 +247,10 @@ class _BudgetCut(Exception):
     pass
 
 
+class _Overrun(Exception):
+    """The server streamed far past the request's output limit."""
+
+
 @dataclass
 class _Meter:
     id: str
@@ -229,6 +258,8 @@ class _Meter:
     price: ModelPrice | None
     input_tokens: int
     limit: Decimal | None
+    max_output: int
+    """``max_tokens × n``: the output the request allows."""
     texts: dict[int, list[str]] = field(default_factory=dict)
     reasoning: list[str] = field(default_factory=list)
     finish: dict[int, str] = field(default_factory=dict)
@@ -240,6 +271,14 @@ class _Meter:
     streamed_chars: int = 0
     streamed_tokens: int = 0
     """Output tokens streamed so far, counted delta by delta with the model's tokenizer."""
+
+    @property
+    def overrun_at(self) -> int:
+        return OVERRUN_FACTOR * self.max_output + OVERRUN_SLACK
+
+    @property
+    def overran(self) -> bool:
+        return self.streamed_tokens > self.max_output
 
     def running_cost(self, output_tokens: int) -> Decimal | None:
         if self.price is None:
@@ -267,8 +306,8 @@ async def _consume(
             else:  # only the live view uses it; spare loading a tokenizer
                 tokens = max(1, estimate_tokens(item.text))
             running = meter.running_cost(meter.streamed_tokens + tokens)
-            if meter.limit is not None and running is not None and running > meter.limit:
-                raise _BudgetCut  # the delta that would pass the reservation is not kept
+            # Text received is text billed: the delta that passes the reservation (or the
+            # output limit) is kept and counted before the stream is ended.
             meter.streamed_chars += len(item.text)
             meter.streamed_tokens += tokens
             if isinstance(item, TextDelta):
@@ -278,6 +317,10 @@ async def _consume(
                 meter.reasoning.append(item.text)
                 ctx.emit(events.ReasoningText(meter.id, item.text, item.index))
             ctx.emit(events.CallProgress(meter.id, meter.streamed_tokens, running))
+            if meter.limit is not None and running is not None and running > meter.limit:
+                raise _BudgetCut
+            if meter.streamed_tokens > meter.overrun_at:
+                raise _Overrun
         elif isinstance(item, ChoiceFinished):
             meter.finish[item.index] = item.reason
         elif isinstance(item, UsageReported):
@@ -299,8 +342,21 @@ def _record(
     texts = tuple("".join(meter.texts.get(i, [])) for i in range(request.n))
     reasoning = "".join(meter.reasoning)
     usage = meter.usage
-    usage_source: CallUsageSource
+    reported: Usage | None = None
+    anomalies: list[str] = []
     if usage is not None and status == "ok":
+        limit = output_limit(request.max_tokens, request.n)
+        wrong = counts_anomaly(usage, max_output=limit, input_tokens=meter.input_tokens)
+        if wrong is not None:  # the counts are not believed: those counted here are
+            anomalies.append(wrong)
+            reported, usage = usage, None
+    elif (status == "budget" and meter.overran) or meter.streamed_tokens > meter.overrun_at:
+        anomalies.append(
+            f"about {meter.streamed_tokens} output tokens sent for max_tokens "
+            f"{meter.max_output} (the server overran)"
+        )
+    usage_source: CallUsageSource
+    if usage is not None:
         usage_source = usage.source
     else:
         output = count_text("".join(texts) + reasoning, ref.provider, ref.model).tokens
@@ -315,6 +371,10 @@ def _record(
         # Nothing was generated: a failed request costs nothing.
         cost = Cost(Decimal(0), "estimated") if meter.price is not None else Cost(None, "unknown")
     else:
+        usage, wrong = _vet_cost(usage, meter)
+        if wrong is not None:
+            anomalies.append(wrong)
+            reported = reported or meter.usage
         cost = call_cost(meter.price, usage)
     return events.CallRecord(
         id=meter.id,
@@ -336,4 +396,21 @@ def _record(
         cost=cost,
         attempts=meter.attempts,
         error=None if error is None else str(error),
+        anomaly="; ".join(anomalies) or None,
+        reported_usage=reported,
     )
+
+
+def _vet_cost(usage: Usage, meter: _Meter) -> tuple[Usage, str | None]:
+    """``usage`` without its reported cost when that cost cannot be believed (then the
+    price's count stands), and why."""
+    cost = usage.reported_cost_usd
+    if cost is None:
+        return usage, None
+    estimate = meter.price.cost(usage) if meter.price is not None else None
+    wrong = cost_anomaly(cost, estimate, usage.input_tokens + usage.output_tokens)
+    if wrong is None and meter.limit is not None and cost > meter.limit:
+        wrong = f"a reported cost of ${cost:.9f} above the call's reservation"
+    if wrong is None:
+        return usage, None
+    return dataclasses.replace(usage, reported_cost_usd=None), wrong

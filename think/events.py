@@ -44,6 +44,11 @@ class CallRecord:
     cost: Cost
     attempts: int
     error: str | None = None
+    anomaly: str | None = None
+    """Why what the provider reported or sent is not believed (usage counts out of range, a
+    cost that is negative, not finite or far above the estimate, output past the limit)."""
+    reported_usage: Usage | None = None
+    """The usage as the provider reported it, when ``usage`` is counted here instead."""
 
 
 @dataclass(frozen=True)

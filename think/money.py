@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -9,12 +10,26 @@ MAX_USD = Decimal(1_000_000)
 """The largest amount a setting (``--max-cost``, a budget) may name: larger is a typo."""
 
 
+LEDGER_MAX_USD = 1e12
+"""Stored amounts are read back within ±this: an old row holding a huge or infinite value
+(written before reports were checked) is still shown, and summed, without overflow."""
+
+
 def usd_from_ledger(value: float | int | None) -> Decimal:
-    """A cost read back from the ledger (stored as REAL) as a Decimal; None is $0.
+    """A cost read back from the ledger (stored as REAL) as a Decimal; None is $0, and so is
+    anything that is not a number; infinities and huge values are held to
+    :data:`LEDGER_MAX_USD`.
 
     12 decimal places: far below a millionth of a cent, and above the float noise of sums.
     """
-    return Decimal(repr(float(value or 0))).quantize(Decimal("1e-12"))
+    try:
+        number = float(value or 0)
+    except (TypeError, ValueError):
+        number = 0.0
+    if math.isnan(number):
+        number = 0.0
+    number = max(-LEDGER_MAX_USD, min(number, LEDGER_MAX_USD))
+    return Decimal(repr(number)).quantize(Decimal("1e-12"))
 
 
 SMALLEST_SHOWN = Decimal("1e-9")
@@ -83,4 +98,6 @@ def json_usd(value: Decimal | float | None) -> float | None:
     amount = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
     if not amount.is_finite():
         return None
+    if abs(amount) >= LEDGER_MAX_USD:  # an old row's absurd amount: nothing to round
+        return float(amount)
     return float(amount.quantize(JSON_PLACES, rounding=ROUND_HALF_UP))

@@ -6,8 +6,9 @@ all generated tokens (reasoning included); the detail fields are subsets of thos
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 UsageSource = Literal["reported", "estimated"]
@@ -46,3 +47,93 @@ class Usage:
             source="reported" if self.source == other.source == "reported" else "estimated",
             reported_cost_usd=cost,
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Untrusted numbers: what a provider reports is checked before it counts
+
+MAX_COUNT = 10**9
+"""No call reads or writes a billion tokens: a larger count is not a token count."""
+UNREADABLE = -1
+"""What a parser stores for a count that is not a number (a string, NaN, infinity): like a
+negative count, :func:`vet` refuses it."""
+OUTPUT_SLACK = 64
+"""Reported output may pass ``max_tokens × n`` by this many tokens (a tokenizer's rounding)."""
+MAX_RATE_USD = Decimal("0.001")
+"""No model costs more than $1,000 per million tokens: the ceiling of a reported cost when the
+price is not known."""
+COST_FACTOR = 2
+"""A reported cost above twice the local estimate (genai-prices' price) is not believed."""
+
+
+def count_value(value: object) -> int:
+    """A token count from a usage object: 0 when absent, :data:`UNREADABLE` when not a finite
+    number (``bool`` is not a number here); negative and huge numbers are kept for :func:`vet`."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return UNREADABLE
+    if isinstance(value, float) and not math.isfinite(value):
+        return UNREADABLE
+    return int(value)
+
+
+def total(*counts: int) -> int:
+    """The sum of counts read by :func:`count_value`: unreadable if one of them is."""
+    return UNREADABLE if any(c < 0 for c in counts) else sum(counts)
+
+
+def reported_cost(value: object) -> Decimal | None:
+    """A reported cost (OpenRouter's ``usage.cost``) as a Decimal, None when absent or not a
+    number. NaN, infinities and negative values are kept, for :func:`vet` to refuse."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return Decimal("NaN")
+
+
+def output_limit(max_tokens: int, n: int) -> int:
+    """The most output a request with this ``max_tokens`` may report (reasoning included: the
+    strategies raise ``max_tokens`` for reasoning mode before the request is sent)."""
+    return max_tokens * n + OUTPUT_SLACK
+
+
+def _counts(usage: Usage) -> tuple[int, ...]:
+    return (
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.reasoning_tokens,
+        usage.cached_tokens,
+        usage.cache_write_tokens,
+        usage.cache_write_1h_tokens,
+    )
+
+
+def counts_anomaly(usage: Usage, *, max_output: int, input_tokens: int) -> str | None:
+    """Why the counts of a reported usage cannot be believed, or None.
+
+    ``max_output`` is :func:`output_limit` of the request, ``input_tokens`` the prompt as
+    counted here (an estimate at worst: reported input may be four times it and more).
+    """
+    if any(c < 0 or c > MAX_COUNT for c in _counts(usage)):
+        return "usage counts that are not token counts"
+    if usage.output_tokens > max_output:
+        return f"{usage.output_tokens} output tokens for a limit of {max_output}"
+    if usage.input_tokens > 4 * input_tokens + 4096:
+        return f"{usage.input_tokens} input tokens for a prompt of about {input_tokens}"
+    return None
+
+
+def cost_anomaly(cost: Decimal, estimate: Decimal | None, tokens: int) -> str | None:
+    """Why a reported cost cannot be believed, or None: it must be a finite, non-negative
+    amount within :data:`COST_FACTOR` of the local estimate (within :data:`MAX_RATE_USD` per
+    token when the price is not known)."""
+    if not cost.is_finite() or cost < 0:
+        return f"a reported cost of {cost}"
+    ceiling = COST_FACTOR * estimate if estimate is not None else MAX_RATE_USD * tokens
+    if cost > ceiling + Decimal("1e-6"):
+        shown = "an unknown price" if estimate is None else f"an estimate of ${estimate:.9f}"
+        return f"a reported cost of ${cost:.9f} for {shown}"
+    return None

@@ -183,7 +183,8 @@ class FakeAnthropicServer(LoopbackServer):
         thinks = (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
         thinking, text = self.texts(gen, body)
         hidden = self.hidden_thinking_tokens if thinks else 0
-        return spend(int(body["max_tokens"]), hidden, thinking if thinks else [], text)
+        limit = None if self.ignore_max_tokens else int(body["max_tokens"])
+        return spend(limit, hidden, thinking if thinks else [], text)
 
     def _usage(self, body: JSONDict, output: Spent) -> JSONDict:
         system = body.get("system")
@@ -208,7 +209,7 @@ class FakeAnthropicServer(LoopbackServer):
         }
         if output.hidden or output.reasoning:
             usage["output_tokens_details"] = {"thinking_tokens": output.reasoning_tokens}
-        return usage
+        return {**usage, **self.usage_override}
 
     def _message(self, body: JSONDict, output: Spent, number: int) -> JSONDict:
         content: list[JSONDict] = []

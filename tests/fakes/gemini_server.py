@@ -199,7 +199,7 @@ class FakeGeminiServer(LoopbackServer):
         thinks = self._thinks(model, thinking)
         thoughts, text = self.texts(gen, body)
         hidden = self.hidden_thought_tokens if thinks else 0
-        limit = config.get("maxOutputTokens")
+        limit = None if self.ignore_max_tokens else config.get("maxOutputTokens")
         out = spend(
             limit if isinstance(limit, int) else None, hidden, thoughts if thinks else [], text
         )
@@ -231,7 +231,7 @@ class FakeGeminiServer(LoopbackServer):
             usage["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": cached}]
         if thoughts:
             usage["thoughtsTokenCount"] = thoughts
-        return usage
+        return {**usage, **self.usage_override}
 
     def _chunks(self, body: JSONDict, model: str, output: Spent, rid: str) -> list[JSONDict]:
         prompt = self._prompt_tokens(body)

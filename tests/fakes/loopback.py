@@ -252,6 +252,11 @@ class LoopbackServer:
         """Seconds between SSE data events."""
         self.extra_headers: dict[str, str] = dict(extra_headers or {})
         """Added to every generated response (e.g. rate-limit headers)."""
+        self.usage_override: JSONDict = {}
+        """Hostile usage: these fields replace those of every generated usage object (any
+        JSON value, ``NaN`` and ``Infinity`` included)."""
+        self.ignore_max_tokens = False
+        """Hostile output: send the whole answer whatever the request's output limit."""
         self.requests: list[RecordedRequest] = []
         self.errors: list[str] = []
         """Tracebacks of unexpected exceptions in handler threads (should stay empty)."""

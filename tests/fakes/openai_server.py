@@ -479,6 +479,7 @@ class FakeOpenAIServer(LoopbackServer):
         for i in range(n):
             reasoning, answer = self.texts(gen, body, i)
             shown = reasoning if self.reasoning_field else []
+            limit = None if self.ignore_max_tokens else limit
             out = spend(limit, max(0, self.hidden_reasoning_tokens), shown, answer)
             finish = "length" if out.cut else "stop"
             choices.append(_Choice(i, out.reasoning, out.answer, out.hidden, finish))
@@ -510,7 +511,7 @@ class FakeOpenAIServer(LoopbackServer):
             usage["cost"] = cost
             usage["is_byok"] = False
             usage["cost_details"] = {"upstream_inference_cost": None}
-        return usage
+        return {**usage, **self.usage_override}
 
     def _response_json(
         self, body: JSONDict, choices: Sequence[_Choice], cid: str, created: int, model: str

@@ -23,6 +23,7 @@ from think.errors import ExitCode, LedgerError
 from think.ledger.caps import reserve_run
 from think.ledger.recorder import LedgerRecorder
 from think.ledger.reuse import deterministic, find_original, fingerprint, reused_record
+from think.money import format_usd
 from think.run import Query, execute, start_record
 
 if TYPE_CHECKING:
@@ -134,10 +135,7 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
         report_warning(reuse_notice(original))
         writer = AnswerWriter(as_json=json_output, stream_stages=frozenset())
         _, recorder = record_reuse(ledger, query, original, settings, writer)
-        if recorder.error is not None:
-            report_error(f"the run was not recorded: {recorder.error}")
-            return int(ExitCode.NOT_RECORDED)
-        return int(ExitCode.OK)
+        return _ending(None, [], recorder)
     recorder, run = start_recording(settings, start_record(query), ledger)
 
     live_enabled = not quiet and sys.stderr.isatty()
@@ -156,6 +154,8 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
     # the terminal it is shown there instead, and printed whole at the end
     streamed = frozenset() if (live is not None and stdout_tty) else STREAMED_STAGES
     sinks.append(recorder)
+    anomalies: list[str] = []
+    sinks.append(_anomalies(anomalies))
     sinks.append(AnswerWriter(as_json=json_output, stream_stages=streamed))
     if live_enabled:
         sinks.append(_summary(console))
@@ -178,14 +178,22 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
     finally:
         if recorder.ledger is not None:
             recorder.ledger.close()
-    if run.status == "error" and run.error:
+    return _ending(run, anomalies, recorder)
+
+
+def _ending(run: events.RunRecord | None, anomalies: list[str], recorder: LedgerRecorder) -> int:
+    """Say how the run ended on stderr (warnings, the error, a ledger that failed) and
+    return its exit code; ``run`` None: answered from the ledger."""
+    for anomaly in anomalies:
+        report_warning(anomaly)
+    if run is not None and run.status == "error" and run.error:
         report_error(run.error)
-    elif run.status == "budget_exhausted":
+    elif run is not None and run.status == "budget_exhausted":
         message = run.error or "stopped at --max-cost"
         if not message.startswith("budget exhausted"):
             message = f"budget exhausted: {message}"
         report_warning(message)
-    code = ExitCode(run.exit_code or 0)
+    code = ExitCode((run.exit_code if run is not None else 0) or 0)
     if recorder.error is not None:
         report_error(f"the run was not recorded: {recorder.error}")
         if code == ExitCode.OK:
@@ -217,6 +225,22 @@ def start_recording(
             ledger.close()
             raise
     return LedgerRecorder(ledger, content=content, start_recorded=bool(caps)), run
+
+
+def _anomalies(found: list[str]) -> events.EventSink:
+    """Collects a warning for each call whose report was not believed (shown after the run,
+    not under the live view)."""
+
+    def sink(event: events.Event) -> None:
+        if isinstance(event, events.CallFinished) and event.call.anomaly:
+            record = event.call
+            found.append(
+                f"warning: {record.provider}:{record.model}: not believed: {record.anomaly}; "
+                f"counted here: {record.usage.output_tokens} output tokens, "
+                f"{format_usd(record.cost.usd)}"
+            )
+
+    return sink
 
 
 def _summary(console: Console) -> events.EventSink:

@@ -26,13 +26,12 @@ from typing import TYPE_CHECKING
 from think.errors import SpendingCapReached
 from think.ledger.abandoned import settle_dead_runs
 from think.ledger.rows import run_row
-from think.ledger.schema import RUN_SPENT_SQL
 from think.ledger.store import Ledger
 from think.periods import day_start, iso, month_start
 
 if TYPE_CHECKING:
     from think import events
-from think.money import format_usd, usd_from_ledger
+from think.money import MAX_USD, format_usd, usd_from_ledger
 
 _ZERO = Decimal(0)
 
@@ -68,9 +67,27 @@ class Allowance:
         )
 
 
+_MAX = float(MAX_USD)
+
+
+def _amount(column: str) -> str:
+    """``column`` as a cap counts it: NULL when not a non-negative number, at most
+    :data:`MAX_USD` (SQLite stores NaN as NULL; an infinity compares above every number)."""
+    return f"(CASE WHEN {column} >= 0 THEN min({column}, {_MAX}) END)"
+
+
+_CALLS_SPENT = (
+    f"(SELECT coalesce(sum({_amount('c.cost_usd')}), 0) FROM calls c WHERE c.run_id = runs.id)"
+)
+CAP_SPENT_SQL = f"coalesce({_amount('cost_usd')}, {_amount('max_cost_usd')}, {_CALLS_SPENT}) + 0.0"
+"""What a finished ``runs`` row counts against a cap: its recorded cost; when that is
+missing, negative or not a number (a row written before reports were checked), its
+reservation (``max_cost_usd``), else what its calls recorded. Never negative, never more than
+:data:`MAX_USD` a row."""
+
 _SPEND_SQL = (
-    f"SELECT coalesce(sum(CASE WHEN reserved_usd IS NULL THEN {RUN_SPENT_SQL} END), 0) AS spent, "
-    "coalesce(sum(reserved_usd), 0) AS held "
+    f"SELECT coalesce(sum(CASE WHEN reserved_usd IS NULL THEN {CAP_SPENT_SQL} END), 0) AS spent, "
+    f"coalesce(sum({_amount('reserved_usd')}), 0) AS held "
     "FROM runs WHERE started_at >= ?"
 )
 

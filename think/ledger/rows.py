@@ -11,6 +11,7 @@ from think import __version__
 
 if TYPE_CHECKING:  # think.events imports pydantic (via pricing): too slow for `think ledger`
     from think import events
+    from think.usage import Usage
 
 CONTENT_FIELDS_RUN = ("prompt", "answer", "final_answer", "votes", "fingerprint")
 CONTENT_FIELDS_CALL = ("text", "reasoning")
@@ -20,6 +21,22 @@ fingerprint (a hash of it: nothing to reuse, and nothing to match a guessed prom
 
 def _float(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
+
+
+def _reported(usage: Usage | None) -> str | None:
+    """A provider's usage report as it came (JSON; a cost as text: it may be NaN)."""
+    if usage is None:
+        return None
+    shown: dict[str, Any] = {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "cached_tokens": usage.cached_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+    }
+    if usage.reported_cost_usd is not None:
+        shown["cost_usd"] = str(usage.reported_cost_usd)
+    return json.dumps(shown)
 
 
 def run_row(run: events.RunRecord, *, content: bool = True) -> dict[str, Any]:
@@ -103,6 +120,8 @@ def call_row(call: events.CallRecord, *, content: bool = True) -> dict[str, Any]
         "cost_source": call.cost.source,
         "text": call.texts[0] if call.n == 1 else json.dumps(list(call.texts)),
         "reasoning": call.reasoning or None,
+        "anomaly": call.anomaly,
+        "reported_usage": _reported(call.reported_usage),
     }
     if not content:
         row.update(dict.fromkeys(CONTENT_FIELDS_CALL))

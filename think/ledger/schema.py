@@ -18,6 +18,8 @@ Never edit a released migration: add a new one. (Migration 1's SQL is frozen in
    composed prompt, models, strategy and settings; see :mod:`think.reuse`), and for a run
    answered from the ledger the run it reused; an index to find a run by its fingerprint,
    and one of the reused runs (what reuse saved, for stats).
+6. ``anomaly`` and ``reported_usage`` on ``calls``: why what the provider reported (or sent)
+   was not believed, and its report as it came (JSON), beside the local counts that stand.
 """
 
 from __future__ import annotations
@@ -113,6 +115,11 @@ RUN_COLUMNS_V5: dict[str, type] = {
     "reused_from": str,
 }
 
+CALL_COLUMNS_V6: dict[str, type] = {
+    "anomaly": str,
+    "reported_usage": str,
+}
+
 RUN_COLUMNS: dict[str, type] = {
     **RUN_COLUMNS_V1,
     **RUN_COLUMNS_V2,
@@ -120,7 +127,7 @@ RUN_COLUMNS: dict[str, type] = {
     **RUN_COLUMNS_V5,
 }
 """The ``runs`` table's columns today, in table order."""
-CALL_COLUMNS: dict[str, type] = dict(CALL_COLUMNS_V1)
+CALL_COLUMNS: dict[str, type] = {**CALL_COLUMNS_V1, **CALL_COLUMNS_V6}
 """The ``calls`` table's columns today, in table order."""
 
 _SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "REAL"}
@@ -200,12 +207,18 @@ def _fingerprints(db: Database) -> None:
     )
 
 
+def _untrusted_usage(db: Database) -> None:
+    for name, kind in CALL_COLUMNS_V6.items():
+        db.execute(f"ALTER TABLE calls ADD COLUMN {name} {_SQL_TYPES[kind]}")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _initial,
     _reservations_search_indexes,
     _running_runs_index,
     _answer_shapes,
     _fingerprints,
+    _untrusted_usage,
 ]
 """``MIGRATIONS[i]`` takes a ledger from version ``i`` to ``i + 1``."""
 

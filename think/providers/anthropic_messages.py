@@ -79,7 +79,7 @@ from think.providers.http import HttpProvider, sse_events
 from think.providers.http_errors import stream_error
 from think.providers.payload import count, parse_json
 from think.providers.thinking import thinking_budget
-from think.usage import Usage
+from think.usage import Usage, total
 
 ANTHROPIC_VERSION = "2023-06-01"
 MIN_THINKING_TOKENS = 1024
@@ -224,7 +224,7 @@ def parse_usage(usage: dict[str, Any]) -> Usage:
     details = usage.get("output_tokens_details")
     thinking = count(details.get("thinking_tokens")) if isinstance(details, dict) else 0
     return Usage(
-        input_tokens=fresh + read + written,
+        input_tokens=total(fresh, read, written),
         output_tokens=count(usage.get("output_tokens")),
         reasoning_tokens=thinking,
         cached_tokens=read,

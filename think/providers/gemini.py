@@ -87,7 +87,7 @@ from think.providers.http import HttpProvider, sse_events
 from think.providers.http_errors import stream_error
 from think.providers.payload import count, parse_json
 from think.providers.thinking import thinking_budget
-from think.usage import Usage
+from think.usage import Usage, total
 
 
 @dataclass(frozen=True)
@@ -216,9 +216,10 @@ def parse_usage(metadata: dict[str, Any]) -> Usage:
     """Usage in think's (genai-prices') terms from ``usageMetadata``."""
     thoughts = count(metadata.get("thoughtsTokenCount"))
     return Usage(
-        input_tokens=count(metadata.get("promptTokenCount"))
-        + count(metadata.get("toolUsePromptTokenCount")),
-        output_tokens=count(metadata.get("candidatesTokenCount")) + thoughts,
+        input_tokens=total(
+            count(metadata.get("promptTokenCount")), count(metadata.get("toolUsePromptTokenCount"))
+        ),
+        output_tokens=total(count(metadata.get("candidatesTokenCount")), thoughts),
         reasoning_tokens=thoughts,
         cached_tokens=count(metadata.get("cachedContentTokenCount")),
     )
@@ -267,7 +268,7 @@ class ResponseParser:
             self.usage = parse_usage(chunk["usageMetadata"])
 
     def _candidate(self, candidate: dict[str, Any]) -> Iterator[StreamEvent]:
-        index = count(candidate.get("index"))
+        index = max(0, count(candidate.get("index")))
         content = candidate.get("content")
         parts = content.get("parts") if isinstance(content, dict) else None
         for part in parts or ():

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
@@ -36,7 +35,7 @@ from think.providers.openai_responses import ResponsesStreamParser, parse_respon
 from think.providers.options import RetryPolicy
 from think.providers.payload import count, parse_json
 from think.providers.think_tags import ThinkTagSplitter
-from think.usage import Usage
+from think.usage import Usage, reported_cost
 
 
 def is_reasoning_model(endpoint: Endpoint, model: str) -> bool:
@@ -225,18 +224,11 @@ def parse_usage(usage: dict[str, Any]) -> Usage:
     cached = count(prompt_details.get("cached_tokens")) or count(
         usage.get("prompt_cache_hit_tokens")
     )
-    cost: Decimal | None = None
-    raw_cost = usage.get("cost")
-    if isinstance(raw_cost, (int, float, str)) and not isinstance(raw_cost, bool):
-        try:
-            cost = Decimal(str(raw_cost))
-        except InvalidOperation:
-            cost = None
     return Usage(
         input_tokens=count(usage.get("prompt_tokens")),
         output_tokens=count(usage.get("completion_tokens")),
         reasoning_tokens=count(completion_details.get("reasoning_tokens")),
         cached_tokens=cached,
         cache_write_tokens=count(prompt_details.get("cache_write_tokens")),
-        reported_cost_usd=cost,
+        reported_cost_usd=reported_cost(usage.get("cost")),
     )

@@ -1,5 +1,6 @@
 """Reading provider JSON defensively: a payload that is not JSON is a provider error with a
-short excerpt, and a token count that is missing, null or not a number counts as 0."""
+short excerpt, and a token count that is missing or null counts as 0 (one that is not a
+number is kept as :data:`think.usage.UNREADABLE`, for the call runner to refuse)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from typing import Any
 
 from think.errors import ProviderError
+from think.usage import count_value
 
 
 def parse_json(provider: str, data: str | bytes, what: str = "response data") -> Any:
@@ -18,5 +20,5 @@ def parse_json(provider: str, data: str | bytes, what: str = "response data") ->
 
 
 def count(value: Any) -> int:
-    """A token count from a usage object (``bool`` is not a number here)."""
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+    """A token count from a usage object: see :func:`think.usage.count_value`."""
+    return count_value(value)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from think import events
 from think.calls import run_call
-from think.errors import ProviderError
+from think.errors import BudgetExhausted, ProviderError
 from think.model_ref import ModelRef
 from think.plan import PlanStep
 from think.providers.base import Message
@@ -54,6 +54,14 @@ class Refine:
         ctx.messages = messages
         stages = [DRAFT_STAGE]
         current = await self._answer(ctx, messages, DRAFT_STAGE)
+        if isinstance(current.error, BudgetExhausted):
+            return StrategyResult(
+                "budget_exhausted",
+                current.text or None,
+                str(self.model),
+                current.error,
+                stages=stages,
+            )
         if current.error is not None:
             error = current.error
             return StrategyResult(
@@ -62,10 +70,15 @@ class Refine:
                 stages=stages,
             )
         reason = "rounds exhausted"
+        cut: BudgetExhausted | None = None
         for _ in range(self.rounds):
             stages.append(CRITIQUE_STAGE)
             ctx.calls.emit(events.StageChanged(CRITIQUE_STAGE, self.verifier.name))
-            verdict = await self.verifier.check(ctx, current)
+            try:
+                verdict = await self.verifier.check(ctx, current)
+            except BudgetExhausted as exc:
+                cut, reason = exc, "budget: the critique does not fit"
+                break
             if verdict.passed:
                 reason = f"accepted: {verdict.detail}"
                 break
@@ -80,14 +93,22 @@ class Refine:
                     "Re-examine the question and give a corrected answer.",
                 ),
             )
-            revised = await self._answer(ctx, revise, REVISE_STAGE)
+            try:
+                revised = await self._answer(ctx, revise, REVISE_STAGE)
+            except BudgetExhausted as exc:
+                cut, reason = exc, "budget: the revision does not fit"
+                break
+            if isinstance(revised.error, BudgetExhausted):
+                cut, reason = revised.error, f"revision failed: {revised.error}"
+                break
             if revised.error is not None:
                 reason = f"revision failed: {revised.error}"
                 break
             current = revised
         ctx.calls.emit(events.Decision(False, reason))
         return StrategyResult(
-            "ok",
+            "ok" if cut is None else "budget_exhausted",
+            error=cut,
             answer=current.text,
             answer_model=str(self.model),
             final_answer=current.answer.key if current.answer else None,

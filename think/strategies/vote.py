@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from think import events
+from think.errors import BudgetExhausted, ProviderError
 from think.model_ref import ModelRef
 from think.plan import PlanStep
 from think.strategies.base import QueryOptions, RunContext, StrategyResult
@@ -34,7 +35,8 @@ class Vote:
         tally = Tally()
         samples = await draw(ctx, self.model, self.samples, stage=VOTE_STAGE, tally=tally)
         key, _ = tally.plurality()
-        chosen = first_for(samples, key) or (samples[0] if samples else None)
+        answered = [s for s in samples if s.error is None]
+        chosen = first_for(samples, key) or next(iter(answered or samples), None)
         result = StrategyResult(
             "ok",
             answer=chosen.text if chosen else None,
@@ -45,9 +47,11 @@ class Vote:
             stages=[VOTE_STAGE],
         )
         errors = [s.error for s in samples if s.error is not None]
-        if len(errors) == len(samples) and errors:
-            from think.errors import ProviderError
-
+        cut = [e for e in errors if isinstance(e, BudgetExhausted)]
+        if cut:  # the budget cut samples short: what was afforded is the answer
+            result.status = "budget_exhausted"
+            result.error = cut[0]
+        elif len(errors) == len(samples) and errors:
             error = errors[0]
             result.status = "error"
             result.error = error if isinstance(error, ProviderError) else ProviderError(str(error))
