@@ -41,7 +41,7 @@ def test_models_piped_are_whole_tab_separated_rows(
     by_model = {row[0]: row for row in table}
     # `think models --all | grep claude-3-5-haiku-latest` finds the whole name
     haiku = [line for line in result.out.splitlines() if "claude-3-5-haiku-latest" in line]
-    assert haiku == ["anthropic:claude-3-5-haiku-latest\t$0.8\t$0.08\t$4\tCoT\tmissing"]
+    assert haiku == ["anthropic:claude-3-5-haiku-latest\t$0.80\t$0.08\t$4.00\tCoT\tmissing"]
     assert "model" not in by_model  # no header when piped
     assert "prices:" not in result.out  # nor the footer
 

@@ -352,7 +352,7 @@ def test_think_ledger_lists_runs(
 ) -> None:
     first = ask("first question", capsys, monkeypatch)
     second = ask("second question", capsys, monkeypatch, "--max-cost", "0.0000001")
-    result = run_cli(["ledger"], capsys, monkeypatch)
+    result = run_cli(["ledger"], capsys, monkeypatch, tty=True)
     assert result.code == ExitCode.OK
     assert result.err == ""
     lines = result.out.splitlines()
@@ -367,7 +367,7 @@ def test_think_ledger_lists_runs(
     assert "$0.0000" in lines[2]
     assert len(lines) == 3
 
-    limited = run_cli(["ledger", "-n", "1"], capsys, monkeypatch)
+    limited = run_cli(["ledger", "-n", "1"], capsys, monkeypatch, tty=True)
     assert limited.code == ExitCode.OK
     assert len(limited.out.splitlines()) == 2
     assert second[:8] in limited.out
