@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from tests.cli_support import calls, run_cli, runs, use_server
 from tests.fakes.anthropic_server import FakeAnthropicServer
+from tests.fakes.behaviours import SseEvents
 from tests.fakes.gemini_server import FakeGeminiServer
 from tests.fakes.loopback import LoopbackServer
 from tests.fakes.openai_server import FakeOpenAIServer
@@ -376,3 +377,36 @@ def test_whatever_is_reported_the_daily_cap_holds(
     assert left.spent.is_finite()
     assert 0 <= left.spent <= Decimal("0.30")
     assert left.held == 0
+
+
+ODD_EVENTS: dict[str, list[Any]] = {
+    "openai": [{"id": "c", "object": "chat.completion.chunk", "choices": [{"delta": "x"}]}],
+    "anthropic": [
+        {"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 3}}},
+        {"type": "content_block_delta", "index": 0, "delta": "not an object"},
+    ],
+    "gemini": [{"candidates": [{"content": {"parts": "not a list"}, "index": 0}]}],
+}
+
+
+def test_a_reply_of_an_unexpected_shape_is_a_provider_error_in_every_family(
+    family: tuple[Family, LoopbackServer],
+    ledger_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chosen, server = family
+    monkeypatch.setenv("THINK_MAX_RETRIES", "0")
+    server.script(SseEvents(ODD_EVENTS[chosen.name]))
+    result = run_cli(["-m", chosen.model, "hi"], capsys, monkeypatch)
+    assert result.code == ExitCode.PROVIDER, result.err
+    assert "Traceback" not in result.err
+    assert result.err.startswith("think: error: ")
+    (run,) = runs(ledger_path)
+    assert run["status"] == "error"
+    assert run["error"]
+    (call,) = calls(ledger_path, run["id"])
+    # OpenAI's parser meets the odd chunk ("malformed reply"); the Anthropic and Gemini
+    # parsers skip a part of the wrong type, and the stream then ends incomplete ("cut")
+    assert call["status"] == ("error" if chosen.name == "openai" else "cut")
+    assert call["error"]

@@ -35,6 +35,11 @@ from think.providers.options import RetryPolicy, Timeouts
 from think.providers.sse import SSEEvent, iter_lines, iter_sse
 
 
+MALFORMED = (TypeError, KeyError, AttributeError, ValueError, IndexError, OverflowError)
+"""What a protocol's parser raises on a reply of an unexpected shape (``choices`` an object,
+``delta`` a string, ``index: "abc"``): each becomes a provider error, never a traceback."""
+
+
 def make_client(timeouts: Timeouts) -> httpx.AsyncClient:
     timeout = httpx.Timeout(timeouts.idle, connect=timeouts.connect)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
@@ -132,16 +137,25 @@ async def _read(
     read_stream: StreamReader,
     read_body: BodyReader,
 ) -> AsyncIterator[StreamEvent]:
-    if stream and not is_json(response):
-        async for event in read_stream(response):
-            yield event
-        return
+    content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type == "text/html":  # a web page (a login wall, a wrong base URL), not an API
+        raise ProviderError(
+            f"{provider}: {url} answered with a web page (text/html), not the API; "
+            "is the base URL right?"
+        )
     try:
-        raw = await response.aread()
-    except httpx.HTTPError as exc:
-        raise read_error(provider, url, exc) from exc
-    for event in read_body(raw):
-        yield event
+        if stream and not is_json(response):
+            async for event in read_stream(response):
+                yield event
+            return
+        try:
+            raw = await response.aread()
+        except httpx.HTTPError as exc:
+            raise read_error(provider, url, exc) from exc
+        for event in read_body(raw):
+            yield event
+    except MALFORMED as exc:  # a reply of an unexpected shape, in any protocol's parser
+        raise ProviderError(f"{provider}: malformed reply ({type(exc).__name__}: {exc})") from exc
 
 
 class HttpProvider:

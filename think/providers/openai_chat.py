@@ -121,6 +121,8 @@ class OpenAIChatProvider(HttpProvider):
                 yield event
         for event in parser.flush():
             yield event
+        if done and parser.choices_seen == 0:
+            raise ProviderError(f"{self.name}: the reply had no choices (no answer)")
         if not done and len(parser.finished) < expected:
             raise StreamCutError(f"{self.name}: the stream ended before the answer was complete")
 
@@ -142,6 +144,7 @@ class ChunkParser:
     def __init__(self, provider: str) -> None:
         self.provider = provider
         self.finished: set[int] = set()
+        self.choices_seen = 0
         self._splitters: dict[int, ThinkTagSplitter] = {}
 
     def parse(self, data: str) -> Iterator[StreamEvent]:
@@ -151,6 +154,7 @@ class ChunkParser:
         if chunk.get("error"):
             raise in_stream_error(self.provider, chunk["error"])
         for choice in chunk.get("choices") or ():
+            self.choices_seen += 1
             index = int(choice.get("index") or 0)
             delta = choice.get("delta") or {}
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
@@ -198,6 +202,8 @@ def parse_completion(provider: str, raw: bytes) -> Iterator[StreamEvent]:
         raise ProviderError(f"{provider}: unexpected response body")
     if body.get("error"):
         raise in_stream_error(provider, body["error"])
+    if not body.get("choices"):
+        raise ProviderError(f"{provider}: the reply had no choices (no answer)")
     parser = ChunkParser(provider)
     for choice in body.get("choices") or ():
         delta = {"index": choice.get("index", 0), "delta": choice.get("message") or {}}
