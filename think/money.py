@@ -100,4 +100,4 @@ def json_usd(value: Decimal | float | None) -> float | None:
         return None
     if abs(amount) >= LEDGER_MAX_USD:  # an old row's absurd amount: nothing to round
         return float(amount)
-    return float(amount.quantize(JSON_PLACES, rounding=ROUND_HALF_UP))
+    return float(amount.quantize(JSON_PLACES, rounding=ROUND_HALF_UP)) + 0.0  # no -0.0

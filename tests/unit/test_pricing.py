@@ -454,9 +454,12 @@ def test_exact_format_keeps_every_digit_of_a_price() -> None:
         (D("12.5"), 12.5),
         (D("NaN"), None),
         (float("inf"), None),
+        (D("-0"), 0.0),
     ],
 )
 def test_json_usd_rounds_to_the_nano_dollar(
     value: Decimal | float | None, number: float | None
 ) -> None:
     assert json_usd(value) == number
+    if number == 0:
+        assert str(json_usd(value)) == "0.0"  # never -0.0
