@@ -20,10 +20,10 @@ from tests.cli_support import (
     calls,
     run_cli,
     runs,
+    start_think,
     use_server,
 )
 from tests.fakes.openai_server import FakeOpenAIServer, Status, openai_error
-from tests.paths import require_think_bin
 from think.errors import ExitCode
 
 SECRET_PROMPT = "my bank password is hunter2-xyzzy"
@@ -34,16 +34,6 @@ SECRET_REASONING = "thinking about hunter2-plugh very carefully"
 def server(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> FakeOpenAIServer:
     use_server(monkeypatch, fake_openai)
     return fake_openai
-
-
-def start_think(argv: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(require_think_bin()), *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=dict(os.environ),
-    )
 
 
 def test_eight_processes_at_once_lose_no_row(server: FakeOpenAIServer, ledger_path: Path) -> None:

@@ -27,6 +27,7 @@ from tests.cli_support import (
     read_all,
     run_think,
     runs,
+    start_think,
     use_server,
 )
 from tests.fakes.openai_server import FakeOpenAIServer, Generate, Stall
@@ -46,16 +47,6 @@ def server(fake_openai: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> Fa
 # Ctrl-C, SIGTERM, SIGHUP
 
 
-def _start(argv: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(require_think_bin()), *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=dict(os.environ),
-    )
-
-
 def _wait_for_request(server: FakeOpenAIServer, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while not server.chat_requests:
@@ -66,7 +57,7 @@ def _wait_for_request(server: FakeOpenAIServer, proc: subprocess.Popen[bytes]) -
 
 def test_sigint_while_waiting_for_the_provider(server: FakeOpenAIServer, ledger_path: Path) -> None:
     server.delay = 5
-    proc = _start(["-m", MODEL, "slow question"])
+    proc = start_think(["-m", MODEL, "slow question"])
     try:
         _wait_for_request(server, proc)
         proc.send_signal(signal.SIGINT)
@@ -154,7 +145,7 @@ def test_a_killed_run_is_abandoned_with_its_spend_when_the_next_run_starts(
     cheap = Generate(answer=lambda body, index: f"The answer is {4 + index}.")  # they differ
     server.script(cheap, Stall(60))  # the escalation never answers
     cascade = ["--cheap", MODEL, "--strong", "openai:o4-mini", PROMPT]
-    proc = _start(cascade)
+    proc = start_think(cascade)
     try:
         deadline = time.monotonic() + 30
         while len(server.chat_requests) < 2:  # the cheap call is done, the strong one sent
@@ -189,7 +180,7 @@ def test_a_call_in_flight_when_its_process_is_killed_counts_at_its_worst_case(
     cap = Decimal("0.01")
     monkeypatch.setenv("THINK_DAILY_BUDGET", str(cap))
     server.script(Stall(60))
-    proc = _start(["-m", MODEL, PROMPT])
+    proc = start_think(["-m", MODEL, PROMPT])
     try:
         _wait_for_request(server, proc)
         proc.kill()
@@ -226,7 +217,7 @@ def test_the_escalated_answer_streams_into_a_pipe_as_it_arrives(
     not when the run ends (the cheap samples, which may be rejected, never do)."""
     first, second = Generate(answer="The answer is 4."), Generate(answer="The answer is 5.")
     server.script(first, second, Stall(60, after_events=3))  # strong: "The", " answer", …
-    proc = _start(["--cheap", MODEL, "--strong", "openai:o4-mini", PROMPT])
+    proc = start_think(["--cheap", MODEL, "--strong", "openai:o4-mini", PROMPT])
     try:
         assert proc.stdout is not None
         received = b""

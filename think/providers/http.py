@@ -34,7 +34,6 @@ from think.providers.http_errors import connection_error, read_error, redacted, 
 from think.providers.options import RetryPolicy, Timeouts
 from think.providers.sse import SSEEvent, iter_lines, iter_sse
 
-
 MALFORMED = (TypeError, KeyError, AttributeError, ValueError, IndexError, OverflowError)
 """What a protocol's parser raises on a reply of an unexpected shape (``choices`` an object,
 ``delta`` a string, ``index: "abc"``): each becomes a provider error, never a traceback."""
