@@ -19,6 +19,7 @@ from think.budget import Budget, Reservation
 from think.errors import BudgetExhausted, ProviderError, StreamCutError
 from think.ids import call_id, utc_now
 from think.model_ref import ModelRef
+from think.money import format_usd
 from think.pricing import Cost, ModelPrice, call_cost
 from think.providers.base import (
     ChatRequest,
@@ -410,7 +411,7 @@ def _vet_cost(usage: Usage, meter: _Meter) -> tuple[Usage, str | None]:
     estimate = meter.price.cost(usage) if meter.price is not None else None
     wrong = cost_anomaly(cost, estimate, usage.input_tokens + usage.output_tokens)
     if wrong is None and meter.limit is not None and cost > meter.limit:
-        wrong = f"a reported cost of ${cost:.9f} above the call's reservation"
+        wrong = f"a reported cost of {format_usd(cost, exact=True)} above the call's reservation"
     if wrong is None:
         return usage, None
     return dataclasses.replace(usage, reported_cost_usd=None), wrong

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from think.money import format_usd
+
 UsageSource = Literal["reported", "estimated"]
 """Where a usage's counts come from: the provider's report, or counted here."""
 CallUsageSource = Literal[UsageSource, "unknown"]
@@ -130,10 +132,14 @@ def cost_anomaly(cost: Decimal, estimate: Decimal | None, tokens: int) -> str | 
     """Why a reported cost cannot be believed, or None: it must be a finite, non-negative
     amount within :data:`COST_FACTOR` of the local estimate (within :data:`MAX_RATE_USD` per
     token when the price is not known)."""
-    if not cost.is_finite() or cost < 0:
+    if not cost.is_finite():
         return f"a reported cost of {cost}"
+    if cost < 0:
+        return f"a reported cost of {format_usd(cost, exact=True)}"
     ceiling = COST_FACTOR * estimate if estimate is not None else MAX_RATE_USD * tokens
     if cost > ceiling + Decimal("1e-6"):
-        shown = "an unknown price" if estimate is None else f"an estimate of ${estimate:.9f}"
-        return f"a reported cost of ${cost:.9f} for {shown}"
+        shown = "an unknown price"
+        if estimate is not None:
+            shown = f"an estimate of {format_usd(estimate, exact=True)}"
+        return f"a reported cost of {format_usd(cost, exact=True)} for {shown}"
     return None
