@@ -163,7 +163,7 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
 
     price_for = wiring.price_lookup(settings, catalog)
     if query.max_cost is None:  # with a cap, an unknown price is refused (and said) instead
-        for ref in wiring.unpriced_models(query, price_for):
+        for ref in wiring.unpriced_models(query.strategy.plan(query.options), price_for):
             report_warning(f"warning: cost unknown: {unknown_price(str(ref))}")
     try:
         run = run_until_signal(execute(query, bus, price_for, catalog.create, run))

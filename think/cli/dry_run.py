@@ -29,7 +29,7 @@ def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
         messages = with_system(messages, line)
     price_for = wiring.price_lookup(settings, catalog)
     plan = price_plan(strategy.plan(options), messages, price_for)
-    unpriced = sorted({str(p.step.model) for p in plan.steps if price_for(p.step.model) is None})
+    unpriced = [str(ref) for ref in wiring.unpriced_models((p.step for p in plan.steps), price_for)]
     cap = settings.max_cost
     worst = plan.worst_usd
     fits = None if cap is None or worst is None else worst <= cap

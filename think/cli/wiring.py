@@ -9,7 +9,7 @@ whose key is set, else the embedded local model) is decided here too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -23,12 +23,12 @@ if TYPE_CHECKING:
     from think.config.settings import Settings
     from think.ledger.caps import Caps
     from think.ledger.store import Ledger
+    from think.plan import PlanStep
     from think.pricing import ModelPrice
     from think.providers.base import Effort
     from think.providers.endpoint import Endpoint
     from think.providers.options import ProviderOptions
     from think.providers.registry import ProviderCatalog
-    from think.run import Query
     from think.strategies.base import QueryOptions, Strategy
     from think.strategies.factory import StrategySpec
 
@@ -253,11 +253,11 @@ def price_lookup(
 
 
 def unpriced_models(
-    query: Query, price_for: Callable[[ModelRef], ModelPrice | None]
+    steps: Iterable[PlanStep], price_for: Callable[[ModelRef], ModelPrice | None]
 ) -> list[ModelRef]:
-    """The models the query may call whose price is unknown (not local, not in the
-    catalogue, not in ``[prices]``)."""
-    refs = {step.model for step in query.strategy.plan(query.options)}
+    """The models a plan's steps may call whose price is unknown (not local, not in the
+    catalogue, not in ``[prices]``): for the run's warning and the dry run's note."""
+    refs = {step.model for step in steps}
     return sorted((ref for ref in refs if price_for(ref) is None), key=str)
 
 
