@@ -97,3 +97,26 @@ def test_every_ask_option_is_in_one_panel() -> None:
         if param.param_type_name == "option"
     }
     assert set(panels.values()) == set(ASK_PANELS), panels
+
+
+def every_command_path() -> list[list[str]]:
+    """Each command and subcommand of the app, as the argv that names it."""
+    import click
+
+    paths: list[list[str]] = []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        paths.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return paths
+
+
+@pytest.mark.parametrize("path", every_command_path(), ids=lambda p: " ".join(p) or "think")
+def test_no_help_shows_a_type_metavar(
+    path: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = ask_help([*path, "--help"], "120", capsys, monkeypatch)
+    assert not TYPE_NAMES.search(text), (path, TYPE_NAMES.search(text))

@@ -112,19 +112,23 @@ app.command(
     help="Ask a question (the default command: `think PROMPT` is `think ask PROMPT`).",
 )(ask_cmd.ask)
 app.add_typer(ledger_cmd.app, name="ledger")
-app.command("eval", help="Accuracy against cost of strategies and settings on a dataset.")(
-    eval_cmd.eval_command
-)
-app.command("calibrate", help="Pick the cheapest setting that meets a target; save a profile.")(
-    calibrate_cmd.calibrate_command
-)
+app.command(
+    "eval", cls=PanelCommand, help="Accuracy against cost of strategies and settings on a dataset."
+)(eval_cmd.eval_command)
+app.command(
+    "calibrate",
+    cls=PanelCommand,
+    help="Pick the cheapest setting that meets a target; save a profile.",
+)(calibrate_cmd.calibrate_command)
 app.add_typer(config_cmd.app, name="config")
-app.command("models", help="List providers and models, their prices and keys.")(models_cmd.models)
+app.command("models", cls=PanelCommand, help="List providers and models, their prices and keys.")(
+    models_cmd.models
+)
 
 
-@app.command("completion")
+@app.command("completion", cls=PanelCommand)
 def completion(
-    shell: Annotated[str | None, typer.Argument(help="bash, zsh or fish.")] = None,
+    shell: Annotated[str | None, typer.Argument(metavar="SHELL", help="bash, zsh or fish.")] = None,
     write: Annotated[
         Path | None,
         typer.Option(

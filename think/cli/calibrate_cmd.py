@@ -14,30 +14,53 @@ from think.cli.json_text import dumps
 
 
 def calibrate_command(
-    dataset: Annotated[Path, typer.Argument(help="JSONL: question, gold, answer_kind, options.")],
+    dataset: Annotated[
+        Path, typer.Argument(metavar="DATASET", help="JSONL: question, gold, answer_kind, options.")
+    ],
     target_accuracy: Annotated[
         float | None,
-        typer.Option(min=0, max=1, help="Cheapest setting with at least this accuracy."),
+        typer.Option(
+            metavar="SHARE", min=0, max=1, help="Cheapest setting with at least this accuracy."
+        ),
     ] = None,
     max_cost_per_query: Annotated[
         float | None,
-        typer.Option(min=0, help="Most accurate setting within this mean cost per query (USD)."),
+        typer.Option(
+            metavar="USD",
+            min=0,
+            help="Most accurate setting within this mean cost per query (USD).",
+        ),
     ] = None,
     profile: Annotated[
-        str | None, typer.Option(help="Profile name to save (default: the dataset's name).")
+        str | None,
+        typer.Option(metavar="NAME", help="Profile name to save (default: the dataset's name)."),
     ] = None,
-    grid: Annotated[str, typer.Option(help="'default' or a TOML/JSON grid file.")] = "default",
+    grid: Annotated[
+        str, typer.Option(metavar="GRID", help="'default' or a TOML/JSON grid file.")
+    ] = "default",
     split_share: Annotated[
-        float, typer.Option("--split", help="Share of the questions used to calibrate.")
+        float,
+        typer.Option("--split", metavar="SHARE", help="Share of the questions used to calibrate."),
     ] = 0.5,
-    seed: Annotated[int, typer.Option(help="Seed for the split and --sample.")] = 0,
-    cheap: Annotated[str | None, typer.Option(help="Cheap model (provider:model).")] = None,
-    strong: Annotated[str | None, typer.Option(help="Strong model (provider:model).")] = None,
-    limit: Annotated[int | None, typer.Option(min=2, help="Only the first N questions.")] = None,
-    sample: Annotated[int | None, typer.Option(min=2, help="A random sample of N.")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="Runs in flight at once.")] = 8,
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed for the split and --sample.")] = 0,
+    cheap: Annotated[
+        str | None, typer.Option(metavar="MODEL", help="Cheap model (provider:model).")
+    ] = None,
+    strong: Annotated[
+        str | None, typer.Option(metavar="MODEL", help="Strong model (provider:model).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(metavar="N", min=2, help="Only the first N questions.")
+    ] = None,
+    sample: Annotated[
+        int | None, typer.Option(metavar="N", min=2, help="A random sample of N.")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(metavar="N", min=1, help="Runs in flight at once.")
+    ] = 8,
     max_cost: Annotated[
-        float | None, typer.Option(min=0, help="Never spend more than this many USD in all.")
+        float | None,
+        typer.Option(metavar="USD", min=0, help="Never spend more than this many USD in all."),
     ] = None,
     dry: Annotated[
         bool, typer.Option("--no-save", help="Report the pick without saving a profile.")

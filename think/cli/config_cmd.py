@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from think.cli.help_panels import PanelCommand
 from think.providers.credentials import SECRET_HEADER, mask
 
 app = typer.Typer(
@@ -39,7 +40,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@app.command("show")
+@app.command("show", cls=PanelCommand)
 def show(
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
 ) -> None:
@@ -134,7 +135,7 @@ def _implied(settings: Any) -> dict[str, tuple[Any, str]]:
     return implied
 
 
-@app.command("path")
+@app.command("path", cls=PanelCommand)
 def path() -> None:
     """Print the config file's path (it may not exist yet)."""
     from think.config.paths import config_file

@@ -9,32 +9,50 @@ import typer
 
 
 def eval_command(
-    dataset: Annotated[Path, typer.Argument(help="JSONL: question, gold, answer_kind, options.")],
-    cheap: Annotated[str | None, typer.Option(help="Cheap model (provider:model).")] = None,
-    strong: Annotated[str | None, typer.Option(help="Strong model (provider:model).")] = None,
+    dataset: Annotated[
+        Path, typer.Argument(metavar="DATASET", help="JSONL: question, gold, answer_kind, options.")
+    ],
+    cheap: Annotated[
+        str | None, typer.Option(metavar="MODEL", help="Cheap model (provider:model).")
+    ] = None,
+    strong: Annotated[
+        str | None, typer.Option(metavar="MODEL", help="Strong model (provider:model).")
+    ] = None,
     grid: Annotated[
         str | None,
-        typer.Option(help="Compare a grid of settings: 'default' or a TOML/JSON file."),
+        typer.Option(
+            metavar="GRID", help="Compare a grid of settings: 'default' or a TOML/JSON file."
+        ),
     ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N questions.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(metavar="N", min=1, help="Only the first N questions.")
+    ] = None,
     sample: Annotated[
-        int | None, typer.Option(min=1, help="A random sample of N questions (see --seed).")
+        int | None,
+        typer.Option(metavar="N", min=1, help="A random sample of N questions (see --seed)."),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed for --sample.")] = 0,
-    concurrency: Annotated[int, typer.Option(min=1, help="Runs in flight at once.")] = 8,
+    seed: Annotated[int, typer.Option(metavar="N", help="Seed for --sample.")] = 0,
+    concurrency: Annotated[
+        int, typer.Option(metavar="N", min=1, help="Runs in flight at once.")
+    ] = 8,
     max_cost: Annotated[
         float | None,
-        typer.Option(min=0, help="Never spend more than this many USD on the whole evaluation."),
+        typer.Option(
+            metavar="USD",
+            min=0,
+            help="Never spend more than this many USD on the whole evaluation.",
+        ),
     ] = None,
     results: Annotated[
         Path | None,
-        typer.Option(help="Results file (JSONL) to resume from and append to."),
+        typer.Option(metavar="FILE", help="Results file (JSONL) to resume from and append to."),
     ] = None,
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Ignore results kept from an earlier run.")
     ] = False,
     plot: Annotated[
-        Path | None, typer.Option(help="Write accuracy against cost as a PNG (needs [plot]).")
+        Path | None,
+        typer.Option(metavar="FILE", help="Write accuracy against cost as a PNG (needs [plot])."),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
     csv_output: Annotated[bool, typer.Option("--csv", help="The table as CSV.")] = False,

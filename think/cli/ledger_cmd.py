@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from think.cli.help_panels import PanelCommand
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -39,7 +41,9 @@ NoPagerOpt = Annotated[
 ]
 SinceOpt = Annotated[
     str | None,
-    typer.Option("--since", help="Only runs since: 7d, 12h, 2w, today, 2026-11-01 (local)."),
+    typer.Option(
+        "--since", metavar="WHEN", help="Only runs since: 7d, 12h, 2w, today, 2026-11-01 (local)."
+    ),
 ]
 
 
@@ -74,14 +78,18 @@ def _since(text: str | None) -> str | None:
 @app.callback()
 def recent(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("-n", "--limit", help="How many runs.")] = 20,
+    limit: Annotated[int, typer.Option("-n", "--limit", metavar="N", help="How many runs.")] = 20,
     since: SinceOpt = None,
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Runs that called this model.")
+        str | None,
+        typer.Option("--model", "-m", metavar="MODEL", help="Runs that called this model."),
     ] = None,
     status: Annotated[
         str | None,
-        typer.Option(help="ok, error, budget_exhausted, cancelled, running, abandoned or reused."),
+        typer.Option(
+            metavar="STATUS",
+            help="ok, error, budget_exhausted, cancelled, running, abandoned or reused.",
+        ),
     ] = None,
     escalated: Annotated[
         bool | None,
@@ -89,7 +97,9 @@ def recent(
     ] = None,
     query: Annotated[
         str | None,
-        typer.Option("-q", "--query", help="Full-text search of prompts and answers."),
+        typer.Option(
+            "-q", "--query", metavar="TEXT", help="Full-text search of prompts and answers."
+        ),
     ] = None,
     json_output: JsonOpt = False,
     csv_output: CsvOpt = False,
@@ -141,9 +151,11 @@ def _console() -> Console:
     return stdout_console()
 
 
-@app.command("show")
+@app.command("show", cls=PanelCommand)
 def show(
-    run_id: Annotated[str, typer.Argument(help="A run id, or enough of its start.")],
+    run_id: Annotated[
+        str, typer.Argument(metavar="RUN_ID", help="A run id, or enough of its start.")
+    ],
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
     csv_output: Annotated[bool, typer.Option("--csv", help="The calls as CSV.")] = False,
     no_pager: NoPagerOpt = False,
@@ -167,10 +179,11 @@ def show(
             show_run(console, run, calls)
 
 
-@app.command("stats")
+@app.command("stats", cls=PanelCommand)
 def stats(
     by: Annotated[
-        str, typer.Option("--by", help="day, week, model, provider, strategy or shape.")
+        str,
+        typer.Option("--by", metavar="KEY", help="day, week, model, provider, strategy or shape."),
     ] = "day",
     since: SinceOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
@@ -214,9 +227,9 @@ def stats(
         print_stats(_console(), result)
 
 
-@app.command("export")
+@app.command("export", cls=PanelCommand)
 def export(
-    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="jsonl or csv.")] = "jsonl",
     since: SinceOpt = None,
 ) -> None:
     """Stream the whole ledger to stdout: each run with its calls (constant memory).
@@ -260,7 +273,7 @@ def _flat_rows(documents: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             yield {**run, **{f"call_{key}": value for key, value in call.items()}}
 
 
-@app.command("path")
+@app.command("path", cls=PanelCommand)
 def path() -> None:
     """Print the ledger file's path."""
     from think.config.paths import ledger_location
@@ -270,9 +283,9 @@ def path() -> None:
     typer.echo(ledger_location()[0])
 
 
-@app.command("backup")
+@app.command("backup", cls=PanelCommand)
 def backup(
-    target: Annotated[Path, typer.Argument(help="A new file for the copy.")],
+    target: Annotated[Path, typer.Argument(metavar="FILE", help="A new file for the copy.")],
 ) -> None:
     """Copy the ledger to FILE, consistent even while other runs write (mode 0600)."""
     with _ledger() as ledger:
@@ -280,10 +293,13 @@ def backup(
     typer.echo(f"backed up {count} runs to {target}")
 
 
-@app.command("prune")
+@app.command("prune", cls=PanelCommand)
 def prune(
     before: Annotated[
-        str, typer.Option("--before", help="Delete runs started before this (2026-01-01, 90d).")
+        str,
+        typer.Option(
+            "--before", metavar="WHEN", help="Delete runs started before this (2026-01-01, 90d)."
+        ),
     ],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:

@@ -45,7 +45,7 @@ class ModelRow:
 def models(
     pattern: Annotated[
         str | None,
-        typer.Argument(help="Only models whose provider:model contains this text."),
+        typer.Argument(metavar="TEXT", help="Only models whose provider:model contains this text."),
     ] = None,
     providers: Annotated[
         bool, typer.Option("--providers", help="List providers instead of models.")
