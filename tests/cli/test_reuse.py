@@ -302,3 +302,18 @@ def test_the_python_api_reuses_too(
     fresh = think.ask("what is 2+2?", model=MODEL, temperature=0, reuse=False)
     assert fresh.status == "ok"
     assert len(server.chat_requests) == 2
+
+
+def test_ledger_show_names_the_run_a_reused_answer_came_from(
+    server: FakeOpenAIServer,
+    ledger_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for _ in range(2):
+        run_cli([*DETERMINISTIC, "what is 2+2?"], capsys, monkeypatch)
+    original, reused = runs(ledger_path)
+    shown = run_cli(["ledger", "show", reused["id"]], capsys, monkeypatch)
+    assert shown.code == ExitCode.OK
+    assert f"reused from  run {original['id']} (its answer, at $0)" in shown.out
+    assert "reused from" not in run_cli(["ledger", "show", original["id"]], capsys, monkeypatch).out

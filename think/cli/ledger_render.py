@@ -209,6 +209,8 @@ def show_run(console: Console, run: StoredRun, calls: list[StoredCall]) -> None:
     line("strategy", run.strategy)
     line("models", ", ".join(run.models))
     line("answered by", run.answer_model or "-")
+    if run.reused_from:
+        line("reused from", f"run {run.reused_from} (its answer, at $0)")
     cost = f"{usd(run.cost_usd, run.cost_source)} ({run.cost_source or 'not finished'})"
     if run.max_cost_usd is not None:
         cost += f" of at most {usd(run.max_cost_usd)}"
