@@ -19,6 +19,7 @@ time-of-day prices are resolved when the price is looked up (genai-prices' choic
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ __all__ = [
     "ModelPrice",
     "PriceOverride",
     "Rate",
+    "batch_price",
     "call_cost",
     "lookup_price",
 ]
@@ -337,6 +339,50 @@ def lookup_price(
     if price_provider is None:
         return None
     return _genai_lookup(price_provider, model, when)
+
+
+# --------------------------------------------------------------------------------------------
+# Batch APIs
+
+BATCH_DISCOUNT: Mapping[str, Decimal] = {
+    # "Each model will be offered at 50% cost discount vs. the synchronous APIs"
+    # (https://help.openai.com/en/articles/9197833-batch-api-faq, and the Batch column of
+    # https://openai.com/api/pricing, where cached input is halved too).
+    "openai": Decimal("0.5"),
+    # "The Batches API offers a 50% discount"; prompt-caching multipliers stack with it
+    # (https://docs.claude.com/en/docs/build-with-claude/batch-processing#pricing; the batch
+    # table there is half of every standard rate).
+    "anthropic": Decimal("0.5"),
+}
+"""The factor a provider's batch API applies to every per-token rate, by genai-prices
+provider id. genai-prices 0.2 has no batch prices for these providers (its ``:batch``
+models are OpenRouter's), so this table is the one place the discount lives."""
+
+
+def batch_price(price: ModelPrice | None, price_provider: str | None) -> ModelPrice | None:
+    """What a call through ``price_provider``'s batch API costs: ``price`` with every
+    per-token rate scaled by :data:`BATCH_DISCOUNT`. Fails closed: a provider without a known
+    discount keeps the standard price (a per-request fee is never discounted)."""
+    factor = BATCH_DISCOUNT.get(price_provider or "")
+    if price is None or factor is None:
+        return price
+
+    def scale(rate: Rate) -> Rate:
+        return Rate(rate.base * factor, tuple((start, p * factor) for start, p in rate.tiers))
+
+    def scaled(rate: Rate | None) -> Rate | None:
+        return None if rate is None else scale(rate)
+
+    return dataclasses.replace(
+        price,
+        source=f"{price.source} (batch)",
+        input=scale(price.input),
+        output=scale(price.output),
+        cached_input=scaled(price.cached_input),
+        cache_write=scaled(price.cache_write),
+        cache_write_1h=scaled(price.cache_write_1h),
+        reasoning=scaled(price.reasoning),
+    )
 
 
 # --------------------------------------------------------------------------------------------

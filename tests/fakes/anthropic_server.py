@@ -130,7 +130,8 @@ class FakeAnthropicServer(LoopbackServer):
 
     # -- validation -------------------------------------------------------------------
 
-    def reject(self, request: RecordedRequest) -> Status | None:
+    def header_failure(self, request: RecordedRequest) -> Status | None:
+        """The error the real API gives a request without the right key or version."""
         headers = request.headers
         if self.require_api_key is not None:
             key = headers.get("x-api-key")
@@ -140,11 +141,18 @@ class FakeAnthropicServer(LoopbackServer):
                 return authentication_error()
         if headers.get("anthropic-version") != VERSION:
             return invalid_request("anthropic-version: header is required")
+        return None
+
+    def reject(self, request: RecordedRequest) -> Status | None:
+        failure = self.header_failure(request)
+        if failure is not None:
+            return failure
         if not isinstance(request.body, dict):
             return invalid_request("There was an error parsing the body of your request")
-        return self._body_failure(request.json)
+        return self.body_failure(request.json)
 
-    def _body_failure(self, body: JSONDict) -> Status | None:
+    def body_failure(self, body: JSONDict) -> Status | None:
+        """The error the real API gives a ``POST /v1/messages`` body, if any."""
         if "max_tokens" not in body:
             return invalid_request("max_tokens: Field required")
         for extra in ("n", "seed", "candidateCount"):

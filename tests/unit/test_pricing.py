@@ -18,6 +18,7 @@ from think.pricing import (
     ModelPrice,
     PriceOverride,
     Rate,
+    batch_price,
     call_cost,
     lookup_price,
 )
@@ -256,6 +257,25 @@ def test_price_override_validation() -> None:
 
 # --------------------------------------------------------------------------------------------
 # call_cost
+
+
+def test_batch_price_halves_every_token_rate_of_openai_and_anthropic() -> None:
+    usage = Usage(
+        input_tokens=300_000, output_tokens=2_000, cached_tokens=100_000, cache_write_tokens=50_000
+    )
+    for provider, model in (("openai", "gpt-4.1-mini"), ("anthropic", "claude-sonnet-4-5")):
+        standard = genai(provider, model)
+        batch = batch_price(standard, provider)
+        assert batch is not None
+        assert batch.cost(usage) == standard.cost(usage) / 2  # tiers, cache reads and writes
+        assert batch.source == "genai-prices (batch)"
+    assert batch_price(None, "openai") is None
+
+
+def test_batch_price_fails_closed_where_the_discount_is_unknown() -> None:
+    standard = genai("groq", "llama-3.3-70b-versatile")
+    assert batch_price(standard, "groq") is standard
+    assert batch_price(standard, None) is standard
 
 
 def test_call_cost_without_usage_is_unknown() -> None:

@@ -59,6 +59,19 @@ async def sse_events(response: httpx.Response, provider: str, url: str) -> Async
         raise read_error(provider, url, exc) from exc
 
 
+def retry_wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    """The wait before a retry: the delay the failed attempt's error asked for
+    (``retry-after`` …), else the policy's jittered backoff."""
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, ProviderError) and exc.retry_after is not None:
+            return exc.retry_after
+        return policy.backoff(state.attempt_number)
+
+    return wait
+
+
 StreamReader = Callable[[httpx.Response], AsyncIterator[StreamEvent]]
 BodyReader = Callable[[bytes], Iterator[StreamEvent]]
 
@@ -92,15 +105,9 @@ async def stream_call(
             return False
         return not started or not (delivered or isinstance(exc, StreamCutError))
 
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, ProviderError) and exc.retry_after is not None:
-            return exc.retry_after
-        return policy.backoff(state.attempt_number)
-
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.max_retries + 1),
-        wait=wait,
+        wait=retry_wait(policy),
         retry=retry_if_exception(retryable),
         reraise=True,
     )
@@ -233,6 +240,16 @@ async def _send(
 ) -> httpx.Response:
     """POST ``body``; a successful response comes back with its body not yet read."""
     request = client.build_request("POST", url, headers=dict(headers), json=body)
+    return await send_request(client, provider, request)
+
+
+async def send_request(
+    client: httpx.AsyncClient, provider: str, request: httpx.Request
+) -> httpx.Response:
+    """Send ``request``; a failed exchange raises the error it maps to (transport failures
+    and error statuses, with the status error's retry advice); a successful response comes
+    back with its body not yet read."""
+    url = str(request.url)
     try:
         response = await client.send(request, stream=True)
     except httpx.HTTPError as exc:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import httpx
 
     from think.providers.base import Provider
+    from think.providers.batch_jobs import BatchApi, Sleep
     from think.providers.options import RetryPolicy
 
 ProviderFactory = Callable[["Endpoint", "ProviderOptions"], "Provider"]
@@ -75,6 +76,10 @@ class ProviderCatalog:
     def create(self, name: str) -> Provider:
         endpoint = self.endpoint(name)
         return protocol_factory(endpoint.protocol)(endpoint, self.options)
+
+    def batch_api(self, name: str) -> BatchApi:
+        """The batch API of provider ``name`` (``think batch status|cancel ID``)."""
+        return open_batch_api(self.endpoint(name), self.options)
 
 
 HTTP_PROTOCOLS = frozenset({"openai-chat", "anthropic-messages", "gemini"})
@@ -210,3 +215,27 @@ def protocol_factory(protocol: str) -> ProviderFactory:
             loaded: ProviderFactory = entry.load()
             return loaded
     raise ConfigError(f"no provider implements protocol {protocol!r}")
+
+
+def open_batch_api(
+    endpoint: Endpoint, options: ProviderOptions, *, sleep: Sleep | None = None
+) -> BatchApi:
+    """The batch API of ``endpoint``: OpenAI's (``/v1/files`` + ``/v1/batches``) for the
+    ``openai-chat`` protocol, Message Batches for ``anthropic-messages``; another protocol
+    has none (a usage error). ``sleep`` replaces ``asyncio.sleep`` between retries."""
+    import asyncio
+
+    from think.providers.http import make_client
+
+    if endpoint.protocol == "openai-chat":
+        from think.providers.openai_batches import OpenAIBatches as api
+    elif endpoint.protocol == "anthropic-messages":
+        from think.providers.anthropic_batches import AnthropicBatches as api  # type: ignore[assignment]
+    else:
+        raise UsageError(
+            f"{endpoint.name}: no batch API for protocol {endpoint.protocol!r} "
+            "(openai-chat and anthropic-messages have one)"
+        )
+    endpoint.check_key()
+    client = make_client(options.timeouts)
+    return api(endpoint, client, options.retry, sleep=sleep or asyncio.sleep)
