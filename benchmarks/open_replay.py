@@ -42,21 +42,22 @@ from typing import Any
 
 from visible_examples import (
     Example,
-    answer_code,
-    hidden_program,
-    run_python,
     syntax_ok,
+    verify_command,
     visible_examples,
     visible_program,
 )
 
+from think.evaluate.code_score import answer_code, hidden_program, run_python
 from think.evaluate.stats import wilson_interval
+from think.strategies.verifiers import last_code_block
 
 TASKS_REPO = "https://github.com/noahshinn/reflexion"
 TASKS_PATH = "programming_runs/human-eval/data/HumanEval.jsonl.gz"
 ANSWERS_REPO = "https://github.com/jamesmurdza/humaneval-results"
 CHEAP, STRONG = "gpt-3.5-turbo", "gpt-4"
 SET_NAME = "humaneval-open.jsonl"
+EVAL_SET_NAME = "humaneval-eval.jsonl"
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,6 +140,52 @@ def build(tasks_repo: Path, answers_repo: Path) -> list[dict[str, Any]]:
             }
         )
     return records
+
+
+def fenced(text: str) -> str:
+    """The recorded answer as a replay serves it: as written when the verifier finds its
+    code (a fenced block), else its code in a fence longer than any backtick run in it."""
+    if last_code_block(text) is not None:
+        return text
+    code = answer_code(text)
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", code)), default=0))
+    return f"{fence}python\n{code}\n{fence}"
+
+
+def eval_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The set for ``think eval``: each task as a code item in the replay format. The
+    question is the prompt as the models were given it; the hidden test (HumanEval's
+    ``check`` after the prompt and the answer's code) scores; ``verify_cmd`` is the
+    visible-tests gate (always failing where the prompt shows no examples); each recorded
+    answer is fenced and carries its token counts and its cost at think's prices."""
+    price = prices()
+    found = []
+    for record in records:
+        examples = visible_examples(record["question"], record["entry_point"])
+        responses = {
+            model: [
+                {
+                    "style": r["style"],
+                    "text": fenced(r["text"]),
+                    "usage": usage_with_cost(price[model], record, r["usage"]),
+                }
+                for r in record["responses"][model]
+            ]
+            for model in (CHEAP, STRONG)
+        }
+        found.append(
+            {
+                "id": record["id"],
+                "question": f"{record['question'].rstrip()}\n\n{record['instruction']}",
+                "answer_kind": "code",
+                "code_prefix": record["question"],
+                "test": record["test"],
+                "entry_point": record["entry_point"],
+                "verify_cmd": verify_command(record["question"], examples),
+                "responses": responses,
+            }
+        )
+    return found
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,16 +298,28 @@ def prices() -> dict[str, Any]:
 
 
 def answer_cost(price: Any, record: dict[str, Any], usage: dict[str, Any]) -> Decimal:
-    from think.tokens import count_text
     from think.usage import Usage
 
-    input_tokens = usage.get("input_tokens")
-    if input_tokens is None:  # not recorded: count the prompt as sent
-        text = f"{record['question']}\n{record.get('instruction', '')}"
-        input_tokens = count_text(text, "openai", CHEAP).tokens
+    input_tokens = prompt_tokens(record, usage)
     return Decimal(
         price.cost(Usage(input_tokens=input_tokens, output_tokens=usage["output_tokens"]))
     )
+
+
+def prompt_tokens(record: dict[str, Any], usage: dict[str, Any]) -> int:
+    """The recorded prompt tokens; where none were recorded, the prompt as sent, counted."""
+    from think.tokens import count_text
+
+    if usage.get("input_tokens") is not None:
+        return int(usage["input_tokens"])
+    text = f"{record['question']}\n{record.get('instruction', '')}"
+    return count_text(text, "openai", CHEAP).tokens
+
+
+def usage_with_cost(price: Any, record: dict[str, Any], usage: dict[str, Any]) -> dict[str, Any]:
+    cost = float(answer_cost(price, record, usage))
+    tokens = prompt_tokens(record, usage)
+    return {"input_tokens": tokens, "output_tokens": usage["output_tokens"], "cost_usd": cost}
 
 
 def judge(
@@ -269,8 +328,8 @@ def judge(
     """(hidden tests pass, visible examples present and pass) for one recorded answer: its
     code after the prompt, as HumanEval runs it (helpers the prompt defines stay defined)."""
     code = f"{record['question']}\n{answer_code(response['text'])}"
-    hidden = run_python(hidden_program(code, record["test"], record["entry_point"]))
-    visible = bool(examples) and run_python(visible_program(code, examples))
+    hidden = run_python(hidden_program(code, record["test"], record["entry_point"])).passed
+    visible = bool(examples) and run_python(visible_program(code, examples)).passed
     return hidden, visible
 
 
@@ -287,8 +346,10 @@ def measure(records: list[dict[str, Any]], runs: int, workers: int) -> None:
         )
         canonical = list(
             pool.map(
-                lambda r: run_python(
-                    visible_program(r["question"] + r["canonical_solution"], examples[r["id"]])
+                lambda r: (
+                    run_python(
+                        visible_program(r["question"] + r["canonical_solution"], examples[r["id"]])
+                    ).passed
                 ),
                 shown,
             )
@@ -369,6 +430,12 @@ def main(argv: list[str] | None = None) -> None:
         with path.open("w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         print(f"{path}: {len(records)} tasks", file=sys.stderr)
+        ready = cache / EVAL_SET_NAME
+        with ready.open("w", encoding="utf-8") as handle:
+            handle.writelines(
+                json.dumps(r, ensure_ascii=False) + "\n" for r in eval_records(records)
+            )
+        print(f"{ready}: {len(records)} code items for think eval", file=sys.stderr)
         return
     if not path.exists():
         raise SystemExit(f"open_replay: {path} is missing: run `build` first")
