@@ -9,7 +9,12 @@ import typer
 
 
 def eval_command(
-    dataset: Annotated[Path, typer.Argument(help="JSONL: question, gold, answer_kind, options.")],
+    dataset: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL: question, gold, answer_kind, options; code items: test or score_cmd."
+        ),
+    ],
     cheap: Annotated[str | None, typer.Option(help="Cheap model (provider:model).")] = None,
     strong: Annotated[str | None, typer.Option(help="Strong model (provider:model).")] = None,
     grid: Annotated[
