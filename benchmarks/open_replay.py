@@ -43,14 +43,12 @@ from typing import Any
 from visible_examples import (
     Example,
     syntax_ok,
-    verify_command,
     visible_examples,
     visible_program,
 )
 
 from think.evaluate.code_score import answer_code, hidden_program, run_python
 from think.evaluate.stats import wilson_interval
-from think.strategies.verifiers import last_code_block
 
 TASKS_REPO = "https://github.com/noahshinn/reflexion"
 TASKS_PATH = "programming_runs/human-eval/data/HumanEval.jsonl.gz"
@@ -140,52 +138,6 @@ def build(tasks_repo: Path, answers_repo: Path) -> list[dict[str, Any]]:
             }
         )
     return records
-
-
-def fenced(text: str) -> str:
-    """The recorded answer as a replay serves it: as written when the verifier finds its
-    code (a fenced block), else its code in a fence longer than any backtick run in it."""
-    if last_code_block(text) is not None:
-        return text
-    code = answer_code(text)
-    fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", code)), default=0))
-    return f"{fence}python\n{code}\n{fence}"
-
-
-def eval_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The set for ``think eval``: each task as a code item in the replay format. The
-    question is the prompt as the models were given it; the hidden test (HumanEval's
-    ``check`` after the prompt and the answer's code) scores; ``verify_cmd`` is the
-    visible-tests gate (always failing where the prompt shows no examples); each recorded
-    answer is fenced and carries its token counts and its cost at think's prices."""
-    price = prices()
-    found = []
-    for record in records:
-        examples = visible_examples(record["question"], record["entry_point"])
-        responses = {
-            model: [
-                {
-                    "style": r["style"],
-                    "text": fenced(r["text"]),
-                    "usage": usage_with_cost(price[model], record, r["usage"]),
-                }
-                for r in record["responses"][model]
-            ]
-            for model in (CHEAP, STRONG)
-        }
-        found.append(
-            {
-                "id": record["id"],
-                "question": f"{record['question'].rstrip()}\n\n{record['instruction']}",
-                "answer_kind": "code",
-                "code_prefix": record["question"],
-                "test": record["test"],
-                "entry_point": record["entry_point"],
-                "verify_cmd": verify_command(record["question"], examples),
-                "responses": responses,
-            }
-        )
-    return found
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,12 +268,6 @@ def prompt_tokens(record: dict[str, Any], usage: dict[str, Any]) -> int:
     return count_text(text, "openai", CHEAP).tokens
 
 
-def usage_with_cost(price: Any, record: dict[str, Any], usage: dict[str, Any]) -> dict[str, Any]:
-    cost = float(answer_cost(price, record, usage))
-    tokens = prompt_tokens(record, usage)
-    return {"input_tokens": tokens, "output_tokens": usage["output_tokens"], "cost_usd": cost}
-
-
 def judge(
     record: dict[str, Any], response: dict[str, Any], examples: list[Example]
 ) -> tuple[bool, bool]:
@@ -430,6 +376,8 @@ def main(argv: list[str] | None = None) -> None:
         with path.open("w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         print(f"{path}: {len(records)} tasks", file=sys.stderr)
+        from open_eval_set import eval_records
+
         ready = cache / EVAL_SET_NAME
         with ready.open("w", encoding="utf-8") as handle:
             handle.writelines(

@@ -261,7 +261,7 @@ def test_the_visible_examples_as_a_verify_command(
 def test_eval_records_fence_the_answers_and_price_them(
     bench: tuple[ModuleType, ModuleType],
 ) -> None:
-    _, replay = bench
+    replay = importlib.import_module("open_eval_set")  # on the path: see bench
     assert replay.fenced("```py\nx = 1\n```") == "```py\nx = 1\n```"  # found as written
     assert replay.fenced("```python\nx = 1```") == "```python\nx = 1\n```"  # a stray fence
     assert replay.fenced("s = '```'") == "````python\ns = '```'\n````"
