@@ -3,7 +3,8 @@ open-answer gate measured on it without looking at labels.
 
 ``build`` fetches, into a cache outside the repository (default: think's user cache dir,
 ``open-replay/``; ``--cache DIR`` to choose), two public git repositories and writes
-``humaneval-open.jsonl`` there:
+``humaneval-open.jsonl`` there (and the same tasks as ``think eval`` code items,
+``humaneval-eval.jsonl``: benchmarks/open_eval_set.py):
 
 - the HumanEval tasks (prompt, entry point, hidden ``test``; OpenAI, MIT) from
   noahshinn/reflexion ``programming_runs/human-eval/data/HumanEval.jsonl.gz``;

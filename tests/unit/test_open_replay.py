@@ -286,3 +286,17 @@ def test_eval_records_fence_the_answers_and_price_them(
     cheap = item["responses"]["gpt-3.5-turbo"][0]
     assert cheap["text"] == "```python\ndef inc(x):\n    return x + 1\n```"
     assert cheap["usage"]["cost_usd"] == pytest.approx(0.002)  # $0.50 + $1.50 per million
+
+
+def test_consistency_compares_outputs_on_the_examples_calls(
+    bench: tuple[ModuleType, ModuleType],
+) -> None:
+    visible, _ = bench
+    consistency = importlib.import_module("open_consistency")  # on the path: see bench
+    examples = visible.visible_examples(DOCTEST_PROMPT, "add")
+    plus = consistency.outputs("def add(xs, k):\n    return [x + k for x in xs]\n", examples)
+    also = consistency.outputs("def add(xs, k):\n    return list(map(k.__add__, xs))\n", examples)
+    assert plus == also == "[2, 3]\n[]\n"  # the same outputs, whatever the expected ones
+    raising = consistency.outputs("def add(xs, k):\n    raise ValueError\n", examples)
+    assert raising == "raise ValueError\nraise ValueError\n"
+    assert consistency.outputs("def add(xs, k):\n", examples) is None  # does not run

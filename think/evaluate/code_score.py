@@ -52,6 +52,8 @@ class CodeTest:
 class Outcome:
     passed: bool
     reason: str
+    output: str = ""
+    """What the program wrote (stdout and stderr), when it ran to its end."""
 
 
 def answer_code(text: str) -> str:
@@ -93,12 +95,12 @@ def run_program(
         return Outcome(False, f"{what} timed out after {timeout:g}s")
     finally:
         _kill_group(process)  # what the program left running in its group
+    text = output.decode("utf-8", "replace")
     if process.returncode == 0:
-        return Outcome(True, f"{what} passed")
-    shown = collapse(output.decode("utf-8", "replace").strip()[-SHOWN:])
-    return Outcome(
-        False, f"{what} failed (exit {process.returncode}){': ' if shown else ''}{shown}"
-    )
+        return Outcome(True, f"{what} passed", text)
+    shown = collapse(text.strip()[-SHOWN:])
+    reason = f"{what} failed (exit {process.returncode}){': ' if shown else ''}{shown}"
+    return Outcome(False, reason, text)
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
