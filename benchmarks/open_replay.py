@@ -3,7 +3,8 @@ open-answer gate measured on it without looking at labels.
 
 ``build`` fetches, into a cache outside the repository (default: think's user cache dir,
 ``open-replay/``; ``--cache DIR`` to choose), two public git repositories and writes
-``humaneval-open.jsonl`` there:
+``humaneval-open.jsonl`` there (and the same tasks as ``think eval`` code items,
+``humaneval-eval.jsonl``: benchmarks/open_eval_set.py):
 
 - the HumanEval tasks (prompt, entry point, hidden ``test``; OpenAI, MIT) from
   noahshinn/reflexion ``programming_runs/human-eval/data/HumanEval.jsonl.gz``;
@@ -42,14 +43,12 @@ from typing import Any
 
 from visible_examples import (
     Example,
-    answer_code,
-    hidden_program,
-    run_python,
     syntax_ok,
     visible_examples,
     visible_program,
 )
 
+from think.evaluate.code_score import answer_code, hidden_program, run_python
 from think.evaluate.stats import wilson_interval
 
 TASKS_REPO = "https://github.com/noahshinn/reflexion"
@@ -57,6 +56,7 @@ TASKS_PATH = "programming_runs/human-eval/data/HumanEval.jsonl.gz"
 ANSWERS_REPO = "https://github.com/jamesmurdza/humaneval-results"
 CHEAP, STRONG = "gpt-3.5-turbo", "gpt-4"
 SET_NAME = "humaneval-open.jsonl"
+EVAL_SET_NAME = "humaneval-eval.jsonl"
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,16 +251,22 @@ def prices() -> dict[str, Any]:
 
 
 def answer_cost(price: Any, record: dict[str, Any], usage: dict[str, Any]) -> Decimal:
-    from think.tokens import count_text
     from think.usage import Usage
 
-    input_tokens = usage.get("input_tokens")
-    if input_tokens is None:  # not recorded: count the prompt as sent
-        text = f"{record['question']}\n{record.get('instruction', '')}"
-        input_tokens = count_text(text, "openai", CHEAP).tokens
+    input_tokens = prompt_tokens(record, usage)
     return Decimal(
         price.cost(Usage(input_tokens=input_tokens, output_tokens=usage["output_tokens"]))
     )
+
+
+def prompt_tokens(record: dict[str, Any], usage: dict[str, Any]) -> int:
+    """The recorded prompt tokens; where none were recorded, the prompt as sent, counted."""
+    from think.tokens import count_text
+
+    if usage.get("input_tokens") is not None:
+        return int(usage["input_tokens"])
+    text = f"{record['question']}\n{record.get('instruction', '')}"
+    return count_text(text, "openai", CHEAP).tokens
 
 
 def judge(
@@ -269,8 +275,8 @@ def judge(
     """(hidden tests pass, visible examples present and pass) for one recorded answer: its
     code after the prompt, as HumanEval runs it (helpers the prompt defines stay defined)."""
     code = f"{record['question']}\n{answer_code(response['text'])}"
-    hidden = run_python(hidden_program(code, record["test"], record["entry_point"]))
-    visible = bool(examples) and run_python(visible_program(code, examples))
+    hidden = run_python(hidden_program(code, record["test"], record["entry_point"])).passed
+    visible = bool(examples) and run_python(visible_program(code, examples)).passed
     return hidden, visible
 
 
@@ -287,8 +293,10 @@ def measure(records: list[dict[str, Any]], runs: int, workers: int) -> None:
         )
         canonical = list(
             pool.map(
-                lambda r: run_python(
-                    visible_program(r["question"] + r["canonical_solution"], examples[r["id"]])
+                lambda r: (
+                    run_python(
+                        visible_program(r["question"] + r["canonical_solution"], examples[r["id"]])
+                    ).passed
                 ),
                 shown,
             )
@@ -369,6 +377,14 @@ def main(argv: list[str] | None = None) -> None:
         with path.open("w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         print(f"{path}: {len(records)} tasks", file=sys.stderr)
+        from open_eval_set import eval_records
+
+        ready = cache / EVAL_SET_NAME
+        with ready.open("w", encoding="utf-8") as handle:
+            handle.writelines(
+                json.dumps(r, ensure_ascii=False) + "\n" for r in eval_records(records)
+            )
+        print(f"{ready}: {len(records)} code items for think eval", file=sys.stderr)
         return
     if not path.exists():
         raise SystemExit(f"open_replay: {path} is missing: run `build` first")

@@ -5,8 +5,9 @@ doctest lines (``>>> f(x)`` and the output under it), else example lines (``f(x)
 ``f(x) ➞ y``, ``f(x) => y``, ``f(x) returns y``, ``should return``), else ``For x = 1 the
 output should be y`` and ``Input: ... Output: y`` blocks as keyword calls. Only self-contained
 expressions are kept (every name a builtin or defined by the prompt); recurrences and prose are
-dropped. ``visible_program`` makes them asserts after the answer's code; ``run_python`` runs a
-program only ever in a fresh isolated interpreter, in a temporary directory, with a timeout.
+dropped. ``visible_program`` makes them asserts after the answer's code; programs are run by
+``think.evaluate.code_score.run_python`` (what ``think eval`` scores code items with): only ever
+in a fresh isolated interpreter, in a new temporary directory, with a timeout.
 """
 
 from __future__ import annotations
@@ -14,16 +15,12 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-import subprocess
+import shlex
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
-from think.strategies.verifiers import last_code_block
-
-TIMEOUT = 10.0
+from think.evaluate.code_score import TIMEOUT
 
 # --------------------------------------------------------------------------------------------
 # Visible examples: what the prompt's docstring shows, as (call, expected) Python expressions
@@ -179,7 +176,7 @@ def visible_examples(prompt: str, entry_point: str) -> list[Example]:
 
 
 # --------------------------------------------------------------------------------------------
-# Running code: always a subprocess, in a temporary directory, with a timeout
+# Programs: the examples as asserts after the answer's code; the syntax gate
 
 SAME = """
 import math
@@ -195,37 +192,6 @@ def _same(a, b):
 """
 
 
-def answer_code(text: str) -> str:
-    """The code a user would take from an answer: its last fenced block, else the text
-    without a stray opening or closing fence (a model that wrote one inside its code)."""
-    block = last_code_block(text)
-    if block is not None:
-        return block[1]
-    return re.sub(r"^```[\w+-]*[ \t]*\n|```\s*$", "", text.strip())
-
-
-def run_python(program: str, timeout: float = TIMEOUT) -> bool:
-    """Whether ``program`` exits 0 in a fresh isolated interpreter within ``timeout``."""
-    with tempfile.TemporaryDirectory(prefix="open-replay-") as scratch:
-        path = Path(scratch) / "program.py"
-        path.write_text(program, encoding="utf-8")
-        try:
-            done = subprocess.run(
-                [sys.executable, "-I", str(path)],
-                cwd=scratch,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=timeout,
-            )
-        except subprocess.TimeoutExpired:
-            return False
-        return done.returncode == 0
-
-
-def hidden_program(code: str, test: str, entry_point: str) -> str:
-    return f"{code}\n\n{test}\n\ncheck({entry_point})\n"
-
-
 def visible_program(code: str, examples: list[Example]) -> str:
     checks = "".join(f"assert _same({e.call}, {e.expected}), {e.call!r}\n" for e in examples)
     return f"{code}\n\n{SAME}\n{checks}"
@@ -237,3 +203,37 @@ def syntax_ok(code: str, entry_point: str) -> bool:
     except SyntaxError:
         return False
     return any(isinstance(n, ast.FunctionDef) and n.name == entry_point for n in ast.walk(tree))
+
+
+VERIFY_PROGRAM = """import os, subprocess, sys
+path = os.environ.get("THINK_ANSWER_CODE_FILE")
+if not path:
+    sys.exit("the answer holds no fenced code")
+scratch = os.path.dirname(path)
+with open(path, encoding="utf-8") as handle:
+    code = handle.read()
+program = os.path.join(scratch, "visible.py")
+with open(program, "w", encoding="utf-8") as handle:
+    handle.write(PREFIX + "\\n" + code + SUFFIX)
+try:
+    done = subprocess.run([sys.executable, "-I", program], cwd=scratch,
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT)
+except subprocess.TimeoutExpired:
+    sys.exit("the visible examples timed out")
+sys.stdout.buffer.write(done.stdout[-1000:] + done.stderr[-1000:])
+sys.exit(done.returncode)
+"""
+
+
+def verify_command(prefix: str, examples: list[Example], timeout: float = TIMEOUT) -> str:
+    """A ``--verify-cmd`` line that runs ``examples`` against the answer's code (found in
+    ``THINK_ANSWER_CODE_FILE``, placed after ``prefix``) as ``visible_program`` and
+    ``run_python`` do: in a fresh isolated interpreter, in the verifier's temporary
+    directory, with a timeout. With no examples it always fails: nothing to check."""
+    if examples:
+        suffix = visible_program("", examples)
+        values = f"PREFIX = {prefix!r}\nSUFFIX = {suffix!r}\nTIMEOUT = {timeout!r}\n"
+        program = values + VERIFY_PROGRAM
+    else:
+        program = 'import sys; sys.exit("the prompt shows no examples to check")'
+    return shlex.join([sys.executable, "-I", "-c", program])

@@ -7,12 +7,17 @@ hidden test. Generated code runs in a subprocess: these tests run real interpret
 from __future__ import annotations
 
 import importlib
+import os
+import shlex
+import subprocess
 from decimal import Decimal
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from tests.paths import REPO_ROOT
+from think.evaluate.code_score import answer_code, hidden_program, run_python
 
 
 @pytest.fixture
@@ -109,13 +114,13 @@ def test_programs_run_in_a_subprocess_and_report_pass_or_fail(
     examples = visible.visible_examples(DOCTEST_PROMPT, "add")
     right = "def add(xs, k):\n    return [x + k for x in xs]\n"
     wrong = "def add(xs, k):\n    return xs\n"
-    assert visible.run_python(visible.visible_program(right, examples))
-    assert not visible.run_python(visible.visible_program(wrong, examples))
-    assert not visible.run_python("while True:\n    pass\n", timeout=1.0)
+    assert run_python(visible.visible_program(right, examples)).passed
+    assert not run_python(visible.visible_program(wrong, examples)).passed
+    assert not run_python("while True:\n    pass\n", timeout=1.0).passed
     test = "def check(candidate):\n    assert candidate([0], 2) == [2]\n"
-    assert visible.run_python(visible.hidden_program(right, test, "add"))
-    assert not visible.run_python(visible.hidden_program(wrong, test, "add"))
-    assert visible.run_python(visible.SAME + "assert _same([0.1 + 0.2], [0.3])\n")
+    assert run_python(hidden_program(right, test, "add")).passed
+    assert not run_python(hidden_program(wrong, test, "add")).passed
+    assert run_python(visible.SAME + "assert _same([0.1 + 0.2], [0.3])\n").passed
 
 
 def test_answer_code_and_syntax_gate(bench: tuple[ModuleType, ModuleType]) -> None:
@@ -123,8 +128,8 @@ def test_answer_code_and_syntax_gate(bench: tuple[ModuleType, ModuleType]) -> No
     fenced = "Here:\n```python\ndef h():\n    return 1\n```\n"
     stray = "```python\ndef h():\n    return 1```"
     code = "def h():\n    return 1"
-    assert visible.answer_code(fenced).strip() == visible.answer_code(stray).strip() == code
-    assert visible.syntax_ok(visible.answer_code(stray), "h")
+    assert answer_code(fenced).strip() == answer_code(stray).strip() == code
+    assert visible.syntax_ok(answer_code(stray), "h")
     assert not visible.syntax_ok("def h(:\n", "h")
     assert not visible.syntax_ok("def other():\n    pass\n", "h")
 
@@ -228,3 +233,70 @@ def test_measure_end_to_end_on_an_inline_record(
     gate = next(line for line in out.splitlines() if line.startswith("cascade, visible-tests"))
     # x * 2 passes the visible inc(1) == 2 but not the hidden test: a false accept, kept.
     assert gate.split()[-6:] == ["0.0%", "0.0%-79.3%", "2.0%", "0.0%", "1", "0"]
+
+
+def test_the_visible_examples_as_a_verify_command(
+    bench: tuple[ModuleType, ModuleType], tmp_path: Path
+) -> None:
+    """What ``think eval``'s cascade runs as an item's gate: the examples after the prompt
+    and the answer's code from THINK_ANSWER_CODE_FILE; with no examples, always a fail."""
+    visible, _ = bench
+    prefix = "from typing import List\n"
+    command = visible.verify_command(prefix, visible.visible_examples(DOCTEST_PROMPT, "add"))
+    empty = visible.verify_command(prefix, [])
+
+    def verdict(command: str, code: str) -> bool:
+        path = tmp_path / "answer.py"
+        path.write_text(code)
+        env = {**os.environ, "THINK_ANSWER_CODE_FILE": str(path)}
+        done = subprocess.run(shlex.split(command), env=env, capture_output=True, timeout=60)
+        return done.returncode == 0
+
+    right = "def add(xs: List[int], k):\n    return [x + k for x in xs]\n"
+    assert verdict(command, right)
+    assert not verdict(command, "def add(xs: List[int], k):\n    return xs\n")
+    assert not verdict(empty, right)
+
+
+def test_eval_records_fence_the_answers_and_price_them(
+    bench: tuple[ModuleType, ModuleType],
+) -> None:
+    replay = importlib.import_module("open_eval_set")  # on the path: see bench
+    assert replay.fenced("```py\nx = 1\n```") == "```py\nx = 1\n```"  # found as written
+    assert replay.fenced("```python\nx = 1```") == "```python\nx = 1\n```"  # a stray fence
+    assert replay.fenced("s = '```'") == "````python\ns = '```'\n````"
+    record = {
+        "id": "T/1",
+        "question": 'def inc(x):\n    """Add one."""\n',
+        "instruction": "Complete it.",
+        "entry_point": "inc",
+        "test": "def check(candidate):\n    assert candidate(1) == 2\n",
+        "responses": {
+            m: [{"style": "run 1", "text": "def inc(x):\n    return x + 1", "usage": u}]
+            for m, u in (
+                ("gpt-3.5-turbo", {"input_tokens": 1000, "output_tokens": 1000}),
+                ("gpt-4", {"input_tokens": 1000, "output_tokens": 1000}),
+            )
+        },
+    }
+    (item,) = replay.eval_records([record])
+    assert item["question"] == 'def inc(x):\n    """Add one."""\n\nComplete it.'
+    assert (item["answer_kind"], item["code_prefix"]) == ("code", record["question"])
+    assert "check(candidate)" not in item["verify_cmd"]  # the gate never holds the label
+    cheap = item["responses"]["gpt-3.5-turbo"][0]
+    assert cheap["text"] == "```python\ndef inc(x):\n    return x + 1\n```"
+    assert cheap["usage"]["cost_usd"] == pytest.approx(0.002)  # $0.50 + $1.50 per million
+
+
+def test_consistency_compares_outputs_on_the_examples_calls(
+    bench: tuple[ModuleType, ModuleType],
+) -> None:
+    visible, _ = bench
+    consistency = importlib.import_module("open_consistency")  # on the path: see bench
+    examples = visible.visible_examples(DOCTEST_PROMPT, "add")
+    plus = consistency.outputs("def add(xs, k):\n    return [x + k for x in xs]\n", examples)
+    also = consistency.outputs("def add(xs, k):\n    return list(map(k.__add__, xs))\n", examples)
+    assert plus == also == "[2, 3]\n[]\n"  # the same outputs, whatever the expected ones
+    raising = consistency.outputs("def add(xs, k):\n    raise ValueError\n", examples)
+    assert raising == "raise ValueError\nraise ValueError\n"
+    assert consistency.outputs("def add(xs, k):\n", examples) is None  # does not run

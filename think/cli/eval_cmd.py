@@ -10,7 +10,11 @@ import typer
 
 def eval_command(
     dataset: Annotated[
-        Path, typer.Argument(metavar="DATASET", help="JSONL: question, gold, answer_kind, options.")
+        Path,
+        typer.Argument(
+            metavar="DATASET",
+            help="JSONL: question, gold, answer_kind, options; code items: test or score_cmd.",
+        ),
     ],
     cheap: Annotated[
         str | None, typer.Option(metavar="MODEL", help="Cheap model (provider:model).")

@@ -25,6 +25,8 @@ class ItemResult:
     status: str
     duration_ms: int
     fingerprint: str = ""
+    detail: str = ""
+    """Why a scored test failed or passed (code items); empty for compared answers."""
 
 
 class ResultsFile:

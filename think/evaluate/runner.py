@@ -1,12 +1,17 @@
 """``think eval``: run real strategies over a dataset and score accuracy against cost.
 
 Datasets are JSONL: ``question``, ``gold``, optional ``answer_kind``
-(number|choice|yesno|date|text) and ``options`` — the replay format (../shared/replay) is
+(number|choice|yesno|date|text|code) and ``options`` — the replay format (../shared/replay) is
 one. Every (question, setting) pair is a real run of the strategy code through the
 providers (``replay:`` models serve recorded answers), scored by comparing the run's
-extracted final answer with the normalised gold answer. Results are appended to a results
-file as they land, so an interrupted evaluation resumes where it stopped; an evaluation-wide
-budget reserves each run's worst case before it starts, so ``--max-cost`` is never exceeded.
+extracted final answer with the normalised gold answer. A ``code`` item has no gold: it is
+asked as an open question and scored by its hidden test (``test`` with optional
+``entry_point`` and ``code_prefix``, or ``score_cmd``; optional ``timeout``) run against the
+answer's code; any item may carry a ``verify_cmd``, the check its cascade and refine
+settings gate on instead of their own verifier (:mod:`think.evaluate.code_items`). Results
+are appended to a results file as they land, so an interrupted evaluation resumes where it
+stopped; an evaluation-wide budget reserves each run's worst case before it starts, so
+``--max-cost`` is never exceeded.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from think import events
 from think.budget import Budget
 from think.calls import PriceLookup
 from think.errors import BudgetExhausted, UsageError
+from think.evaluate.code_items import parse_code_test, parse_gate, with_item_gate
+from think.evaluate.code_score import CodeTest, score_answer
 from think.evaluate.results import ItemResult, ResultsFile
 from think.money import format_usd
 from think.plan import price_plan
@@ -33,8 +40,9 @@ from think.run import Query, execute, messages_for
 from think.strategies.answers import normalize, parse_answer_format
 from think.strategies.base import QueryOptions, Strategy
 from think.strategies.normalize import AnswerKind
+from think.strategies.verifiers import CommandVerifier
 
-DATASET_KINDS: tuple[AnswerKind, ...] = ("number", "choice", "yesno", "date", "text")
+DATASET_KINDS: tuple[AnswerKind, ...] = ("number", "choice", "yesno", "date", "text", "code")
 PLAN_MARGIN = Decimal("1.25")
 """Each run may spend up to its plan's worst case plus this margin (system instructions the
 strategy adds are not in the plan's prompt count)."""
@@ -47,6 +55,10 @@ class EvalItem:
     gold: str
     kind: AnswerKind
     options: tuple[str, ...] = ()
+    code: CodeTest | None = None
+    """A code item's hidden test: for scoring only, never shown to a strategy."""
+    gate: CommandVerifier | None = None
+    """The item's ``verify_cmd``."""
 
 
 def load_dataset(path: Path) -> list[EvalItem]:
@@ -63,7 +75,7 @@ def load_dataset(path: Path) -> list[EvalItem]:
         try:
             data: dict[str, Any] = json.loads(line)
             question = str(data["question"])
-            gold = str(data["gold"])
+            gold = "" if data.get("answer_kind") == "code" else str(data["gold"])
         except (ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"{path}:{number}: needs JSON with question and gold ({exc})") from exc
         kind = next((k for k in DATASET_KINDS if k == (data.get("answer_kind") or "text")), None)
@@ -73,7 +85,12 @@ def load_dataset(path: Path) -> list[EvalItem]:
                 f"{DATASET_KINDS}"
             )
         options = tuple(str(o) for o in data.get("options") or ())
-        items.append(EvalItem(str(data.get("id", number)), question, gold, kind, options))
+        where = f"{path}:{number}"
+        code = parse_code_test(data, where) if kind == "code" else None
+        item_id = str(data.get("id", number))
+        items.append(
+            EvalItem(item_id, question, gold, kind, options, code, parse_gate(data, where))
+        )
     if not items:
         raise UsageError(f"{path} holds no questions")
     return items
@@ -104,6 +121,15 @@ class Contestant:
 def is_correct(run: events.RunRecord, item: EvalItem) -> bool:
     gold = normalize(item.gold, item.kind, options=item.options or None)
     return gold is not None and run.final_answer == gold
+
+
+async def score(run: events.RunRecord, item: EvalItem) -> tuple[bool, str]:
+    """Whether the run answered ``item`` correctly, and why (code items: their test's
+    outcome, run in a thread so other runs go on)."""
+    if item.code is None:
+        return is_correct(run, item), ""
+    outcome = await asyncio.to_thread(score_answer, run.answer, item.code)
+    return outcome.passed, outcome.reason
 
 
 class EvalStopped(Exception):
@@ -167,10 +193,10 @@ async def _run_one(
     make_provider: Callable[[str], Provider],
     budget: Budget,
 ) -> ItemResult:
-    strategy = contestant.strategy
+    strategy = with_item_gate(contestant.strategy, item.gate)
     options = dataclasses.replace(
         contestant.options,
-        answer_format=parse_answer_format(item.kind),
+        answer_format=parse_answer_format("open" if item.code else item.kind),
         choices=item.options,
     )
     cap: Decimal | None = None
@@ -191,15 +217,17 @@ async def _run_one(
     cost = run.cost.usd if run.cost is not None else None
     if reservation is not None:
         budget.settle(reservation, cost)
+    correct, detail = await score(run, item)
     return ItemResult(
         setting=contestant.name,
         item_id=item.id,
-        correct=is_correct(run, item),
+        correct=correct,
         cost_usd=None if cost is None else float(cost),
         escalated=run.escalated,
         status=run.status,
         duration_ms=run.duration_ms or 0,
         fingerprint=contestant.fingerprint,
+        detail=detail,
     )
 
 

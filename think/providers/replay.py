@@ -6,6 +6,9 @@ whose user message contains a recorded question with that model's next recorded 
 the first request for (question, model) gets the first answer, the second the second, and
 a request past the last one is an error, never an invented answer. The recorded
 ``cost_usd`` is reported as the call's cost, as a provider that reports cost would.
+Texts are served exactly as recorded: a code answer that a ``--verify-cmd`` or a code item's
+hidden test should find is recorded fenced (benchmarks/open_replay.py writes them so); a
+record's other fields (a code item's ``test``, ``verify_cmd``) are never served.
 """
 
 from __future__ import annotations
