@@ -16,9 +16,9 @@ from decimal import Decimal
 
 from think import events
 from think.budget import Budget, Reservation
+from think.calls.metering import BudgetCut, Meter, Overrun, build_record, consume
 from think.errors import BudgetExhausted, ProviderError, StreamCutError
 from think.ids import call_id, utc_now
-from think.calls.metering import BudgetCut, Meter, Overrun, build_record, consume
 from think.model_ref import ModelRef
 from think.pricing import Cost, ModelPrice
 from think.providers.base import (
@@ -26,6 +26,7 @@ from think.providers.base import (
     Provider,
 )
 from think.tiers import STANDARD, TierPolicy
+from think.tiers.prices import reservation_price
 from think.tokens import ESTIMATE, TokenCount, count_messages, estimate_tokens
 from think.usage import Usage
 
@@ -150,15 +151,10 @@ async def run_call(
 def _reservation_price(
     ctx: CallContext, ref: ModelRef, tier: str | None, standard: ModelPrice | None
 ) -> ModelPrice | None:
-    """What a call asking for ``tier`` is reserved at: the dearer of that tier's price and
-    standard's (a provider may serve standard instead: fail closed); the tier's price
-    unknown, standard's."""
+    """What a call asking for ``tier`` is reserved at (:func:`reservation_price`)."""
     if tier is None or tier == STANDARD or standard is None:
         return standard
-    asked = ctx.tier_price(ref, tier)
-    if asked is None or asked.worst_case(1000, 1000) <= standard.worst_case(1000, 1000):
-        return standard
-    return asked
+    return reservation_price(standard, ctx.tier_price(ref, tier))
 
 
 async def _one_call(

@@ -103,6 +103,16 @@ def _scaled(rate: Rate, factor: Decimal) -> Rate:
     return Rate(rate.base * factor, tuple((start, p * factor) for start, p in rate.tiers))
 
 
+def reservation_price(standard: ModelPrice | None, asked: ModelPrice | None) -> ModelPrice | None:
+    """What a call asking for a tier priced ``asked`` is reserved (and, when the provider
+    does not say what it served, billed) at: the dearer of that and standard, since the
+    provider may serve standard instead (fail closed); the tier's price unknown: standard's."""
+    if standard is None or asked is None:
+        return standard
+    probe = (1000, 1000)
+    return asked if asked.worst_case(*probe) > standard.worst_case(*probe) else standard
+
+
 def tier_price(
     provider: str,
     model: str,
