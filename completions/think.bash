@@ -15,11 +15,11 @@ _think() {
     done
     case "$prev" in
         --file|-f) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --accept-threshold|--agreement|--answer-format|--before|--by|--cheap|--concurrency|--effort|--format|--grid|--judge|--limit|--max-cost|--max-cost-per-query|--max-tokens|--model|--plot|--profile|--query|--results|--reuse-max-age|--rounds|--sample|--samples|--seed|--since|--split|--status|--strategy|--strong|--system|--target-accuracy|--temperature|--verifier|--verify-cmd|--write|-m|-n|-q|-s) COMPREPLY=(); return ;;
+        --accept-threshold|--agreement|--answer-format|--before|--by|--cheap|--concurrency|--effort|--format|--grid|--judge|--limit|--max-cost|--max-cost-per-query|--max-tokens|--model|--plot|--profile|--query|--results|--reuse-max-age|--rounds|--sample|--samples|--seed|--since|--split|--status|--strategy|--strong|--system|--target-accuracy|--temperature|--tier|--verifier|--verify-cmd|--write|-m|-n|-q|-s) COMPREPLY=(); return ;;
     esac
     case "$path" in
-        "") opts="--version -V --file -f --system --model -m --cheap --strong --judge --effort --temperature --max-cost --max-tokens --reuse --no-reuse --reuse-max-age --dry-run --strategy -s --samples -n --agreement --verifier --accept-threshold --verify-cmd --rounds --answer-format --profile --json --quiet -q --hide-reasoning --no-log --help -h"; cmds="ask calibrate completion config eval ledger models" ;;
-        "ask") opts="--file -f --system --model -m --cheap --strong --judge --effort --temperature --max-cost --max-tokens --reuse --no-reuse --reuse-max-age --dry-run --strategy -s --samples -n --agreement --verifier --accept-threshold --verify-cmd --rounds --answer-format --profile --json --quiet -q --hide-reasoning --no-log --help -h"; cmds="" ;;
+        "") opts="--version -V --file -f --system --model -m --cheap --strong --judge --effort --temperature --max-cost --max-tokens --tier --reuse --no-reuse --reuse-max-age --dry-run --strategy -s --samples -n --agreement --verifier --accept-threshold --verify-cmd --rounds --answer-format --profile --json --quiet -q --hide-reasoning --no-log --help -h"; cmds="ask calibrate completion config eval ledger models" ;;
+        "ask") opts="--file -f --system --model -m --cheap --strong --judge --effort --temperature --max-cost --max-tokens --tier --reuse --no-reuse --reuse-max-age --dry-run --strategy -s --samples -n --agreement --verifier --accept-threshold --verify-cmd --rounds --answer-format --profile --json --quiet -q --hide-reasoning --no-log --help -h"; cmds="" ;;
         "calibrate") opts="--target-accuracy --max-cost-per-query --profile --grid --split --seed --cheap --strong --limit --sample --concurrency --max-cost --no-save --json --csv --help -h"; cmds="" ;;
         "completion") opts="--write --help -h"; cmds="" ;;
         "config") opts="--help -h"; cmds="path show" ;;

@@ -61,12 +61,16 @@ class ProviderError(ThinkError):
         retryable: bool = False,
         retry_after: float | None = None,
         attempts: int = 1,
+        tier_unavailable: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
         self.attempts = attempts
+        self.tier_unavailable = tier_unavailable
+        """The requested service tier has no capacity now (OpenAI flex's 429 Resource
+        Unavailable): another tier may take the request."""
 
 
 class AuthError(ProviderError):

@@ -49,6 +49,12 @@ class CallRecord:
     cost that is negative, not finite or far above the estimate, output past the limit)."""
     reported_usage: Usage | None = None
     """The usage as the provider reported it, when ``usage`` is counted here instead."""
+    requested_tier: str | None = None
+    """The service tier the request asked for (:mod:`think.tiers`); None: none asked."""
+    served_tier: str | None = None
+    """The tier the provider says served it (what the call is priced at); None: not said."""
+    tier_note: str | None = None
+    """Why the call is priced at another tier than it was served at (a price unknown)."""
 
 
 @dataclass(frozen=True)

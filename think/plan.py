@@ -8,11 +8,13 @@ bound the budget governor reserves). Expected: the calls a typical run makes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from think.calls import PriceLookup
 from think.model_ref import ModelRef
+from think.pricing import ModelPrice
 from think.providers.base import Message
 from think.tokens import count_messages
 
@@ -33,6 +35,21 @@ class PricedStep:
     step: PlanStep
     worst_usd: Decimal | None
     expected_usd: Decimal | None
+    tier: str | None = None
+    """The service tiers the step's calls ask for (``flex,standard``), when any."""
+
+
+@dataclass(frozen=True)
+class StepPrices:
+    """A step's prices at its service tier: ``worst`` bounds what a call may be billed
+    (reserved at), ``expected`` is the tier's own price."""
+
+    worst: ModelPrice | None
+    expected: ModelPrice | None
+    tier: str | None = None
+
+
+StepPricing = Callable[[PlanStep], StepPrices]
 
 
 @dataclass(frozen=True)
@@ -57,8 +74,12 @@ def _total(values: list[Decimal | None]) -> Decimal | None:
 
 
 def price_plan(
-    steps: list[PlanStep], messages: tuple[Message, ...], price_for: PriceLookup
+    steps: list[PlanStep],
+    messages: tuple[Message, ...],
+    price_for: PriceLookup,
+    tiers: StepPricing | None = None,
 ) -> Plan:
+    """The plan's cost bounds; ``tiers`` prices each step at its service tier."""
     from think.usage import Usage
 
     priced: list[PricedStep] = []
@@ -66,12 +87,15 @@ def price_plan(
     for step in steps:
         counted = count_messages(messages, step.model.provider, step.model.model)
         tokens, exact = max(tokens, counted.tokens), exact and counted.exact
-        price = price_for(step.model)
-        if price is None:
-            priced.append(PricedStep(step, None, None))
+        standard = price_for(step.model)
+        prices = tiers(step) if tiers is not None else StepPrices(standard, standard)
+        price, typical = prices.worst, prices.expected or prices.worst
+        if price is None or typical is None:
+            priced.append(PricedStep(step, None, None, prices.tier))
             continue
         worst = price.worst_case(counted.tokens, step.max_tokens) * step.max_calls
         expected_output = int(step.max_tokens * EXPECTED_OUTPUT_SHARE)
-        one = price.cost(Usage(input_tokens=counted.tokens, output_tokens=expected_output))
-        priced.append(PricedStep(step, worst, one * Decimal(str(step.expected_calls))))
+        one = typical.cost(Usage(input_tokens=counted.tokens, output_tokens=expected_output))
+        expected = one * Decimal(str(step.expected_calls))
+        priced.append(PricedStep(step, worst, expected, prices.tier))
     return Plan(tuple(priced), tokens, exact)

@@ -232,7 +232,7 @@ def _rate(value: object) -> Rate | None:
     raise TypeError(f"unexpected genai-prices price {value!r}")
 
 
-def _from_genai(
+def from_genai(
     prices: gp_types.ModelPrice, *, model_id: str, provider_id: str
 ) -> ModelPrice | None:
     values = {key: v for key, v in vars(prices).items() if v is not None}
@@ -283,7 +283,7 @@ def _genai_lookup(price_provider: str, model: str, when: datetime | None) -> Mod
             continue
         try:
             prices = info.get_prices(when or datetime.now(tz=UTC))
-            return _from_genai(prices, model_id=info.id, provider_id=provider.id)
+            return from_genai(prices, model_id=info.id, provider_id=provider.id)
         except (TypeError, ValueError, IndexError):
             log.warning("unusable genai-prices entry for %s:%s", price_provider, ref, exc_info=True)
             return None
@@ -307,7 +307,7 @@ def catalogue(price_provider: str, when: datetime | None = None) -> list[ModelPr
         if info.deprecated:
             continue
         try:
-            price = _from_genai(info.get_prices(moment), model_id=info.id, provider_id=provider.id)
+            price = from_genai(info.get_prices(moment), model_id=info.id, provider_id=provider.id)
         except (TypeError, ValueError, IndexError):
             continue
         if price is not None:

@@ -10,18 +10,19 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from think import events
 from think.budget import Budget
-from think.calls import CallContext, PriceLookup
+from think.calls import CallContext, PriceLookup, TierPriceLookup
 from think.errors import BudgetExhausted, ExitCode, ThinkError
 from think.ids import new_run_id, utc_now
 from think.model_ref import ModelRef
 from think.pricing import Cost
 from think.providers.base import Message, Provider
 from think.strategies.base import QueryOptions, RunContext, Strategy, StrategyResult
+from think.tiers import TierPolicy
 from think.usage import Usage
 
 
@@ -33,6 +34,8 @@ class Query:
     max_cost: Decimal | None
     fingerprint: str | None = None
     """What shapes the answer, hashed (:func:`think.ledger.reuse.fingerprint`)."""
+    tiers: TierPolicy = field(default_factory=TierPolicy)
+    """The service tiers each role's calls ask for (:mod:`think.tiers`)."""
 
 
 def messages_for(prompt: str, system: str | None) -> tuple[Message, ...]:
@@ -110,9 +113,11 @@ async def execute(
     price_for: PriceLookup,
     make_provider: Callable[[str], Provider],
     run: events.RunRecord | None = None,
+    tier_price: TierPriceLookup | None = None,
 ) -> events.RunRecord:
     """Run the query to its end; ``run`` is its start record when made beforehand (a
-    spending-cap reservation), else one is made now. Its ``max_cost_usd`` is the cap."""
+    spending-cap reservation), else one is made now. Its ``max_cost_usd`` is the cap.
+    ``tier_price`` prices the service tiers other than standard (unknown without it)."""
     run = run or start_record(query)
     run_id = run.id
     emit(events.RunStarted(run))
@@ -124,7 +129,9 @@ async def execute(
             providers[ref.provider] = make_provider(ref.provider)
         return providers[ref.provider]
 
-    calls = CallContext(run_id, emit, Budget(run.max_cost_usd), price_for)
+    calls = CallContext(run_id, emit, Budget(run.max_cost_usd), price_for, tiers=query.tiers)
+    if tier_price is not None:
+        calls.tier_price = tier_price
     ctx = RunContext(
         calls, messages_for(query.prompt, query.options.system), query.options, provider_for
     )

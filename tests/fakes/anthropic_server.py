@@ -113,6 +113,9 @@ class FakeAnthropicServer(LoopbackServer):
         self.cache_write_tokens = cache_write_tokens
         self.cache_write_1h_tokens = cache_write_1h_tokens
         self.response_model = response_model
+        self.served_tier: str | None = None
+        """``usage.service_tier`` of every message (``priority``, ``batch`` …); None:
+        ``standard`` (what an organisation without Priority Tier capacity is served)."""
         super().__init__(**common)
 
     @property
@@ -213,7 +216,7 @@ class FakeAnthropicServer(LoopbackServer):
                 "ephemeral_1h_input_tokens": written_1h,
             },
             "output_tokens": output.tokens,
-            "service_tier": "standard",
+            "service_tier": self.served_tier or "standard",
         }
         if output.hidden or output.reasoning:
             usage["output_tokens_details"] = {"thinking_tokens": output.reasoning_tokens}

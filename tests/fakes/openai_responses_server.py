@@ -28,7 +28,7 @@ from tests.fakes.behaviours import (
     sse_event,
 )
 from tests.fakes.loopback import Fault, Handler, serving
-from tests.fakes.openai_server import FakeOpenAIServer, openai_error
+from tests.fakes.openai_server import FakeOpenAIServer, openai_error, served_tier
 
 
 class FakeOpenAIResponsesServer(FakeOpenAIServer):
@@ -89,6 +89,7 @@ class FakeOpenAIResponsesServer(FakeOpenAIServer):
             "status": "completed",
             "model": body.get("model"),
             "output": output,
+            "service_tier": served_tier(body, self.served_tier),
             "usage": {
                 "input_tokens": input_tokens,
                 "input_tokens_details": {"cached_tokens": self.cached_tokens},

@@ -103,6 +103,7 @@ __all__ = [
     "count_tokens",
     "fake_openai",
     "fixture_path",
+    "flex_unavailable",
     "insufficient_quota",
     "invalid_api_key",
     "llama_server_n_error",
@@ -115,6 +116,7 @@ __all__ = [
     "parse_sse",
     "prompt_tokens",
     "rate_limited",
+    "served_tier",
     "server_error",
     "split_tokens",
     "stall_before_headers",
@@ -211,6 +213,20 @@ def rate_limited(
 def insufficient_quota() -> Status:
     """429 ``insufficient_quota`` (out of credit; must not be retried). No retry-after."""
     return Status(429, load_fixture_json("error_429_insufficient_quota.json"))
+
+
+def flex_unavailable() -> Status:
+    """429 Resource Unavailable: flex processing has no capacity now (not billed)."""
+    return Status(429, load_fixture_json("error_429_flex_resource_unavailable.json"))
+
+
+def served_tier(body: Mapping[str, Any], forced: str | None) -> str:
+    """The ``service_tier`` OpenAI echoes: ``forced`` if set (a fake that serves standard
+    although flex was asked), else the tier asked for (``auto`` or none: ``default``)."""
+    if forced is not None:
+        return forced
+    asked = body.get("service_tier")
+    return asked if isinstance(asked, str) and asked not in ("auto", "") else "default"
 
 
 def server_error(
@@ -364,6 +380,12 @@ class FakeOpenAIServer(LoopbackServer):
         self.response_model = response_model
         """``model`` reported in responses; default echoes the request's model."""
         self.system_fingerprint = system_fingerprint
+        self.served_tier: str | None = None
+        """The ``service_tier`` every response echoes; None: the one asked for (``default``
+        when none or ``auto``). ``"default"`` scripts "standard served although flex was
+        asked"."""
+        self.flex_unavailable = False
+        """True: every ``service_tier: "flex"`` request gets 429 Resource Unavailable."""
         super().__init__(
             answer=answer,
             reasoning=reasoning,
@@ -452,6 +474,8 @@ class FakeOpenAIServer(LoopbackServer):
                 failure = model_not_found(str(model))
             elif not self.supports_n and int(body.get("n") or 1) != 1:
                 failure = llama_server_n_error()
+            elif self.flex_unavailable and body.get("service_tier") == "flex":
+                failure = flex_unavailable()
         return failure
 
     def error_blocks(self, fault: ErrorInStream) -> list[bytes]:
@@ -541,7 +565,7 @@ class FakeOpenAIServer(LoopbackServer):
             "model": model,
             "choices": out_choices,
             "usage": self._usage(body, choices),
-            "service_tier": "default",
+            "service_tier": served_tier(body, self.served_tier),
             "system_fingerprint": self.system_fingerprint,
         }
 
@@ -558,7 +582,7 @@ class FakeOpenAIServer(LoopbackServer):
             "object": "chat.completion.chunk",
             "created": created,
             "model": model,
-            "service_tier": "default",
+            "service_tier": served_tier(body, self.served_tier),
             "system_fingerprint": self.system_fingerprint,
         }
         field_name = self.reasoning_field

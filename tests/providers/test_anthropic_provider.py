@@ -40,7 +40,7 @@ from think.providers.anthropic_messages import (
     claude_version,
     thinking_mode,
 )
-from think.providers.base import ChoiceFinished, ReasoningDelta, TextDelta
+from think.providers.base import ChoiceFinished, ReasoningDelta, TextDelta, TierServed
 from think.providers.http import make_client
 from think.providers.options import Timeouts
 from think.usage import Usage
@@ -73,8 +73,9 @@ def test_streams_text_deltas_finish_and_usage(server: FakeAnthropicServer) -> No
     assert out.finishes == {0: "end_turn"}
     assert out.usage == Usage(input_tokens=PROMPT_WORDS, output_tokens=4)
     assert out.attempts == 1
-    # The usage comes once, after the finish.
-    assert isinstance(out.events[-2], ChoiceFinished)
+    # The usage comes once, after the finish and the tier that served the message.
+    assert isinstance(out.events[-3], ChoiceFinished)
+    assert out.events[-2] == TierServed("standard")
 
 
 def test_recorded_thinking_stream(server: FakeAnthropicServer) -> None:

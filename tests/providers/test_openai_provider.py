@@ -35,6 +35,7 @@ from think.providers.base import (
     ReasoningDelta,
     ResponseStarted,
     TextDelta,
+    TierServed,
     UsageReported,
     split_for,
 )
@@ -99,10 +100,11 @@ def test_streams_text_deltas_in_order(server: FakeOpenAIServer) -> None:
     deltas = [e for e in out.events if isinstance(e, TextDelta)]
     assert [d.text for d in deltas] == ["The", " answer", " is", " 4."]
     assert all(d.index == 0 for d in deltas)
-    # The finish comes after the text and the usage last.
+    # The served tier comes with the first chunk, the finish after the text, the usage last.
     kinds = [type(e).__name__ for e in out.events]
     assert kinds == [
         "ResponseStarted",
+        "TierServed",
         *["TextDelta"] * 4,
         "ChoiceFinished",
         "UsageReported",
@@ -199,6 +201,7 @@ def test_non_streaming_endpoint_parses_chat_completion(server: FakeOpenAIServer)
     assert "stream_options" not in body
     assert [type(e) for e in out.events] == [
         ResponseStarted,
+        TierServed,
         TextDelta,
         ChoiceFinished,
         UsageReported,

@@ -113,6 +113,16 @@ def ask(
             help="Output-token limit per call.",
         ),
     ] = None,
+    tier: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TIER",
+            rich_help_panel=BUDGET,
+            show_default="the provider's (none asked)",
+            help="Service tier of every call: standard, flex (cheaper, slower) or priority; "
+            "flex,standard falls back to standard when flex has no capacity.",
+        ),
+    ] = None,
     reuse: Annotated[
         bool | None,
         typer.Option(
@@ -284,6 +294,8 @@ def ask(
             "no_log": no_log,
             "reuse": reuse,
             "reuse_max_age": reuse_max_age,
+            # --tier is every call's: it wins over the per-role keys of the config too
+            **dict.fromkeys(("tier", "cheap_tier", "strong_tier", "judge_tier"), tier),
         }
     )
     if dry_run:

@@ -56,7 +56,16 @@ def prepare_query(prompt: str, settings: Settings) -> tuple[Query, ProviderCatal
         # A missing key fails here, before the run is recorded or anything is sent.
         endpoint.check_key()
         endpoints.append(wiring.endpoint_identity(settings, endpoint))
-    query = Query(prompt=prompt, strategy=strategy, options=options, max_cost=settings.max_cost)
+    tiers = wiring.tier_policy(settings)
+    if tiers:  # a tier a provider lacks is refused before anything is recorded or sent
+        wiring.check_tiers(tiers, strategy.plan(options), catalog)
+    query = Query(
+        prompt=prompt,
+        strategy=strategy,
+        options=options,
+        max_cost=settings.max_cost,
+        tiers=tiers,
+    )
     return dataclasses.replace(query, fingerprint=fingerprint(query, endpoints)), catalog
 
 
@@ -114,10 +123,10 @@ def ask(prompt: str, settings: Settings) -> events.RunRecord:
     else:
         recorder, run = start_recording(settings, start_record(query), ledger)
         price_for = wiring.price_lookup(settings, catalog)
+        tier_price = wiring.tier_price_lookup(settings, catalog)
+        bus = events.EventBus(recorder)
         try:
-            run = asyncio.run(
-                execute(query, events.EventBus(recorder), price_for, catalog.create, run)
-            )
+            run = asyncio.run(execute(query, bus, price_for, catalog.create, run, tier_price))
         finally:
             if recorder.ledger is not None:
                 recorder.ledger.close()
@@ -166,7 +175,8 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
         for ref in wiring.unpriced_models(query.strategy.plan(query.options), price_for):
             report_warning(f"warning: cost unknown: {unknown_price(str(ref))}")
     try:
-        run = run_until_signal(execute(query, bus, price_for, catalog.create, run))
+        tier_price = wiring.tier_price_lookup(settings, catalog)
+        run = run_until_signal(execute(query, bus, price_for, catalog.create, run, tier_price))
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (Terminated)
         if live is not None:
             live.stop()
@@ -184,7 +194,7 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
 def _ending(run: events.RunRecord | None, anomalies: list[str], recorder: LedgerRecorder) -> int:
     """Say how the run ended on stderr (warnings, the error, a ledger that failed) and
     return its exit code; ``run`` None: answered from the ledger."""
-    for anomaly in anomalies:
+    for anomaly in dict.fromkeys(anomalies):  # five samples priced alike warn once
         report_warning(anomaly)
     if run is not None and run.status == "error" and run.error:
         report_error(run.error)
@@ -232,6 +242,8 @@ def _anomalies(found: list[str]) -> events.EventSink:
     not under the live view)."""
 
     def sink(event: events.Event) -> None:
+        if isinstance(event, events.CallFinished) and event.call.tier_note:
+            found.append(event.call.tier_note)
         if isinstance(event, events.CallFinished) and event.call.anomaly:
             record = event.call
             found.append(

@@ -13,6 +13,8 @@ from think.plan import price_plan
 from think.run import messages_for
 from think.strategies.reasoning import ANSWER_LINE, SHORT_OR_OPEN_LINE, with_system
 
+LEFT = ("stage", "model", "tier")
+
 
 def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
     strategy = wiring.build_strategy(settings)
@@ -28,7 +30,12 @@ def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
         line = SHORT_OR_OPEN_LINE if strategy.name == "cascade" and auto else ANSWER_LINE
         messages = with_system(messages, line)
     price_for = wiring.price_lookup(settings, catalog)
-    plan = price_plan(strategy.plan(options), messages, price_for)
+    steps = strategy.plan(options)
+    tiers = wiring.tier_policy(settings)
+    if tiers:
+        wiring.check_tiers(tiers, steps, catalog)
+    pricing, tier_notes = wiring.step_pricing(settings, catalog)
+    plan = price_plan(steps, messages, price_for, pricing if tiers else None)
     unpriced = [str(ref) for ref in wiring.unpriced_models((p.step for p in plan.steps), price_for)]
     cap = settings.max_cost
     worst = plan.worst_usd
@@ -45,6 +52,7 @@ def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
                     "max_calls": p.step.max_calls,
                     "expected_calls": p.step.expected_calls,
                     "max_tokens": p.step.max_tokens,
+                    "tier": p.tier,
                     "worst_usd": p.worst_usd,
                     "expected_usd": p.expected_usd,
                 }
@@ -55,6 +63,7 @@ def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
             "max_cost_usd": cap,
             "worst_fits_cap": fits,
             "unpriced_models": unpriced,
+            "tier_notes": tier_notes,
         }
         typer.echo(dumps(usd_fields(document)))
         return 0
@@ -66,22 +75,27 @@ def print_plan(prompt: str, settings: Settings, *, json_output: bool) -> int:
     table = Table(
         title=f"{strategy.name}: prompt {plan.input_tokens} tokens{counted}", header_style="bold"
     )
-    for column in ("stage", "model", "calls", "max tokens", "worst case", "expected"):
-        table.add_column(column, justify="left" if column in ("stage", "model") else "right")
+    columns = ["stage", "model", *(["tier"] if tiers else []), "calls", "max tokens"]
+    for column in (*columns, "worst case", "expected"):
+        table.add_column(column, justify="left" if column in LEFT else "right")
     for p in plan.steps:
         table.add_row(
             p.step.stage,
             str(p.step.model),
+            *([p.tier or "-"] if tiers else []),
             f"≤{p.step.max_calls}",
             str(p.step.max_tokens),
             format_usd(p.worst_usd),
             format_usd(p.expected_usd),
         )
-    table.add_row("total", "", "", "", format_usd(worst), format_usd(plan.expected_usd))
+    blanks = [""] * (len(columns) - 1)
+    table.add_row("total", *blanks, format_usd(worst), format_usd(plan.expected_usd))
     console = stdout_console()
     console.print(table)
     for model in unpriced:
         console.print(f"cost unknown: {unknown_price(model)}")
+    for note in tier_notes:
+        console.print(note)
     if cap is not None:
         verdict = "fits within" if fits else "may exceed (calls that do not fit are not made)"
         console.print(f"worst case {verdict} --max-cost {format_usd(cap)}")

@@ -280,9 +280,9 @@ def _section(console: Console, title: str, text: str | None) -> None:
 
 
 def calls_table(calls: list[StoredCall]) -> Table:
-    table = _table(
-        "#", "stage", "model", "status", "in", "out", "reas", "cost", "latency", "ttft", "end"
-    )
+    tiers = any(call.requested_tier or call.served_tier for call in calls)
+    names = ["#", "stage", "model", "status", "in", "out", "reas", "cost", "latency", "ttft"]
+    table = _table(*names, *(["tier"] if tiers else []), "end")
     for index in (4, 5, 6, 7, 8, 9):
         table.columns[index].justify = "right"
     for call in calls:
@@ -297,9 +297,18 @@ def calls_table(calls: list[StoredCall]) -> Table:
             usd(call.cost_usd, call.cost_source),
             _seconds(call.latency_ms),
             _seconds(call.ttft_ms),
+            *([tier_cell(call.requested_tier, call.served_tier)] if tiers else []),
             call.finish_reason or "",
         )
     return table
+
+
+def tier_cell(requested: str | None, served: str | None) -> str:
+    """The tier a call was served (and priced) at, and the one it asked for when another:
+    ``flex``, ``standard (asked flex)``, ``- (asked flex)`` for a refused attempt."""
+    if requested and requested != served:
+        return f"{served or '-'} (asked {requested})"
+    return served or "-"
 
 
 def _seconds(ms: int | None) -> str:

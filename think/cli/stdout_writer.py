@@ -12,8 +12,26 @@ from think.cli.json_text import dumps
 from think.money import usd_fields
 
 
-def run_document(run: events.RunRecord) -> dict[str, Any]:
-    """The ``--json`` document of a finished run."""
+def call_document(call: events.CallRecord) -> dict[str, Any]:
+    """One call in the ``--json`` document's ``per_call`` list: what it asked for, the tier
+    it was served (and priced) at, and its cost."""
+    return {
+        "seq": call.seq,
+        "stage": call.stage,
+        "model": f"{call.provider}:{call.model}",
+        "status": call.status,
+        "requested_tier": call.requested_tier,
+        "served_tier": call.served_tier,
+        "cost_usd": call.cost.usd,
+        "cost_source": call.cost.source,
+        "error": call.error,
+    }
+
+
+def run_document(
+    run: events.RunRecord, calls: list[events.CallRecord] | None = None
+) -> dict[str, Any]:
+    """The ``--json`` document of a finished run (``calls``: its call records)."""
     usage = run.usage
     cost = run.cost
     return usd_fields(
@@ -48,6 +66,7 @@ def run_document(run: events.RunRecord) -> dict[str, Any]:
             "verdict": run.verdict,
             "p_accept": run.p_accept,
             "reused_from": run.reused_from,
+            "per_call": [call_document(c) for c in sorted(calls or (), key=lambda c: c.seq)],
         }
     )
 
@@ -77,6 +96,7 @@ class AnswerWriter:
         self._written = False
         self._ends_with_newline = True
         self._reader_gone = False
+        self._calls: list[events.CallRecord] = []
 
     def __call__(self, event: events.Event) -> None:
         if isinstance(event, events.CallStarted):
@@ -88,6 +108,7 @@ class AnswerWriter:
                 self._write(event.text)
         elif isinstance(event, events.CallFinished):
             self._streaming.discard(event.call.id)
+            self._calls.append(event.call)
         elif isinstance(event, events.RunFinished):
             self._finish(event.run)
 
@@ -108,7 +129,7 @@ class AnswerWriter:
 
     def _finish(self, run: events.RunRecord) -> None:
         if self.as_json:
-            self.out.write(dumps(run_document(run), ensure_ascii=False) + "\n")
+            self.out.write(dumps(run_document(run, self._calls), ensure_ascii=False) + "\n")
             self.out.flush()
             return
         if run.answer and (not self._written or "".join(self._streamed) != run.answer):

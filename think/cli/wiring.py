@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from think.config.settings import Settings
     from think.ledger.caps import Caps
     from think.ledger.store import Ledger
-    from think.plan import PlanStep
+    from think.plan import PlanStep, StepPricing
     from think.pricing import ModelPrice
     from think.providers.base import Effort
     from think.providers.endpoint import Endpoint
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from think.providers.registry import ProviderCatalog
     from think.strategies.base import QueryOptions, Strategy
     from think.strategies.factory import StrategySpec
+    from think.tiers import TierPolicy
 
 DEFAULT_EFFORT: Effort = defaults.EFFORT
 DEFAULT_OPENAI_CHEAP = "openai:gpt-4.1-mini"
@@ -259,6 +260,83 @@ def unpriced_models(
     catalogue, not in ``[prices]``): for the run's warning and the dry run's note."""
     refs = {step.model for step in steps}
     return sorted((ref for ref in refs if price_for(ref) is None), key=str)
+
+
+def tier_policy(settings: Settings) -> TierPolicy:
+    """The tiers each role asks for: its own setting (``cheap_tier`` …), else ``tier``."""
+    from think.tiers import TierPolicy, parse_tiers
+
+    base = parse_tiers(settings.tier, "tier")
+    return TierPolicy(
+        {
+            "cheap": parse_tiers(settings.cheap_tier, "cheap_tier") or base,
+            "strong": parse_tiers(settings.strong_tier, "strong_tier") or base,
+            "judge": parse_tiers(settings.judge_tier, "judge_tier") or base,
+            "other": base,
+        }
+    )
+
+
+def check_tiers(policy: TierPolicy, steps: Iterable[PlanStep], catalog: ProviderCatalog) -> None:
+    """A usage error, before anything is sent, for a tier a step's provider lacks."""
+    from think.tiers import check_tiers as check
+
+    for step in steps:
+        endpoint = catalog.endpoint(step.model.provider)
+        tiers = policy.for_stage(step.stage)
+        check(
+            endpoint.name, endpoint.protocol, endpoint.service_tiers, tiers, f"tier of {step.model}"
+        )
+
+
+def tier_price_lookup(
+    settings: Settings, catalog: ProviderCatalog
+) -> Callable[[ModelRef, str], ModelPrice | None]:
+    """Each model's price at a tier other than standard (:mod:`think.tiers.prices`)."""
+    from think.tiers.prices import tier_price
+
+    standard = price_lookup(settings, catalog)
+
+    @cache
+    def at(ref: ModelRef, tier: str) -> ModelPrice | None:
+        return tier_price(
+            ref.provider,
+            ref.model,
+            tier,
+            standard=standard(ref),
+            price_provider=catalog.endpoint(ref.provider).price_provider,
+            overrides=settings.prices,
+        )
+
+    return at
+
+
+def step_pricing(settings: Settings, catalog: ProviderCatalog) -> tuple[StepPricing, list[str]]:
+    """How the dry run prices each step at its tiers, and the notes it says of tiers whose
+    price is unknown (priced at standard, as the run reserves and records them)."""
+    from think.plan import StepPrices
+    from think.tiers import STANDARD
+    from think.tiers.prices import reservation_price
+
+    policy = tier_policy(settings)
+    standard_of = price_lookup(settings, catalog)
+    tier_of = tier_price_lookup(settings, catalog)
+    notes: list[str] = []
+
+    def priced(step: PlanStep) -> StepPrices:
+        standard = standard_of(step.model)
+        tiers = policy.for_stage(step.stage)
+        if not tiers:
+            return StepPrices(standard, standard)
+        first = tiers[0]
+        asked = standard if first == STANDARD else tier_of(step.model, first)
+        if asked is None and standard is not None:
+            note = f"{first} price unknown for {step.model}: priced at standard"
+            if note not in notes:
+                notes.append(note)
+        return StepPrices(reservation_price(standard, asked), asked or standard, ",".join(tiers))
+
+    return priced, notes
 
 
 # -- the ledger and the caps --------------------------------------------------------------

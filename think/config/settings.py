@@ -92,6 +92,15 @@ class Settings(BaseSettings):
     answer_format: str = defaults.ANSWER_FORMAT
     max_cost: Decimal | None = Field(default=None, ge=0, le=MAX_USD, allow_inf_nan=False)
     max_tokens: int = Field(default=defaults.MAX_TOKENS, ge=1)
+    tier: str | None = None
+    """Service tier of every call (``--tier``): standard, flex or priority, or an ordered
+    fallback list (``flex,standard``); unset: none asked (the provider's default)."""
+    cheap_tier: str | None = None
+    """The cheap samples' tier (cascade); unset: ``tier``."""
+    strong_tier: str | None = None
+    """The strong model's tier (the cascade's escalation); unset: ``tier``."""
+    judge_tier: str | None = None
+    """The judge's tier (verify calls); unset: ``tier``."""
     temperature: float | None = Field(default=None, ge=0, le=2)
     system: str | None = None
     hide_reasoning: bool = False
@@ -127,6 +136,18 @@ class Settings(BaseSettings):
     local_model_path: Path | None = None
     local_context: int = Field(default=2048, ge=256)
     local_threads: int | None = Field(default=None, ge=1)
+
+    @field_validator("tier", "cheap_tier", "strong_tier", "judge_tier")
+    @classmethod
+    def _tiers(cls, value: str | None) -> str | None:
+        from think.errors import UsageError
+        from think.tiers import parse_tiers
+
+        try:
+            parse_tiers(value, "tier")
+        except UsageError as exc:
+            raise ValueError(str(exc).removeprefix("tier: ")) from None
+        return value
 
     @field_validator("reuse_max_age")
     @classmethod

@@ -120,6 +120,8 @@ class StoredCall:
     ttft_ms: int | None
     finish_reason: str | None
     reasoning: str | None
+    requested_tier: str | None = None
+    served_tier: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoredCall:
@@ -140,4 +142,6 @@ class StoredCall:
             ttft_ms=row.get("ttft_ms"),
             finish_reason=row.get("finish_reason"),
             reasoning=row.get("reasoning"),
+            requested_tier=row.get("requested_tier"),
+            served_tier=row.get("served_tier"),
         )

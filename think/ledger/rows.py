@@ -122,6 +122,8 @@ def call_row(call: events.CallRecord, *, content: bool = True) -> dict[str, Any]
         "reasoning": call.reasoning or None,
         "anomaly": call.anomaly,
         "reported_usage": _reported(call.reported_usage),
+        "requested_tier": call.requested_tier,
+        "served_tier": call.served_tier,
     }
     if not content:
         row.update(dict.fromkeys(CONTENT_FIELDS_CALL))

@@ -20,6 +20,8 @@ Never edit a released migration: add a new one. (Migration 1's SQL is frozen in
    and one of the reused runs (what reuse saved, for stats).
 6. ``anomaly`` and ``reported_usage`` on ``calls``: why what the provider reported (or sent)
    was not believed, and its report as it came (JSON), beside the local counts that stand.
+7. ``requested_tier`` and ``served_tier`` on ``calls``: the service tier a call asked for
+   (``--tier``) and the one the provider said served it, which its cost is priced at.
 """
 
 from __future__ import annotations
@@ -120,6 +122,11 @@ CALL_COLUMNS_V6: dict[str, type] = {
     "reported_usage": str,
 }
 
+CALL_COLUMNS_V7: dict[str, type] = {
+    "requested_tier": str,
+    "served_tier": str,
+}
+
 RUN_COLUMNS: dict[str, type] = {
     **RUN_COLUMNS_V1,
     **RUN_COLUMNS_V2,
@@ -127,7 +134,7 @@ RUN_COLUMNS: dict[str, type] = {
     **RUN_COLUMNS_V5,
 }
 """The ``runs`` table's columns today, in table order."""
-CALL_COLUMNS: dict[str, type] = {**CALL_COLUMNS_V1, **CALL_COLUMNS_V6}
+CALL_COLUMNS: dict[str, type] = {**CALL_COLUMNS_V1, **CALL_COLUMNS_V6, **CALL_COLUMNS_V7}
 """The ``calls`` table's columns today, in table order."""
 
 _SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "REAL"}
@@ -212,6 +219,11 @@ def _untrusted_usage(db: Database) -> None:
         db.execute(f"ALTER TABLE calls ADD COLUMN {name} {_SQL_TYPES[kind]}")
 
 
+def _service_tiers(db: Database) -> None:
+    for name, kind in CALL_COLUMNS_V7.items():
+        db.execute(f"ALTER TABLE calls ADD COLUMN {name} {_SQL_TYPES[kind]}")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _initial,
     _reservations_search_indexes,
@@ -219,6 +231,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _answer_shapes,
     _fingerprints,
     _untrusted_usage,
+    _service_tiers,
 ]
 """``MIGRATIONS[i]`` takes a ledger from version ``i`` to ``i + 1``."""
 

@@ -72,6 +72,7 @@ from think.providers.base import (
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    TierServed,
     UsageReported,
     split_system,
 )
@@ -79,6 +80,7 @@ from think.providers.http import HttpProvider, sse_events
 from think.providers.http_errors import stream_error
 from think.providers.payload import count, parse_json
 from think.providers.thinking import thinking_budget
+from think.tiers import served_name
 from think.usage import Usage, total
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -171,6 +173,9 @@ class AnthropicMessagesProvider(HttpProvider):
             body["temperature"] = request.temperature
         if request.stop:
             body["stop_sequences"] = list(request.stop)
+        tier = self.tier_value(request)
+        if tier is not None:
+            body["service_tier"] = tier
         if self.endpoint.stream:
             body["stream"] = True
         return body
@@ -197,6 +202,8 @@ class AnthropicMessagesProvider(HttpProvider):
                 break
         if parser.stop_reason is None:
             raise StreamCutError(f"{self.name}: the stream ended before the answer was complete")
+        for event in served_tier(parser.raw_usage):
+            yield event
         yield UsageReported(parser.usage())
 
 
@@ -272,6 +279,18 @@ class MessageStreamParser:
     def usage(self) -> Usage:
         return parse_usage(self._usage)
 
+    @property
+    def raw_usage(self) -> dict[str, Any]:
+        return self._usage
+
+
+def served_tier(usage: Any) -> Iterator[StreamEvent]:
+    """The tier a ``usage`` object says served the message (``usage.service_tier``:
+    ``standard``, ``priority`` or ``batch``)."""
+    tier = served_name(usage.get("service_tier")) if isinstance(usage, dict) else None
+    if tier is not None:
+        yield TierServed(tier)
+
 
 def _block_events(block: Any) -> Iterator[StreamEvent]:
     """A content block may start with text already in it (the API sends it empty)."""
@@ -304,4 +323,5 @@ def parse_message(provider: str, raw: bytes) -> Iterator[StreamEvent]:
         yield from _block_events(block)
     yield ChoiceFinished(str(body.get("stop_reason") or "end_turn"))
     if isinstance(body.get("usage"), dict):
+        yield from served_tier(body["usage"])
         yield UsageReported(parse_usage(body["usage"]))

@@ -35,6 +35,11 @@ class ChatRequest:
     effort: Effort | None = None
     stop: tuple[str, ...] = ()
     seed: int | None = None
+    service_tier: str | None = None
+    """think's tier name (``standard``, ``flex``, ``priority``: :mod:`think.tiers`); None asks
+    for none (the provider's default)."""
+    tier_fallback: bool = False
+    """Another tier follows when this one has no capacity: such a refusal is not retried."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,16 @@ class ResponseStarted:
     attempts: int = 1
 
 
-StreamEvent = ResponseStarted | TextDelta | ReasoningDelta | ChoiceFinished | UsageReported
+@dataclass(frozen=True)
+class TierServed:
+    """The service tier the provider says it served the request at (think's name)."""
+
+    tier: str
+
+
+StreamEvent = (
+    ResponseStarted | TextDelta | ReasoningDelta | ChoiceFinished | UsageReported | TierServed
+)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,10 @@ class Endpoint:
     """Built-in prices (model, input, output USD per million tokens); config overrides win."""
     model_path: str | None = None
     """For in-process models: the weights file."""
+    service_tiers: tuple[str, ...] = ()
+    """The service tiers besides standard the endpoint serves (``flex``, ``priority``: see
+    :mod:`think.tiers`); none: a tier asked of it is a usage error, and nothing is sent for
+    ``standard``."""
 
     def check_key(self) -> None:
         """Raise the :class:`AuthError` for a missing key (naming where it may come from)."""

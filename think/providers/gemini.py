@@ -80,6 +80,7 @@ from think.providers.base import (
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    TierServed,
     UsageReported,
     split_system,
 )
@@ -87,7 +88,12 @@ from think.providers.http import HttpProvider, sse_events
 from think.providers.http_errors import stream_error
 from think.providers.payload import count, parse_json
 from think.providers.thinking import thinking_budget
+from think.tiers import served_name
 from think.usage import Usage, total
+
+SERVED_TIER_HEADER = "x-gemini-service-tier"
+"""The response header naming the tier that served a request (ai.google.dev/gemini-api/
+docs/priority-inference: a priority request over its limit is served at ``standard``)."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,9 @@ class GeminiProvider(HttpProvider):
         if thinking is not None:
             config["thinkingConfig"] = thinking
         body["generationConfig"] = config
+        tier = self.tier_value(request)
+        if tier is not None:  # the SDK's GenerateContentConfig.service_tier (UNCONFIRMED: REST
+            body["serviceTier"] = tier  # placement taken as the top-level camelCase field)
         return body
 
     def read_body(self, raw: bytes, request: ChatRequest) -> Iterator[StreamEvent]:
@@ -203,6 +212,9 @@ class GeminiProvider(HttpProvider):
         self, response: httpx.Response, request: ChatRequest, url: str
     ) -> AsyncIterator[StreamEvent]:
         parser = ResponseParser(self.name)
+        tier = served_name(response.headers.get(SERVED_TIER_HEADER))
+        if tier is not None:
+            yield TierServed(tier)
         async for sse in sse_events(response, self.name, url):
             for event in parser.parse(parse_json(self.name, sse.data)):
                 yield event

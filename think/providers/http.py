@@ -87,6 +87,7 @@ async def stream_call(
     stream: bool,
     read_stream: StreamReader,
     read_body: BodyReader,
+    retry_unavailable: bool = True,
 ) -> AsyncIterator[StreamEvent]:
     """One provider call: POST, announce :class:`ResponseStarted`, then the events of the
     streamed response (``read_stream``) or of a whole JSON body (``read_body``: a
@@ -96,12 +97,16 @@ async def stream_call(
     Failed attempts are retried per ``policy``: a failed request, and a retryable error
     inside an accepted response (Anthropic's ``overloaded_error`` event, an OpenAI
     ``server_error`` chunk) as long as no text or reasoning has been delivered yet; all
-    share the policy's bound."""
+    share the policy's bound. A service tier's "no capacity" refusal (flex's 429 Resource
+    Unavailable) is retried within that bound too, unless ``retry_unavailable`` is False:
+    another tier follows (``--tier flex,standard``) and takes the request at once."""
     attempts = 0
     started = delivered = False
 
     def retryable(exc: BaseException) -> bool:
         if not isinstance(exc, ProviderError) or not exc.retryable:
+            return False
+        if exc.tier_unavailable and not retry_unavailable:
             return False
         return not started or not (delivered or isinstance(exc, StreamCutError))
 
@@ -204,6 +209,15 @@ class HttpProvider:
     def body(self, request: ChatRequest) -> dict[str, Any]:
         raise NotImplementedError
 
+    def tier_value(self, request: ChatRequest) -> str | None:
+        """What the request's ``service_tier`` field says (None: no field), on an endpoint
+        that has tiers (:mod:`think.tiers`)."""
+        from think.tiers import wire_value
+
+        if request.service_tier is None or not self.endpoint.service_tiers:
+            return None
+        return wire_value(self.endpoint.protocol, request.service_tier)  # type: ignore[arg-type]
+
     def read_stream(
         self, response: httpx.Response, request: ChatRequest, url: str
     ) -> AsyncIterator[StreamEvent]:
@@ -227,6 +241,7 @@ class HttpProvider:
             stream=self.endpoint.stream,
             read_stream=lambda response: self.read_stream(response, request, url),
             read_body=lambda raw: self.read_body(raw, request),
+            retry_unavailable=not request.tier_fallback,
         ):
             yield event
 

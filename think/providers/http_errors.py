@@ -24,6 +24,12 @@ from think.providers.credentials import redact, userinfo_free
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 MAX_HONOURED_RETRY_AFTER = 120.0
+TIER_UNAVAILABLE_CODES = frozenset({"resource_unavailable"})
+"""Error codes of a request the asked service tier has no capacity for: OpenAI's flex
+processing answers "429 Resource Unavailable" (not billed; developers.openai.com/api/docs/
+guides/flex-processing); the body's code is ``resource_unavailable`` (as clients handle it;
+the guide names no code)."""
+_TIER_UNAVAILABLE = re.compile(r"resource[ _]unavailable", re.IGNORECASE)
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -161,7 +167,16 @@ def status_error(
     text = f"{provider}: HTTP {status}: {message}"
     if status in (401, 403) or (status == 400 and _google_invalid_key(body)):
         return AuthError(text, status=status)
-    return ProviderError(text, status=status, retryable=retryable, retry_after=retry_after)
+    unavailable = status in (429, 503) and (
+        code in TIER_UNAVAILABLE_CODES or bool(_TIER_UNAVAILABLE.search(message))
+    )
+    return ProviderError(
+        text,
+        status=status,
+        retryable=retryable,
+        retry_after=retry_after,
+        tier_unavailable=unavailable,
+    )
 
 
 def stream_error(provider: str, message: str, status: int | None = None) -> ProviderError:

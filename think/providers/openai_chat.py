@@ -26,6 +26,7 @@ from think.providers.base import (
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    TierServed,
     UsageReported,
 )
 from think.providers.endpoint import Endpoint
@@ -35,6 +36,7 @@ from think.providers.openai_responses import ResponsesStreamParser, parse_respon
 from think.providers.options import RetryPolicy
 from think.providers.payload import count, parse_json
 from think.providers.think_tags import ThinkTagSplitter
+from think.tiers import served_name
 from think.usage import Usage, reported_cost
 
 
@@ -72,7 +74,12 @@ class OpenAIChatProvider(HttpProvider):
     def body(self, request: ChatRequest) -> dict[str, Any]:
         reasoning = self._is_reasoning_model(request.model)
         if self.uses_responses(request.model):
-            return responses_body(request, reasoning=reasoning, stream=self.endpoint.stream)
+            return responses_body(
+                request,
+                reasoning=reasoning,
+                stream=self.endpoint.stream,
+                service_tier=self.tier_value(request),
+            )
         body: dict[str, Any] = {
             "model": request.model,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
@@ -88,6 +95,9 @@ class OpenAIChatProvider(HttpProvider):
             body["stop"] = list(request.stop)
         if request.seed is not None:
             body["seed"] = request.seed
+        tier = self.tier_value(request)
+        if tier is not None:
+            body["service_tier"] = tier
         if self.endpoint.stream:
             body["stream"] = True
             if self.endpoint.usage_in_stream == "include_usage":
@@ -145,6 +155,7 @@ class ChunkParser:
         self.provider = provider
         self.finished: set[int] = set()
         self.choices_seen = 0
+        self.tier: str | None = None
         self._splitters: dict[int, ThinkTagSplitter] = {}
 
     def parse(self, data: str) -> Iterator[StreamEvent]:
@@ -153,6 +164,10 @@ class ChunkParser:
             return
         if chunk.get("error"):
             raise in_stream_error(self.provider, chunk["error"])
+        tier = served_name(chunk.get("service_tier"))
+        if tier is not None and tier != self.tier:  # every chunk echoes it: said once
+            self.tier = tier
+            yield TierServed(tier)
         for choice in chunk.get("choices") or ():
             self.choices_seen += 1
             index = int(choice.get("index") or 0)
@@ -205,6 +220,9 @@ def parse_completion(provider: str, raw: bytes) -> Iterator[StreamEvent]:
     if not body.get("choices"):
         raise ProviderError(f"{provider}: the reply had no choices (no answer)")
     parser = ChunkParser(provider)
+    tier = served_name(body.get("service_tier"))
+    if tier is not None:
+        yield TierServed(tier)
     for choice in body.get("choices") or ():
         delta = {"index": choice.get("index", 0), "delta": choice.get("message") or {}}
         delta["finish_reason"] = choice.get("finish_reason") or "stop"

@@ -24,17 +24,21 @@ from think.providers.base import (
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    TierServed,
     UsageReported,
     split_system,
 )
 from think.providers.http_errors import stream_error
 from think.providers.payload import count, parse_json
+from think.tiers import served_name
 from think.usage import Usage
 
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 
-def responses_body(request: ChatRequest, *, reasoning: bool, stream: bool) -> dict[str, Any]:
+def responses_body(
+    request: ChatRequest, *, reasoning: bool, stream: bool, service_tier: str | None = None
+) -> dict[str, Any]:
     system, turns = split_system(request.messages)
     body: dict[str, Any] = {
         "model": request.model,
@@ -50,6 +54,8 @@ def responses_body(request: ChatRequest, *, reasoning: bool, stream: bool) -> di
             body["reasoning"]["effort"] = request.effort
     elif request.temperature is not None:
         body["temperature"] = request.temperature
+    if service_tier is not None:
+        body["service_tier"] = service_tier
     if stream:
         body["stream"] = True
     return body
@@ -84,6 +90,9 @@ class ResponsesStreamParser:
             yield from self._finish(response)
 
     def _finish(self, response: dict[str, Any]) -> Iterator[StreamEvent]:
+        tier = served_name(response.get("service_tier"))
+        if tier is not None:  # the terminal event's response says the tier that served it
+            yield TierServed(tier)
         usage = response.get("usage")
         if isinstance(usage, dict):
             yield UsageReported(parse_usage(usage))

@@ -29,6 +29,7 @@ PRESETS: dict[str, Endpoint] = {
             price_provider="openai",
             reasoning_models=OPENAI_REASONING,
             responses_models=OPENAI_RESPONSES_ONLY,
+            service_tiers=("flex", "priority"),
         ),
         Endpoint(
             name="anthropic",
@@ -38,6 +39,7 @@ PRESETS: dict[str, Endpoint] = {
             usage_in_stream="always",
             price_provider="anthropic",
             own_models=r"^claude-",
+            service_tiers=("priority",),
         ),
         Endpoint(
             name="gemini",
@@ -47,6 +49,7 @@ PRESETS: dict[str, Endpoint] = {
             usage_in_stream="always",
             price_provider="google",
             own_models=r"^(gemini|gemma)-",
+            service_tiers=("flex", "priority"),
         ),
         Endpoint(
             name="openrouter",
