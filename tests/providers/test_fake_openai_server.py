@@ -709,7 +709,7 @@ def test_fixture_inventory() -> None:
         "openrouter_stream_midstream_error.sse",
         "vllm_stream_reasoning.sse",
     ]
-    assert len(JSON_FIXTURES) == 12
+    assert len(JSON_FIXTURES) == 16  # 12 replies and errors, 4 batch objects
     for name in SSE_FIXTURES + JSON_FIXTURES:
         assert name in (FIXTURES_DIR / "README.md").read_text()
 
