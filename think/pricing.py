@@ -265,11 +265,31 @@ def _from_genai(
 
 
 def _genai_lookup(price_provider: str, model: str, when: datetime | None) -> ModelPrice | None:
+    """genai-prices' price, from :mod:`think.price_cache` when it was decoded before."""
+    from think import price_cache
+
+    key = f"{price_provider}:{model}"
+    cached = price_cache.load(key)
+    if not isinstance(cached, price_cache.Miss):
+        return cached
+    price, timeless = _genai_decode(price_provider, model, when)
+    if timeless:
+        price_cache.store(key, price)
+    return price
+
+
+def _genai_decode(
+    price_provider: str, model: str, when: datetime | None
+) -> tuple[ModelPrice | None, bool]:
+    """The price from genai-prices' data, and whether it holds at any moment (neither dated
+    nor time-of-day prices: then it may be cached)."""
     try:
         from genai_prices import data_snapshot
     except ImportError:  # pragma: no cover - genai-prices is a hard dependency
         log.warning("genai-prices is not installed; prices unknown")
-        return None
+        return None, False
+    from genai_prices.types import ModelPrice as GenaiPrice
+
     snapshot = data_snapshot.get_snapshot()
     candidates = [model]
     if model.startswith("models/"):  # Gemini's long form
@@ -281,11 +301,12 @@ def _genai_lookup(price_provider: str, model: str, when: datetime | None) -> Mod
             continue
         try:
             prices = info.get_prices(when or datetime.now(tz=UTC))
-            return _from_genai(prices, model_id=info.id, provider_id=provider.id)
+            price = _from_genai(prices, model_id=info.id, provider_id=provider.id)
         except (TypeError, ValueError, IndexError):
             log.warning("unusable genai-prices entry for %s:%s", price_provider, ref, exc_info=True)
-            return None
-    return None
+            return None, False
+        return price, isinstance(info.prices, GenaiPrice)
+    return None, True
 
 
 def catalogue(price_provider: str, when: datetime | None = None) -> list[ModelPrice]:
