@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pydantic
 
@@ -265,17 +265,59 @@ def _from_genai(
 
 
 def _genai_lookup(price_provider: str, model: str, when: datetime | None) -> ModelPrice | None:
-    """genai-prices' price, from :mod:`think.price_cache` when it was decoded before."""
-    from think import price_cache
+    """genai-prices' price, from :mod:`think.config.price_cache` when decoded before."""
+    from think.config import price_cache
 
     key = f"{price_provider}:{model}"
     cached = price_cache.load(key)
     if not isinstance(cached, price_cache.Miss):
-        return cached
+        try:
+            return _price_from_json(cached)
+        except (ArithmeticError, LookupError, TypeError, ValueError):  # a corrupt entry
+            pass
     price, timeless = _genai_decode(price_provider, model, when)
     if timeless:
-        price_cache.store(key, price)
+        price_cache.store(key, _price_to_json(price))
     return price
+
+
+_RATES = ("input", "output", "cached_input", "cache_write", "cache_write_1h", "reasoning")
+
+
+def _price_to_json(price: ModelPrice | None) -> object:
+    """A genai-prices price as JSON, Decimals as strings (exact), a rate as [base, tiers]."""
+    if price is None:
+        return None
+    rates: list[Rate | None] = [getattr(price, name) for name in _RATES]
+    json_rates = [
+        None if r is None else [str(r.base), [[n, str(p)] for n, p in r.tiers]] for r in rates
+    ]
+    return [*json_rates, str(price.per_request), price.model_id, price.provider_id]
+
+
+def _price_from_json(value: Any) -> ModelPrice | None:
+    if value is None:
+        return None
+    *json_rates, per_request, model_id, provider_id = value
+    rates = [
+        None if r is None else Rate(Decimal(r[0]), tuple((int(n), Decimal(p)) for n, p in r[1]))
+        for r in json_rates
+    ]
+    if len(rates) != len(_RATES) or rates[0] is None or rates[1] is None:
+        raise ValueError(f"not a cached price: {value!r}")
+    ids = [None if i is None else str(i) for i in (model_id, provider_id)]
+    return ModelPrice(
+        source="genai-prices",
+        input=rates[0],
+        output=rates[1],
+        cached_input=rates[2],
+        cache_write=rates[3],
+        cache_write_1h=rates[4],
+        reasoning=rates[5],
+        per_request=Decimal(per_request),
+        model_id=ids[0],
+        provider_id=ids[1],
+    )
 
 
 def _genai_decode(

@@ -1,4 +1,4 @@
-"""The on-disk cache of genai-prices' per-model prices (think.price_cache)."""
+"""The on-disk cache of genai-prices' per-model prices (think.config.price_cache)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.paths import REPO_ROOT
-from think import price_cache
+from think import pricing
+from think.config import price_cache
 from think.pricing import ModelPrice, PriceOverride, _genai_decode, lookup_price
 from think.usage import Usage
 
@@ -34,8 +35,19 @@ USAGES = [
 ]
 
 
-def lookup(provider: str, model: str) -> object:
+def lookup(provider: str, model: str) -> ModelPrice | None:
     return lookup_price(provider, model, price_provider=provider, overrides=NO_OVERRIDES)
+
+
+def from_cache(monkeypatch: pytest.MonkeyPatch, provider: str, model: str) -> ModelPrice | None:
+    """The lookup, with genai-prices out of reach: the price can only come from the cache."""
+
+    def unreachable(*args: object) -> object:
+        raise AssertionError("genai-prices was consulted")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pricing, "_genai_decode", unreachable)
+        return lookup(provider, model)
 
 
 def cached_keys() -> set[str]:
@@ -43,13 +55,15 @@ def cached_keys() -> set[str]:
 
 
 @pytest.mark.parametrize(("provider", "model"), MODELS)
-def test_a_cached_price_costs_what_genai_prices_says(provider: str, model: str) -> None:
+def test_a_cached_price_costs_what_genai_prices_says(
+    monkeypatch: pytest.MonkeyPatch, provider: str, model: str
+) -> None:
     direct, timeless = _genai_decode(provider, model, None)
     assert direct is not None
     assert timeless
     first = lookup(provider, model)  # decoded, then stored
     assert f"{provider}:{model}" in cached_keys()
-    cached = price_cache.load(f"{provider}:{model}")
+    cached = from_cache(monkeypatch, provider, model)
     assert cached == direct == first
     assert isinstance(cached, ModelPrice)
     assert (cached.model_id, cached.provider_id) == (direct.model_id, direct.provider_id)
@@ -61,9 +75,9 @@ def test_a_cached_price_costs_what_genai_prices_says(provider: str, model: str) 
         )
 
 
-def test_tiered_prices_are_cached_with_their_tiers() -> None:
+def test_tiered_prices_are_cached_with_their_tiers(monkeypatch: pytest.MonkeyPatch) -> None:
     lookup("google", "gemini-2.5-pro")
-    cached = price_cache.load("google:gemini-2.5-pro")
+    cached = from_cache(monkeypatch, "google", "gemini-2.5-pro")
     assert isinstance(cached, ModelPrice)
     assert cached.tiered
     assert cached.input.at(200_001) > cached.input.at(200_000)
@@ -81,11 +95,10 @@ def test_time_of_day_prices_are_never_cached() -> None:
     assert "deepseek:deepseek-reasoner" not in cached_keys()
 
 
-def test_unknown_models_are_cached_as_unknown() -> None:
+def test_unknown_models_are_cached_as_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
     assert lookup("openai", "gpt-9-turbo") is None
     assert "openai:gpt-9-turbo" in cached_keys()
-    assert price_cache.load("openai:gpt-9-turbo") is None
-    assert lookup("openai", "gpt-9-turbo") is None
+    assert from_cache(monkeypatch, "openai", "gpt-9-turbo") is None
 
 
 def test_the_stamp_names_the_installed_version() -> None:
@@ -127,20 +140,24 @@ def test_a_corrupt_cache_file_is_ignored_and_rewritten(contents: bytes) -> None:
 @pytest.mark.parametrize(
     "entry",
     [
-        {"input": ["x", []]},
-        {"input": ["0.1", [["a", "b"]]], "output": None},
-        "not an object",
+        [["x", []]] * 6 + ["0", "gpt-4o-mini", "openai"],
+        [["0.1", [["a", "b"]]]] * 6 + ["0", None, None],
+        [[]] * 6 + ["0", None, None],
+        [None] * 6 + ["0", None, None],
+        [["0.1", []]] * 2,
+        "not a price",
         {},
+        7,
     ],
 )
-def test_a_corrupt_entry_is_decoded_again(entry: object) -> None:
+def test_a_corrupt_entry_is_decoded_again(monkeypatch: pytest.MonkeyPatch, entry: object) -> None:
     stamp = price_cache.genai_prices_stamp()
     path = price_cache.cache_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"stamp": stamp, "prices": {"openai:gpt-4o-mini": entry}}))
     direct, _ = _genai_decode("openai", "gpt-4o-mini", None)
     assert lookup("openai", "gpt-4o-mini") == direct
-    assert price_cache.load("openai:gpt-4o-mini") == direct
+    assert from_cache(monkeypatch, "openai", "gpt-4o-mini") == direct
 
 
 def test_a_cached_price_does_not_import_the_catalogue(isolated_env: Path) -> None:

@@ -1,4 +1,5 @@
-"""genai-prices' prices of the models a user runs, cached on disk.
+"""genai-prices' prices of the models a user runs, cached on disk (as JSON that
+:mod:`think.pricing` encodes and decodes).
 
 Importing genai-prices' catalogue (``genai_prices.data``, every provider and model) costs
 more than the rest of a query's start-up; one model's price is a few numbers. The first
@@ -20,22 +21,16 @@ import functools
 import json
 import logging
 import os
-from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from think.pricing import ModelPrice, Rate
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 FILE_NAME = "genai-prices.json"
 
-_RATES = ("input", "output", "cached_input", "cache_write", "cache_write_1h", "reasoning")
-
 
 class Miss:
-    """Nothing cached for this model (the price itself may be None: a known unknown)."""
+    """Nothing cached for this model (a cached value may be None: a known unknown)."""
 
 
 MISS = Miss()
@@ -86,28 +81,24 @@ def _read(stamp: str) -> dict[str, Any]:
     return prices if isinstance(prices, dict) else {}
 
 
-def load(key: str) -> ModelPrice | Miss | None:
-    """The cached price of ``key`` (``price_provider:model``), None for a model genai-prices
-    has no chat price for, or :data:`MISS`."""
+def load(key: str) -> Any:
+    """What :func:`store` stored under ``key`` (``price_provider:model``; a JSON value, the
+    caller decodes it), or :data:`MISS`."""
     stamp = genai_prices_stamp()
     if stamp is None:
         return MISS
     entries = _read(stamp)
-    if key not in entries:
-        return MISS
-    try:
-        return _decode(entries[key])
-    except (ArithmeticError, KeyError, TypeError, ValueError):  # a corrupt entry
-        return MISS
+    return entries.get(key, MISS)
 
 
-def store(key: str, price: ModelPrice | None) -> None:
-    """Add ``key``'s price to the cache (best effort: a failure to write is only logged)."""
+def store(key: str, value: Any) -> None:
+    """Add ``key``'s price (JSON) to the cache (best effort: a failure to write is only
+    logged)."""
     stamp = genai_prices_stamp()
     if stamp is None:
         return
     entries = _read(stamp)
-    entries[key] = _encode(price)
+    entries[key] = value
     path = cache_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,54 +107,3 @@ def store(key: str, price: ModelPrice | None) -> None:
         temporary.replace(path)
     except OSError:
         log.debug("could not write the price cache %s", path, exc_info=True)
-
-
-def _encode_rate(rate: Rate | None) -> list[Any] | None:
-    if rate is None:
-        return None
-    return [str(rate.base), [[start, str(price)] for start, price in rate.tiers]]
-
-
-def _encode(price: ModelPrice | None) -> dict[str, Any] | None:
-    if price is None:
-        return None
-    encoded: dict[str, Any] = {name: _encode_rate(getattr(price, name)) for name in _RATES}
-    encoded.update(
-        source=price.source,
-        per_request=str(price.per_request),
-        model_id=price.model_id,
-        provider_id=price.provider_id,
-    )
-    return encoded
-
-
-def _decode_rate(value: Any) -> Rate | None:
-    from think.pricing import Rate
-
-    if value is None:
-        return None
-    base, tiers = value
-    return Rate(Decimal(base), tuple((int(start), Decimal(rate)) for start, rate in tiers))
-
-
-def _decode(value: Any) -> ModelPrice | None:
-    from think.pricing import ModelPrice
-
-    if value is None:
-        return None
-    input_rate, output_rate = _decode_rate(value["input"]), _decode_rate(value["output"])
-    if input_rate is None or output_rate is None:
-        raise ValueError("a cached price without input or output rate")
-    model_id, provider_id = value["model_id"], value["provider_id"]
-    return ModelPrice(
-        source=str(value["source"]),
-        input=input_rate,
-        output=output_rate,
-        cached_input=_decode_rate(value["cached_input"]),
-        cache_write=_decode_rate(value["cache_write"]),
-        cache_write_1h=_decode_rate(value["cache_write_1h"]),
-        reasoning=_decode_rate(value["reasoning"]),
-        per_request=Decimal(value["per_request"]),
-        model_id=None if model_id is None else str(model_id),
-        provider_id=None if provider_id is None else str(provider_id),
-    )
