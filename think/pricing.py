@@ -19,13 +19,12 @@ time-of-day prices are resolved when the price is looked up (genai-prices' choic
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pydantic
 
@@ -40,7 +39,6 @@ __all__ = [
     "ModelPrice",
     "PriceOverride",
     "Rate",
-    "batch_price",
     "call_cost",
     "lookup_price",
 ]
@@ -97,6 +95,10 @@ class Rate:
     @property
     def tiered(self) -> bool:
         return bool(self.tiers)
+
+    def scaled(self, factor: Decimal) -> Rate:
+        """This rate with the base and every tier's price multiplied by ``factor``."""
+        return Rate(self.base * factor, tuple((start, p * factor) for start, p in self.tiers))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -267,11 +269,73 @@ def from_genai(
 
 
 def _genai_lookup(price_provider: str, model: str, when: datetime | None) -> ModelPrice | None:
+    """genai-prices' price, from :mod:`think.config.price_cache` when decoded before."""
+    from think.config import price_cache
+
+    key = f"{price_provider}:{model}"
+    cached = price_cache.load(key)
+    if not isinstance(cached, price_cache.Miss):
+        try:
+            return _price_from_json(cached)
+        except (ArithmeticError, LookupError, TypeError, ValueError):  # a corrupt entry
+            pass
+    price, timeless = _genai_decode(price_provider, model, when)
+    if timeless:
+        price_cache.store(key, _price_to_json(price))
+    return price
+
+
+_RATES = ("input", "output", "cached_input", "cache_write", "cache_write_1h", "reasoning")
+
+
+def _price_to_json(price: ModelPrice | None) -> object:
+    """A genai-prices price as JSON, Decimals as strings (exact), a rate as [base, tiers]."""
+    if price is None:
+        return None
+    rates: list[Rate | None] = [getattr(price, name) for name in _RATES]
+    json_rates = [
+        None if r is None else [str(r.base), [[n, str(p)] for n, p in r.tiers]] for r in rates
+    ]
+    return [*json_rates, str(price.per_request), price.model_id, price.provider_id]
+
+
+def _price_from_json(value: Any) -> ModelPrice | None:
+    if value is None:
+        return None
+    *json_rates, per_request, model_id, provider_id = value
+    rates = [
+        None if r is None else Rate(Decimal(r[0]), tuple((int(n), Decimal(p)) for n, p in r[1]))
+        for r in json_rates
+    ]
+    if len(rates) != len(_RATES) or rates[0] is None or rates[1] is None:
+        raise ValueError(f"not a cached price: {value!r}")
+    ids = [None if i is None else str(i) for i in (model_id, provider_id)]
+    return ModelPrice(
+        source="genai-prices",
+        input=rates[0],
+        output=rates[1],
+        cached_input=rates[2],
+        cache_write=rates[3],
+        cache_write_1h=rates[4],
+        reasoning=rates[5],
+        per_request=Decimal(per_request),
+        model_id=ids[0],
+        provider_id=ids[1],
+    )
+
+
+def _genai_decode(
+    price_provider: str, model: str, when: datetime | None
+) -> tuple[ModelPrice | None, bool]:
+    """The price from genai-prices' data, and whether it holds at any moment (neither dated
+    nor time-of-day prices: then it may be cached)."""
     try:
         from genai_prices import data_snapshot
     except ImportError:  # pragma: no cover - genai-prices is a hard dependency
         log.warning("genai-prices is not installed; prices unknown")
-        return None
+        return None, False
+    from genai_prices.types import ModelPrice as GenaiPrice
+
     snapshot = data_snapshot.get_snapshot()
     candidates = [model]
     if model.startswith("models/"):  # Gemini's long form
@@ -283,11 +347,12 @@ def _genai_lookup(price_provider: str, model: str, when: datetime | None) -> Mod
             continue
         try:
             prices = info.get_prices(when or datetime.now(tz=UTC))
-            return from_genai(prices, model_id=info.id, provider_id=provider.id)
+            price = from_genai(prices, model_id=info.id, provider_id=provider.id)
         except (TypeError, ValueError, IndexError):
             log.warning("unusable genai-prices entry for %s:%s", price_provider, ref, exc_info=True)
-            return None
-    return None
+            return None, False
+        return price, isinstance(info.prices, GenaiPrice)
+    return None, True
 
 
 def catalogue(price_provider: str, when: datetime | None = None) -> list[ModelPrice]:
@@ -339,50 +404,6 @@ def lookup_price(
     if price_provider is None:
         return None
     return _genai_lookup(price_provider, model, when)
-
-
-# --------------------------------------------------------------------------------------------
-# Batch APIs
-
-BATCH_DISCOUNT: Mapping[str, Decimal] = {
-    # "Each model will be offered at 50% cost discount vs. the synchronous APIs"
-    # (https://help.openai.com/en/articles/9197833-batch-api-faq, and the Batch column of
-    # https://openai.com/api/pricing, where cached input is halved too).
-    "openai": Decimal("0.5"),
-    # "The Batches API offers a 50% discount"; prompt-caching multipliers stack with it
-    # (https://docs.claude.com/en/docs/build-with-claude/batch-processing#pricing; the batch
-    # table there is half of every standard rate).
-    "anthropic": Decimal("0.5"),
-}
-"""The factor a provider's batch API applies to every per-token rate, by genai-prices
-provider id. genai-prices 0.2 has no batch prices for these providers (its ``:batch``
-models are OpenRouter's), so this table is the one place the discount lives."""
-
-
-def batch_price(price: ModelPrice | None, price_provider: str | None) -> ModelPrice | None:
-    """What a call through ``price_provider``'s batch API costs: ``price`` with every
-    per-token rate scaled by :data:`BATCH_DISCOUNT`. Fails closed: a provider without a known
-    discount keeps the standard price (a per-request fee is never discounted)."""
-    factor = BATCH_DISCOUNT.get(price_provider or "")
-    if price is None or factor is None:
-        return price
-
-    def scale(rate: Rate) -> Rate:
-        return Rate(rate.base * factor, tuple((start, p * factor) for start, p in rate.tiers))
-
-    def scaled(rate: Rate | None) -> Rate | None:
-        return None if rate is None else scale(rate)
-
-    return dataclasses.replace(
-        price,
-        source=f"{price.source} (batch)",
-        input=scale(price.input),
-        output=scale(price.output),
-        cached_input=scaled(price.cached_input),
-        cache_write=scaled(price.cache_write),
-        cache_write_1h=scaled(price.cache_write_1h),
-        reasoning=scaled(price.reasoning),
-    )
 
 
 # --------------------------------------------------------------------------------------------

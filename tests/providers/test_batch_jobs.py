@@ -23,7 +23,7 @@ from tests.fakes.openai_batch_server import FakeOpenAIBatchServer
 from tests.fakes.openai_server import rate_limited as openai_rate_limited
 from tests.provider_support import FAST, QUICK, chat, preset
 from think.errors import AuthError, ProviderError, UsageError
-from think.pricing import ModelPrice, batch_price, lookup_price
+from think.pricing import ModelPrice, lookup_price
 from think.providers.anthropic_batches import AnthropicBatches
 from think.providers.anthropic_messages import AnthropicMessagesProvider
 from think.providers.base import Message
@@ -44,6 +44,7 @@ from think.providers.openai_chat import OpenAIChatProvider
 from think.providers.options import ProviderOptions
 from think.providers.presets import PRESETS
 from think.providers.registry import ProviderCatalog, open_batch_api
+from think.tiers.prices import batch_price
 
 T = TypeVar("T")
 KEY = "sk-test-batch-0123456789abcdef"

@@ -18,10 +18,10 @@ from think.pricing import (
     ModelPrice,
     PriceOverride,
     Rate,
-    batch_price,
     call_cost,
     lookup_price,
 )
+from think.tiers.prices import batch_price
 from think.usage import Usage
 
 D = Decimal

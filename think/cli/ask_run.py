@@ -8,13 +8,10 @@ import dataclasses
 import sys
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-
 from think import events
 from think.budget import unknown_price
 from think.cli import wiring
-from think.cli.console import report_error, report_warning, stderr_console
-from think.cli.live_view import SUMMARY_WIDTH, LiveView, summary_line
+from think.cli.console import report_error, report_warning
 from think.cli.prompt_input import check_text
 from think.cli.signals import Terminated, run_until_signal
 from think.cli.stdout_writer import AnswerWriter
@@ -27,6 +24,9 @@ from think.money import format_usd
 from think.run import Query, execute, start_record
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from think.cli.live_view import LiveView
     from think.ledger.records import StoredRun
     from think.ledger.store import Ledger
     from think.providers.registry import ProviderCatalog
@@ -151,8 +151,11 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
     stdout_tty = sys.stdout.isatty()
     sinks: list[events.EventSink] = []
     live: LiveView | None = None
-    console = stderr_console()
-    if live_enabled:
+    if live_enabled:  # Rich loads only when the live view will draw
+        from think.cli.console import stderr_console
+        from think.cli.live_view import LiveView
+
+        console = stderr_console()
         live = LiveView(
             console,
             show_answer=stdout_tty and not json_output,
@@ -256,6 +259,8 @@ def _anomalies(found: list[str]) -> events.EventSink:
 
 
 def _summary(console: Console) -> events.EventSink:
+    from think.cli.live_view import SUMMARY_WIDTH, summary_line
+
     def sink(event: events.Event) -> None:
         if isinstance(event, events.RunFinished):
             console.print(summary_line(event.run, min(console.width, SUMMARY_WIDTH)))

@@ -8,7 +8,7 @@ off exponentially and is bounded by :attr:`PollPolicy.deadline`: a job still run
 raises :class:`BatchPending`, which names the job id so ``think batch status ID`` can pick it up
 later. Each result is an :class:`ItemResult` with the answer, the usage (parsed by the
 protocol's own usage parser) and the cost at the batch price
-(:func:`think.pricing.batch_price`). Items that errored, expired or were canceled come back as
+(:func:`think.tiers.prices.batch_price`). Items that errored, expired or were canceled come back as
 items with that status and the provider's reason, and an item the provider did not return at
 all is reported ``missing``: nothing submitted is lost.
 
@@ -30,7 +30,7 @@ from typing import Literal, Protocol
 from tenacity import AsyncRetrying, RetryCallState, RetryError, retry_if_result
 
 from think.errors import ProviderError, UsageError
-from think.pricing import Cost, ModelPrice, batch_price, call_cost
+from think.pricing import Cost, ModelPrice, call_cost
 from think.providers.base import (
     ChatRequest,
     ChoiceFinished,
@@ -39,6 +39,7 @@ from think.providers.base import (
     TextDelta,
     UsageReported,
 )
+from think.tiers.prices import batch_price
 from think.usage import Usage
 
 ItemStatus = Literal["succeeded", "errored", "canceled", "expired", "missing"]

@@ -1,4 +1,5 @@
-"""The price of a model at a service tier other than standard (flex, priority …).
+"""The price of a model at a service tier other than standard (flex, priority …), and
+through a provider's batch API (:func:`batch_price`).
 
 In this order:
 
@@ -93,14 +94,10 @@ def _factor_price(price_provider: str, standard: ModelPrice, tier: str) -> Model
             return dataclasses.replace(
                 standard,
                 source=f"rule {tier}",
-                input=_scaled(standard.input, factor),
-                output=_scaled(standard.output, factor),
+                input=standard.input.scaled(factor),
+                output=standard.output.scaled(factor),
             )
     return None
-
-
-def _scaled(rate: Rate, factor: Decimal) -> Rate:
-    return Rate(rate.base * factor, tuple((start, p * factor) for start, p in rate.tiers))
 
 
 def reservation_price(standard: ModelPrice | None, asked: ModelPrice | None) -> ModelPrice | None:
@@ -138,3 +135,44 @@ def tier_price(
         if found is not None:
             return found
     return _factor_price(price_provider, standard, tier)
+
+
+# --------------------------------------------------------------------------------------------
+# Batch APIs: a discount on every rate
+
+BATCH_DISCOUNT: Mapping[str, Decimal] = {
+    # "Each model will be offered at 50% cost discount vs. the synchronous APIs"
+    # (https://help.openai.com/en/articles/9197833-batch-api-faq, and the Batch column of
+    # https://openai.com/api/pricing, where cached input is halved too).
+    "openai": Decimal("0.5"),
+    # "The Batches API offers a 50% discount"; prompt-caching multipliers stack with it
+    # (https://docs.claude.com/en/docs/build-with-claude/batch-processing#pricing; the batch
+    # table there is half of every standard rate).
+    "anthropic": Decimal("0.5"),
+}
+"""The factor a provider's batch API applies to every per-token rate, by genai-prices
+provider id. genai-prices 0.2 has no batch prices for these providers (its ``:batch``
+models are OpenRouter's), so this table is the one place the discount lives."""
+
+
+def batch_price(price: ModelPrice | None, price_provider: str | None) -> ModelPrice | None:
+    """What a call through ``price_provider``'s batch API costs: ``price`` with every
+    per-token rate scaled by :data:`BATCH_DISCOUNT`. Fails closed: a provider without a known
+    discount keeps the standard price (a per-request fee is never discounted)."""
+    factor = BATCH_DISCOUNT.get(price_provider or "")
+    if price is None or factor is None:
+        return price
+
+    def scaled(rate: Rate | None) -> Rate | None:
+        return None if rate is None else rate.scaled(factor)
+
+    return dataclasses.replace(
+        price,
+        source=f"{price.source} (batch)",
+        input=price.input.scaled(factor),
+        output=price.output.scaled(factor),
+        cached_input=scaled(price.cached_input),
+        cache_write=scaled(price.cache_write),
+        cache_write_1h=scaled(price.cache_write_1h),
+        reasoning=scaled(price.reasoning),
+    )
