@@ -21,6 +21,7 @@ from think.cli.stdout_writer import AnswerWriter
 from think.config.settings import Settings
 from think.errors import ExitCode, LedgerError
 from think.ledger.caps import reserve_run
+from think.ledger.location import is_url
 from think.ledger.recorder import LedgerRecorder
 from think.ledger.reuse import deterministic, find_original, fingerprint, reused_record
 from think.money import format_usd
@@ -73,6 +74,8 @@ def find_reusable(settings: Settings, query: Query) -> tuple[Ledger | None, Stor
     try:
         ledger = wiring.open_ledger(settings)
     except LedgerError:
+        if is_url(settings.ledger):
+            raise  # a team's ledger out of reach: nothing is sent (see start_recording)
         return None, None
     try:
         return ledger, find_original(ledger, query.fingerprint, since)
@@ -207,8 +210,10 @@ def start_recording(
     """Open the ledger (unless ``ledger`` is open already) and, under spending caps, reserve
     the run's maximum cost in it.
 
-    Without caps a ledger that cannot be opened does not stop the run (it ends with
-    NOT_RECORDED); with caps it does, before anything is spent: they cannot be checked.
+    Without caps a ledger file that cannot be opened does not stop the run (it ends with
+    NOT_RECORDED); with caps it does, before anything is spent: they cannot be checked. A
+    team's PostgreSQL ledger out of reach always stops it before anything is sent (the
+    team's caps and record live there).
     """
     content = not settings.no_log
     caps = wiring.spending_caps(settings)
@@ -216,7 +221,9 @@ def start_recording(
         ledger = ledger or wiring.open_ledger(settings)
     except LedgerError as exc:
         if caps:
-            raise LedgerError(f"cannot check the spending caps: {exc}") from exc
+            raise LedgerError(f"cannot check the spending caps: {exc}") from None
+        if is_url(settings.ledger):
+            raise
         return LedgerRecorder(None, exc, content=content), run
     if caps:
         try:

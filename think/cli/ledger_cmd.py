@@ -262,19 +262,21 @@ def _flat_rows(documents: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 @app.command("path")
 def path() -> None:
-    """Print the ledger file's path."""
+    """Print the ledger file's path (or its URL, the password masked)."""
     from think.config.paths import ledger_location
     from think.config.validation import ensure_valid_config
+    from think.ledger.location import shown
 
     ensure_valid_config()
-    typer.echo(ledger_location()[0])
+    typer.echo(shown(ledger_location()[0]))
 
 
 @app.command("backup")
 def backup(
     target: Annotated[Path, typer.Argument(help="A new file for the copy.")],
 ) -> None:
-    """Copy the ledger to FILE, consistent even while other runs write (mode 0600)."""
+    """Copy the ledger to FILE, consistent even while other runs write (mode 0600; a SQLite
+    ledger: back up a PostgreSQL one with pg_dump)."""
     with _ledger() as ledger:
         count = ledger.backup(target)
     typer.echo(f"backed up {count} runs to {target}")
