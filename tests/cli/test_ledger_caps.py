@@ -7,7 +7,6 @@ import dataclasses
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -57,10 +56,9 @@ def row(ledger: Ledger, run_id: str) -> dict[str, object]:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    opened = Ledger(tmp_path / "ledger.db")
-    yield opened
-    opened.close()
+def ledger(engine_ledger: Ledger) -> Ledger:
+    """Each test on a SQLite file and on a PostgreSQL database."""
+    return engine_ledger
 
 
 def test_a_run_that_fits_reserves_its_max_cost(ledger: Ledger) -> None:
@@ -97,6 +95,27 @@ def test_the_tightest_cap_decides(ledger: Ledger) -> None:
     assert reserve(ledger, "c", None, caps) == Decimal("0.40")
     with pytest.raises(SpendingCapReached, match=r"monthly budget \$3.00: \$2.60 spent this"):
         reserve(ledger, "d", "0.01", caps)
+
+
+def test_budget_timezone_decides_where_the_day_begins(ledger: Ledger) -> None:
+    # 05:00 UTC is today in UTC, and yesterday where it is now midnight (UTC-12)
+    spend(ledger, "early", "2026-03-15T05:00:00.000Z", "0.60")
+    west = Caps(daily=Decimal("1.00"), timezone="Etc/GMT+12")
+    assert reserve(ledger, "a", None, west) == Decimal("1.00")
+    ledger.record_run(finished_run("a", iso(NOW), "0"))
+    utc = Caps(daily=Decimal("1.00"), timezone="UTC")
+    with pytest.raises(SpendingCapReached, match=r"\$0.60 spent today \(UTC\)"):
+        reserve(ledger, "b", "0.50", utc)
+    assert reserve(ledger, "c", None, utc) == Decimal("0.40")
+
+
+def test_an_unknown_budget_timezone_is_a_config_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THINK_BUDGET_TIMEZONE", "Mars/Olympus")
+    result = run_cli(["-m", MODEL, "hi"], capsys, monkeypatch)
+    assert result.code == ExitCode.USAGE
+    assert_one_error_line(result.err, "budget_timezone")
 
 
 def test_settling_replaces_the_reservation_by_the_actual_cost(ledger: Ledger) -> None:
@@ -226,6 +245,37 @@ def test_concurrent_runs_never_spend_past_the_daily_cap(
     assert total <= cap
     assert all(r["reserved_usd"] is None for r in recorded)
     assert all(r["status"] == "ok" for r in recorded)
+
+
+def test_sixteen_connections_reserving_at_once_hold_the_cap(ledger: Ledger) -> None:
+    """Each reservation's sum and row are one step no other connection's can interleave
+    with (PostgreSQL: the caps' advisory lock), however the reservations race."""
+    start = threading.Barrier(16)
+    granted: list[Decimal | None] = []
+    errors: list[BaseException] = []
+
+    def one(index: int) -> None:
+        mine = Ledger(ledger.location)
+        try:
+            start.wait()
+            granted.append(reserve(mine, f"run{index}", "0.10"))
+        except SpendingCapReached:
+            pass
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            mine.close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(granted) == 10  # $1.00 / $0.10: exactly ten fit, never an eleventh
+    held = ledger.one("SELECT sum(reserved_usd) AS held FROM runs")
+    assert held is not None
+    assert Decimal(repr(held["held"])) <= Decimal("1.00")
 
 
 # ----------------------------------------------------------------------------------------
