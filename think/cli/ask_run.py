@@ -73,9 +73,9 @@ def find_reusable(settings: Settings, query: Query) -> tuple[Ledger | None, Stor
     since = iso(parse_when(settings.reuse_max_age, "--reuse-max-age"))
     try:
         ledger = wiring.open_ledger(settings)
-    except LedgerError:
-        if is_url(settings.ledger):
-            raise  # a team's ledger out of reach: nothing is sent (see start_recording)
+    except LedgerError as exc:
+        if is_url(settings.ledger):  # a team's ledger out of reach (see start_recording)
+            raise LedgerError(f"{exc}; nothing was sent") from None
         return None, None
     try:
         return ledger, find_original(ledger, query.fingerprint, since)
@@ -223,7 +223,7 @@ def start_recording(
         if caps:
             raise LedgerError(f"cannot check the spending caps: {exc}") from None
         if is_url(settings.ledger):
-            raise
+            raise LedgerError(f"{exc}; nothing was sent") from None
         return LedgerRecorder(None, exc, content=content), run
     if caps:
         try:

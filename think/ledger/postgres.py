@@ -90,9 +90,7 @@ class PostgresEngine(Engine):
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         why = lines[0].rpartition(" failed: ")[2] if lines else type(exc).__name__
         why = why.removeprefix("FATAL:").strip()
-        return self._redact(
-            f"cannot reach the ledger's PostgreSQL server {self.where}: {why}; nothing was sent"
-        )
+        return self._redact(f"cannot reach the ledger's PostgreSQL server {self.where}: {why}")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         if not params:
