@@ -105,6 +105,7 @@ complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_su
 complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from backup export path prune show stats' -l status -r -d 'ok, error, budget_exhausted, cancelled, running, abandoned or reused'
 complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from backup export path prune show stats' -l escalated -l not-escalated -d 'Only runs that escalated (or did not)'
 complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from backup export path prune show stats' -s q -l query -r -d 'Full-text search of prompts and answers'
+complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from backup export path prune show stats' -l host -r -d 'Runs made on this host (a team'\''s ledger)'
 complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from backup export path prune show stats' -l json -d 'JSON (one document per line)'
 complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from backup export path prune show stats' -l csv -d 'CSV with a header row'
 complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from backup export path prune show stats' -l no-pager -d 'Do not page long output on a terminal'

@@ -17,10 +17,13 @@ from tests.cli.test_ledger_cli import fill
 from tests.cli_support import MODEL, Result, assert_one_error_line, run_cli, use_server
 from tests.fakes.loopback import free_port
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.ledger_support import finished_run, record
 from tests.postgres_support import PG_PASSWORD, pg_rows
 from think.errors import ExitCode
+from think.ledger.abandoned import this_host
 from think.ledger.location import POSTGRES_EXTRA
 from think.ledger.schema import CALL_COLUMNS, RUN_COLUMNS, SCHEMA_VERSION
+from think.ledger.store import Ledger
 
 
 @pytest.fixture
@@ -205,3 +208,18 @@ def test_without_psycopg_one_line_names_the_extra(server: FakeOpenAIServer) -> N
         assert_one_error_line(err, POSTGRES_EXTRA)
         assert PG_PASSWORD not in err
     assert server.chat_requests == []
+
+
+def test_runs_of_one_host(
+    engine_ledger: Ledger, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = finished_run("aaaa", "2026-03-01T10:00:00.000Z")
+    there = finished_run("bbbb", "2026-03-01T11:00:00.000Z")
+    for run in (here, there):
+        record(engine_ledger, run)
+    engine_ledger.conn.execute("UPDATE runs SET reserved_host = 'ci-runner-7' WHERE id = 'bbbb'")
+    monkeypatch.setenv("THINK_LEDGER", str(engine_ledger.location))
+    for host, expected in (("ci-runner-7", ["bbbb"]), (this_host(), ["aaaa"]), ("nope", [])):
+        result = run_cli(["ledger", "--host", host, "--json"], capsys, monkeypatch)
+        assert result.code == ExitCode.OK, result.err
+        assert [json.loads(line)["id"] for line in result.out.splitlines()] == expected

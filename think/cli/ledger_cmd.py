@@ -91,6 +91,9 @@ def recent(
         str | None,
         typer.Option("-q", "--query", help="Full-text search of prompts and answers."),
     ] = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Runs made on this host (a team's ledger).")
+    ] = None,
     json_output: JsonOpt = False,
     csv_output: CsvOpt = False,
     no_pager: NoPagerOpt = False,
@@ -117,7 +120,7 @@ def recent(
 
         raise UsageError(f"-n/--limit: {limit} is out of range; give 1 to {MAX_LIMIT:_}")
     fmt = output_format(json_output, csv_output)
-    flt = RunFilter(_since(since), model, status, escalated, query)
+    flt = RunFilter(_since(since), model, status, escalated, query, host)
     with _ledger() as ledger:
         # The table shows an excerpt of each prompt: only that much of it is read.
         excerpt = PROMPT_EXCERPT_CHARS if fmt == "table" else None

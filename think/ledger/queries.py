@@ -34,6 +34,8 @@ class RunFilter:
     status: str | None = None
     escalated: bool | None = None
     text: str | None = None
+    host: str | None = None
+    """The host whose process ran the run (``reserved_host``): a team's machines apart."""
 
     def where(self, engine: Engine, *, text: bool = True) -> tuple[str, list[Any]]:
         """The SQL condition on ``runs`` (no alias) and its parameters, for ``engine``
@@ -51,6 +53,9 @@ class RunFilter:
                 )
             clauses.append("status = ?")
             params.append(self.status)
+        if self.host is not None:
+            clauses.append("reserved_host = ?")
+            params.append(self.host)
         if self.escalated is not None:
             clauses.append("escalated = ?")
             params.append(int(self.escalated))
