@@ -21,6 +21,7 @@ from tests.ledger_support import finished_run, make_call, make_run, record
 from think.errors import ExitCode, SpendingCapReached
 from think.ledger.abandoned import ABANDONED, this_host
 from think.ledger.caps import Caps, reserve_run
+from think.ledger.lease import LEASE, LeaseKeeper
 from think.ledger.rows import run_row
 from think.ledger.store import Ledger
 from think.periods import day_start, iso
@@ -42,11 +43,15 @@ def spend(ledger: Ledger, run_id: str, started_at: str, usd: str) -> None:
 
 
 def reserve(
-    ledger: Ledger, run_id: str, max_cost: str | None, caps: Caps = DAILY
+    ledger: Ledger,
+    run_id: str,
+    max_cost: str | None,
+    caps: Caps = DAILY,
+    now: datetime = NOW,
 ) -> Decimal | None:
     asked = None if max_cost is None else Decimal(max_cost)
-    run = make_run(run_id, started_at=iso(NOW), max_cost_usd=asked)
-    return reserve_run(ledger, run, caps, now=NOW).max_cost_usd
+    run = make_run(run_id, started_at=iso(now), max_cost_usd=asked)
+    return reserve_run(ledger, run, caps, now=now).max_cost_usd
 
 
 def row(ledger: Ledger, run_id: str) -> dict[str, object]:
@@ -164,12 +169,35 @@ def test_reservations_of_live_processes_and_other_hosts(ledger: Ledger) -> None:
     import os
 
     hold(ledger, "alive", "0.30", pid=os.getpid(), host=this_host(), at=NOW - timedelta(hours=5))
-    hold(ledger, "remote", "0.30", pid=1, host="elsewhere", at=NOW - timedelta(minutes=30))
-    hold(ledger, "gone", "0.30", pid=1, host="elsewhere", at=NOW - timedelta(minutes=61))
+    hold(ledger, "remote", "0.30", pid=1, host="elsewhere", at=NOW - LEASE + timedelta(seconds=1))
+    hold(ledger, "gone", "0.30", pid=1, host="elsewhere", at=NOW - LEASE - timedelta(seconds=1))
     assert reserve(ledger, "next", None) == Decimal("0.30")  # 1.00 - 0.30 - 0.30 - 0.10
     assert row(ledger, "alive")["reserved_usd"] == 0.3
     assert row(ledger, "remote")["reserved_usd"] == 0.3
     assert row(ledger, "gone")["status"] == ABANDONED
+
+
+def test_a_run_on_another_host_that_renews_its_lease_keeps_its_reservation(
+    ledger: Ledger,
+) -> None:
+    hold(ledger, "working", "0.50", pid=1, host="elsewhere", at=NOW - 2 * LEASE)
+    ledger.renew_lease("working")  # as its host's LeaseKeeper does while a long call runs
+    reserve(ledger, "next", "0.10", now=datetime.now(UTC))  # settles the runs it can
+    assert row(ledger, "working")["status"] == "running"
+    assert row(ledger, "working")["reserved_usd"] == 0.5
+
+
+def test_a_lease_keeper_renews_until_stopped(ledger: Ledger) -> None:
+    hold(ledger, "mine", "0.50", pid=1, host="elsewhere", at=NOW - 2 * LEASE)
+    keeper = LeaseKeeper(ledger.location, ledger.timeout, "mine", every=0.01).start()
+    for _ in range(2000):  # until it has renewed twice (bounded: never a hang)
+        if keeper.renewals >= 2:
+            break
+        threading.Event().wait(0.01)
+    keeper.stop()
+    assert keeper.renewals >= 2
+    assert not keeper._thread.is_alive()
+    assert str(row(ledger, "mine")["reserved_at"]) > iso(NOW)
 
 
 def test_a_day_old_reservation_expires_even_if_its_pid_lives(ledger: Ledger) -> None:

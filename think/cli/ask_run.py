@@ -21,6 +21,7 @@ from think.cli.stdout_writer import AnswerWriter
 from think.config.settings import Settings
 from think.errors import ExitCode, LedgerError
 from think.ledger.caps import reserve_run
+from think.ledger.lease import LeaseKeeper
 from think.ledger.location import is_url
 from think.ledger.recorder import LedgerRecorder
 from think.ledger.reuse import deterministic, find_original, fingerprint, reused_record
@@ -122,8 +123,7 @@ def ask(prompt: str, settings: Settings) -> events.RunRecord:
                 execute(query, events.EventBus(recorder), price_for, catalog.create, run)
             )
         finally:
-            if recorder.ledger is not None:
-                recorder.ledger.close()
+            recorder.close()
     if recorder.error is not None:
         import warnings
 
@@ -179,8 +179,7 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
         report_error("interrupted; the partial run is in the ledger")
         return ExitCode.INTERRUPTED
     finally:
-        if recorder.ledger is not None:
-            recorder.ledger.close()
+        recorder.close()
     return _ending(run, anomalies, recorder)
 
 
@@ -225,13 +224,16 @@ def start_recording(
         if is_url(settings.ledger):
             raise LedgerError(f"{exc}; nothing was sent") from None
         return LedgerRecorder(None, exc, content=content), run
-    if caps:
-        try:
-            run = reserve_run(ledger, run, caps, content=content)
-        except BaseException:
-            ledger.close()
-            raise
-    return LedgerRecorder(ledger, content=content, start_recorded=bool(caps)), run
+    if not caps:
+        return LedgerRecorder(ledger, content=content), run
+    try:
+        run = reserve_run(ledger, run, caps, content=content)
+    except BaseException:
+        ledger.close()
+        raise
+    # Held while the run works: renewed, so no other host settles it (think.ledger.lease).
+    lease = LeaseKeeper(ledger.location, ledger.timeout, run.id).start()
+    return LedgerRecorder(ledger, content=content, start_recorded=True, lease=lease), run
 
 
 def _anomalies(found: list[str]) -> events.EventSink:

@@ -6,8 +6,9 @@ too), and settled when it ends. A process that is killed, or a machine that goes
 settles it: its row would say ``running`` for ever, with no cost, although its calls were
 paid for. Such a run becomes ``abandoned``, with the cost of the calls it recorded, when
 
-- it holds a spending-cap reservation (see :mod:`think.ledger.caps`) that was not refreshed
-  (every recorded call refreshes it) for :data:`OTHER_HOST_TTL` (another host, whose
+- it holds a spending-cap reservation (see :mod:`think.ledger.caps`) that was not renewed
+  (every recorded call renews it, and so does its process while it works: see
+  :mod:`think.ledger.lease`) for :data:`LEASE` (another host, whose
   processes cannot be checked) or :data:`MAX_AGE` (any host), or whose process is gone
   (same host);
 - it holds none, and its process is gone (same host), or it started :data:`MAX_AGE` ago.
@@ -40,7 +41,10 @@ if TYPE_CHECKING:
 
 Row = dict[str, Any]
 
-OTHER_HOST_TTL = timedelta(hours=1)
+LEASE = timedelta(minutes=3)
+"""How long another host's reservation holds without being renewed (see
+:mod:`think.ledger.lease`)."""
+OTHER_HOST_TTL = LEASE
 MAX_AGE = timedelta(hours=24)
 ABANDONED = "abandoned"
 ABANDONED_ERROR = "the process ended before the run finished"

@@ -145,6 +145,16 @@ class Ledger:
                 [utc_now(), call.run_id],
             )
 
+    def renew_lease(self, run_id: str) -> None:
+        """Renew the run's reservation (see :mod:`think.ledger.lease`), while it holds one."""
+        from think.ids import utc_now
+
+        with self.immediate("renew a lease in") as conn:
+            conn.execute(
+                "UPDATE runs SET reserved_at = ? WHERE id = ? AND reserved_usd IS NOT NULL",
+                [utc_now(), run_id],
+            )
+
     def rows(self, sql: str, params: Any = ()) -> Iterator[dict[str, Any]]:
         """Rows of a read query, as dicts, streamed from the cursor."""
         try:
