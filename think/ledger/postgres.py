@@ -5,8 +5,9 @@ URL, so a password comes from it, ``PGPASSWORD`` or ``~/.pgpass``, and ``sslmode
 other parameters are honoured. Text columns use the ``C`` collation: timestamps and ids
 compare byte by byte, as on SQLite. Write transactions that touch the caps take an advisory
 transaction lock (``pg_advisory_xact_lock``), so a reservation's sum and its row are one step
-no other machine's reservation can interleave with; migrating takes another. The schema
-version is the one row of ``schema_version``; search uses a GIN index over
+no other machine's reservation can interleave with; migrating takes a session lock, held
+before its transaction begins (which then sees the schema as the last migration left it). The
+schema version is the one row of ``schema_version``; search uses a GIN index over
 ``to_tsvector('simple', prompt || answer)`` (migration 2).
 """
 
@@ -53,6 +54,7 @@ class PostgresEngine(Engine):
 
     def __init__(self, url: str, timeout: float) -> None:
         self.url = url
+        self._session_lock: int | None = None
         self.where = server(url)
         self.timeout = timeout
         driver = _driver()
@@ -112,14 +114,32 @@ class PostgresEngine(Engine):
         if not write:
             self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             return
+        if lock == "migrate":
+            # Held before the transaction starts: a transaction begun earlier would still see
+            # the schema as it was (its catalog cache), and create the tables a second time.
+            self.conn.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_SPACE, LOCK_KEYS[lock]])
+            self._session_lock = LOCK_KEYS[lock]
         self.conn.execute("BEGIN")
-        if lock is not None:
+        if lock is not None and lock != "migrate":
             self.conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_SPACE, LOCK_KEYS[lock]])
+
+    def commit(self) -> None:
+        try:
+            self.conn.execute("COMMIT")
+        finally:
+            self._release()
 
     def rollback(self) -> None:
         if self.conn.info.transaction_status and not self.conn.closed:
             with suppress(Exception):  # the connection may be gone already
                 self.conn.execute("ROLLBACK")
+        self._release()
+
+    def _release(self) -> None:
+        key, self._session_lock = self._session_lock, None
+        if key is not None and not self.conn.closed:
+            with suppress(Exception):  # a lost connection released it
+                self.conn.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_SPACE, key])
 
     def close(self) -> None:
         self.conn.close()
