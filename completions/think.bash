@@ -15,7 +15,7 @@ _think() {
     done
     case "$prev" in
         --file|-f) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --accept-threshold|--agreement|--answer-format|--before|--by|--cheap|--concurrency|--effort|--format|--grid|--judge|--limit|--max-cost|--max-cost-per-query|--max-tokens|--model|--plot|--profile|--query|--results|--reuse-max-age|--rounds|--sample|--samples|--seed|--since|--split|--status|--strategy|--strong|--system|--target-accuracy|--temperature|--tier|--verifier|--verify-cmd|--write|-m|-n|-q|-s) COMPREPLY=(); return ;;
+        --accept-threshold|--agreement|--answer-format|--before|--by|--cheap|--concurrency|--effort|--format|--grid|--host|--judge|--limit|--max-cost|--max-cost-per-query|--max-tokens|--model|--plot|--profile|--query|--results|--reuse-max-age|--rounds|--sample|--samples|--seed|--since|--split|--status|--strategy|--strong|--system|--target-accuracy|--temperature|--tier|--verifier|--verify-cmd|--write|-m|-n|-q|-s) COMPREPLY=(); return ;;
     esac
     case "$path" in
         "") opts="--version -V --file -f --system --model -m --cheap --strong --judge --effort --temperature --max-cost --max-tokens --tier --reuse --no-reuse --reuse-max-age --dry-run --strategy -s --samples -n --agreement --verifier --accept-threshold --verify-cmd --rounds --answer-format --profile --json --quiet -q --hide-reasoning --no-log --help -h"; cmds="ask calibrate completion config eval ledger models" ;;
@@ -26,7 +26,7 @@ _think() {
         "config path") opts="--help -h"; cmds="" ;;
         "config show") opts="--json --help -h"; cmds="" ;;
         "eval") opts="--cheap --strong --grid --limit --sample --seed --concurrency --max-cost --results --fresh --plot --json --csv --help -h"; cmds="" ;;
-        "ledger") opts="-n --limit --since --model -m --status --escalated --not-escalated -q --query --json --csv --no-pager --help -h"; cmds="backup export path prune show stats" ;;
+        "ledger") opts="-n --limit --since --model -m --status --escalated --not-escalated -q --query --host --json --csv --no-pager --help -h"; cmds="backup export path prune show stats" ;;
         "ledger backup") opts="--help -h"; cmds="" ;;
         "ledger export") opts="--format --since --help -h"; cmds="" ;;
         "ledger path") opts="--help -h"; cmds="" ;;

@@ -17,6 +17,12 @@ import pytest
 from tests.fakes.anthropic_server import fake_anthropic  # noqa: F401  (pytest fixture)
 from tests.fakes.gemini_server import fake_gemini  # noqa: F401  (pytest fixture)
 from tests.fakes.openai_server import fake_openai  # noqa: F401  (pytest fixture)
+from tests.postgres_support import (  # noqa: F401  (pytest fixtures)
+    engine_ledger,
+    pg_ledger,
+    pg_server,
+    pg_url,
+)
 
 PROVIDER_ENV = (
     "OPENAI_API_KEY",

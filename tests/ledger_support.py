@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
+from typing import Any
 
-from tests.cli_support import MODEL
+import pytest
+
+from tests.cli_support import MODEL, start_think
 from think import events
+from think.errors import ExitCode
 from think.ledger.store import Ledger
 from think.pricing import Cost
 from think.usage import Usage
@@ -90,3 +94,26 @@ def record(ledger: Ledger, run: events.RunRecord, *calls: events.CallRecord) -> 
     for call in calls:
         ledger.record_call(call)
     ledger.record_run(run)
+
+
+def runs_under_a_daily_cap(
+    monkeypatch: pytest.MonkeyPatch, count: int, budget: str, max_cost: str
+) -> list[int]:
+    """``count`` ``think`` processes at once, each asking ``--max-cost`` under one
+    ``daily_budget``; their exit codes (each answered, or refused before spending)."""
+    monkeypatch.setenv("THINK_DAILY_BUDGET", budget)
+    procs = [start_think(["-m", MODEL, "--max-cost", max_cost, f"q{i}"]) for i in range(count)]
+    outcomes = [proc.communicate(timeout=180) for proc in procs]
+    codes = [proc.returncode for proc in procs]
+    assert set(codes) <= {ExitCode.OK, ExitCode.SPENDING_CAP}, [err for _, err in outcomes]
+    assert ExitCode.OK in codes
+    return codes
+
+
+def assert_within_the_cap(recorded: list[dict[str, Any]], codes: list[int], budget: str) -> None:
+    """Only the answered runs are recorded, none holds a reservation, and together they
+    spent no more than the cap."""
+    assert len(recorded) == codes.count(ExitCode.OK)
+    assert sum(Decimal(repr(run["cost_usd"])) for run in recorded) <= Decimal(budget)
+    assert all(run["reserved_usd"] is None for run in recorded)
+    assert all(run["status"] == "ok" for run in recorded)

@@ -1,7 +1,8 @@
-"""Points in time for the ledger: ``--since 7d``, ``--before 2026-11-01``, and the local day
-and month that spending caps count.
+"""Points in time for the ledger: ``--since 7d``, ``--before 2026-11-01``, and the day and
+month that spending caps count.
 
-Days, weeks and months are the local calendar's (the ``TZ`` environment variable applies);
+Days, weeks and months are the local calendar's (the ``TZ`` environment variable applies),
+except the caps' when ``budget_timezone`` names a zone (a team's one clock, e.g. ``UTC``);
 the ledger stores UTC timestamps as ISO-8601 text, which sorts as time.
 """
 
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import time as day_time
 
 from think.errors import UsageError
 
@@ -39,12 +41,32 @@ def local_midnight(day: date) -> datetime:
     return datetime.fromtimestamp(time.mktime(day.timetuple()), UTC)
 
 
-def day_start(now: datetime) -> datetime:
-    return local_midnight(now.astimezone().date())
+def budget_zone(name: str) -> tzinfo:
+    """The time zone ``name`` (``UTC``, ``Europe/Berlin``); ValueError for an unknown one."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not a time zone; use e.g. UTC or Europe/Berlin (IANA names)"
+        ) from None
 
 
-def month_start(now: datetime) -> datetime:
-    return local_midnight(now.astimezone().date().replace(day=1))
+def _midnight(day: date, zone: tzinfo | None) -> datetime:
+    if zone is None:
+        return local_midnight(day)
+    return datetime.combine(day, day_time(), zone).astimezone(UTC)
+
+
+def day_start(now: datetime, zone: tzinfo | None = None) -> datetime:
+    """The start of ``now``'s day in ``zone`` (None: local time), in UTC."""
+    return _midnight(now.astimezone(zone).date(), zone)
+
+
+def month_start(now: datetime, zone: tzinfo | None = None) -> datetime:
+    """The start of ``now``'s month in ``zone`` (None: local time), in UTC."""
+    return _midnight(now.astimezone(zone).date().replace(day=1), zone)
 
 
 def parse_when(text: str, option: str, now: datetime | None = None) -> datetime:

@@ -42,6 +42,7 @@ def test_bash_completes_commands_and_options() -> None:
         "--escalated",
         "--not-escalated",
         "--query",
+        "--host",
         "--json",
         "--csv",
         "--no-pager",

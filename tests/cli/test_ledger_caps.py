@@ -7,7 +7,6 @@ import dataclasses
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +21,7 @@ from tests.ledger_support import finished_run, make_call, make_run, record
 from think.errors import ExitCode, SpendingCapReached
 from think.ledger.abandoned import ABANDONED, this_host
 from think.ledger.caps import Caps, reserve_run
+from think.ledger.lease import LEASE, LeaseKeeper
 from think.ledger.rows import run_row
 from think.ledger.store import Ledger
 from think.periods import day_start, iso
@@ -43,11 +43,15 @@ def spend(ledger: Ledger, run_id: str, started_at: str, usd: str) -> None:
 
 
 def reserve(
-    ledger: Ledger, run_id: str, max_cost: str | None, caps: Caps = DAILY
+    ledger: Ledger,
+    run_id: str,
+    max_cost: str | None,
+    caps: Caps = DAILY,
+    now: datetime = NOW,
 ) -> Decimal | None:
     asked = None if max_cost is None else Decimal(max_cost)
-    run = make_run(run_id, started_at=iso(NOW), max_cost_usd=asked)
-    return reserve_run(ledger, run, caps, now=NOW).max_cost_usd
+    run = make_run(run_id, started_at=iso(now), max_cost_usd=asked)
+    return reserve_run(ledger, run, caps, now=now).max_cost_usd
 
 
 def row(ledger: Ledger, run_id: str) -> dict[str, object]:
@@ -57,10 +61,9 @@ def row(ledger: Ledger, run_id: str) -> dict[str, object]:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    opened = Ledger(tmp_path / "ledger.db")
-    yield opened
-    opened.close()
+def ledger(engine_ledger: Ledger) -> Ledger:
+    """Each test on a SQLite file and on a PostgreSQL database."""
+    return engine_ledger
 
 
 def test_a_run_that_fits_reserves_its_max_cost(ledger: Ledger) -> None:
@@ -97,6 +100,27 @@ def test_the_tightest_cap_decides(ledger: Ledger) -> None:
     assert reserve(ledger, "c", None, caps) == Decimal("0.40")
     with pytest.raises(SpendingCapReached, match=r"monthly budget \$3.00: \$2.60 spent this"):
         reserve(ledger, "d", "0.01", caps)
+
+
+def test_budget_timezone_decides_where_the_day_begins(ledger: Ledger) -> None:
+    # 05:00 UTC is today in UTC, and yesterday where it is now midnight (UTC-12)
+    spend(ledger, "early", "2026-03-15T05:00:00.000Z", "0.60")
+    west = Caps(daily=Decimal("1.00"), timezone="Etc/GMT+12")
+    assert reserve(ledger, "a", None, west) == Decimal("1.00")
+    ledger.record_run(finished_run("a", iso(NOW), "0"))
+    utc = Caps(daily=Decimal("1.00"), timezone="UTC")
+    with pytest.raises(SpendingCapReached, match=r"\$0.60 spent today \(UTC\)"):
+        reserve(ledger, "b", "0.50", utc)
+    assert reserve(ledger, "c", None, utc) == Decimal("0.40")
+
+
+def test_an_unknown_budget_timezone_is_a_config_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THINK_BUDGET_TIMEZONE", "Mars/Olympus")
+    result = run_cli(["-m", MODEL, "hi"], capsys, monkeypatch)
+    assert result.code == ExitCode.USAGE
+    assert_one_error_line(result.err, "budget_timezone")
 
 
 def test_settling_replaces_the_reservation_by_the_actual_cost(ledger: Ledger) -> None:
@@ -145,12 +169,35 @@ def test_reservations_of_live_processes_and_other_hosts(ledger: Ledger) -> None:
     import os
 
     hold(ledger, "alive", "0.30", pid=os.getpid(), host=this_host(), at=NOW - timedelta(hours=5))
-    hold(ledger, "remote", "0.30", pid=1, host="elsewhere", at=NOW - timedelta(minutes=30))
-    hold(ledger, "gone", "0.30", pid=1, host="elsewhere", at=NOW - timedelta(minutes=61))
+    hold(ledger, "remote", "0.30", pid=1, host="elsewhere", at=NOW - LEASE + timedelta(seconds=1))
+    hold(ledger, "gone", "0.30", pid=1, host="elsewhere", at=NOW - LEASE - timedelta(seconds=1))
     assert reserve(ledger, "next", None) == Decimal("0.30")  # 1.00 - 0.30 - 0.30 - 0.10
     assert row(ledger, "alive")["reserved_usd"] == 0.3
     assert row(ledger, "remote")["reserved_usd"] == 0.3
     assert row(ledger, "gone")["status"] == ABANDONED
+
+
+def test_a_run_on_another_host_that_renews_its_lease_keeps_its_reservation(
+    ledger: Ledger,
+) -> None:
+    hold(ledger, "working", "0.50", pid=1, host="elsewhere", at=NOW - 2 * LEASE)
+    ledger.renew_lease("working")  # as its host's LeaseKeeper does while a long call runs
+    reserve(ledger, "next", "0.10", now=datetime.now(UTC))  # settles the runs it can
+    assert row(ledger, "working")["status"] == "running"
+    assert row(ledger, "working")["reserved_usd"] == 0.5
+
+
+def test_a_lease_keeper_renews_until_stopped(ledger: Ledger) -> None:
+    hold(ledger, "mine", "0.50", pid=1, host="elsewhere", at=NOW - 2 * LEASE)
+    keeper = LeaseKeeper(ledger.location, ledger.timeout, "mine", every=0.01).start()
+    for _ in range(2000):  # until it has renewed twice (bounded: never a hang)
+        if keeper.renewals >= 2:
+            break
+        threading.Event().wait(0.01)
+    keeper.stop()
+    assert keeper.renewals >= 2
+    assert not keeper._thread.is_alive()
+    assert str(row(ledger, "mine")["reserved_at"]) > iso(NOW)
 
 
 def test_a_day_old_reservation_expires_even_if_its_pid_lives(ledger: Ledger) -> None:
@@ -226,6 +273,37 @@ def test_concurrent_runs_never_spend_past_the_daily_cap(
     assert total <= cap
     assert all(r["reserved_usd"] is None for r in recorded)
     assert all(r["status"] == "ok" for r in recorded)
+
+
+def test_sixteen_connections_reserving_at_once_hold_the_cap(ledger: Ledger) -> None:
+    """Each reservation's sum and row are one step no other connection's can interleave
+    with (PostgreSQL: the caps' advisory lock), however the reservations race."""
+    start = threading.Barrier(16)
+    granted: list[Decimal | None] = []
+    errors: list[BaseException] = []
+
+    def one(index: int) -> None:
+        mine = Ledger(ledger.location)
+        try:
+            start.wait()
+            granted.append(reserve(mine, f"run{index}", "0.10"))
+        except SpendingCapReached:
+            pass
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            mine.close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(granted) == 10  # $1.00 / $0.10: exactly ten fit, never an eleventh
+    held = ledger.one("SELECT sum(reserved_usd) AS held FROM runs")
+    assert held is not None
+    assert Decimal(repr(held["held"])) <= Decimal("1.00")
 
 
 # ----------------------------------------------------------------------------------------

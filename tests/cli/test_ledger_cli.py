@@ -39,7 +39,7 @@ def cost(usd: str) -> Cost:
     return Cost(Decimal(usd), "computed")
 
 
-def fill(path: Path) -> None:
+def fill(path: Path | str) -> None:
     ledger = Ledger(path)
     try:
         cheap = [

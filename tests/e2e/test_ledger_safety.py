@@ -8,7 +8,6 @@ import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from tests.cli_support import (
     use_server,
 )
 from tests.fakes.openai_server import FakeOpenAIServer, Status, openai_error
+from tests.ledger_support import assert_within_the_cap, runs_under_a_daily_cap
 from think.errors import ExitCode
 
 SECRET_PROMPT = "my bank password is hunter2-xyzzy"
@@ -57,18 +57,9 @@ def test_eight_processes_at_once_lose_no_row(server: FakeOpenAIServer, ledger_pa
 def test_eight_processes_under_a_daily_cap(
     server: FakeOpenAIServer, ledger_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("THINK_DAILY_BUDGET", "0.25")
     server.delay = 0.2  # runs overlap: 0.1 reserved each, so at most two at a time
-    procs = [start_think(["-m", MODEL, "--max-cost", "0.1", f"q{i}"]) for i in range(8)]
-    for proc in procs:
-        proc.communicate(timeout=120)
-    codes = [proc.returncode for proc in procs]
-    assert set(codes) <= {ExitCode.OK, ExitCode.SPENDING_CAP}
-    assert ExitCode.OK in codes
-    recorded = runs(ledger_path)
-    assert len(recorded) == codes.count(ExitCode.OK)
-    assert sum(Decimal(repr(run["cost_usd"])) for run in recorded) <= Decimal("0.25")
-    assert all(run["reserved_usd"] is None for run in recorded)
+    codes = runs_under_a_daily_cap(monkeypatch, 8, "0.25", "0.1")
+    assert_within_the_cap(runs(ledger_path), codes, "0.25")
 
 
 def ledger_bytes(path: Path) -> bytes:

@@ -61,6 +61,14 @@ __all__ = [
     "serving",
 ]
 
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for a server to start on, or to be refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
 _CLOSE_JOIN_TIMEOUT = 5.0

@@ -6,10 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -23,12 +21,9 @@ NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    opened = Ledger(tmp_path / "ledger.db")
-    try:
-        yield opened
-    finally:
-        opened.close()
+def ledger(engine_ledger: Ledger) -> Ledger:
+    """Each test on a SQLite file and on a PostgreSQL database."""
+    return engine_ledger
 
 
 def dead_pid() -> int:

@@ -11,7 +11,7 @@ from tests.paths import FIXTURES
 from think.errors import LedgerError
 from think.ledger.queries import RunFilter, list_runs
 from think.ledger.schema import CALL_COLUMNS, MIGRATIONS, RUN_COLUMNS, SCHEMA_VERSION
-from think.ledger.store import Ledger, import_sqlite_utils
+from think.ledger.store import Ledger
 
 SCHEMA_V1 = FIXTURES / "ledger" / "schema_v1.sql"
 INDEXES = {
@@ -62,13 +62,14 @@ def columns(path: Path, table: str) -> list[str]:
 
 
 def test_migration_1_still_creates_the_released_schema(tmp_path: Path) -> None:
-    import_sqlite_utils()
-    from sqlite_utils import Database
+    from think.ledger.sqlite_file import column_type
 
     path = tmp_path / "v1.db"
-    db = Database(path)
-    MIGRATIONS[0](db)
-    db.close()
+    conn = sqlite3.connect(path)
+    for statement in MIGRATIONS[0].statements("sqlite", column_type):
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
     assert schema_sql(path) == frozen_v1()
 
 

@@ -18,6 +18,8 @@ from think.cli.stdout_writer import AnswerWriter
 from think.config.settings import Settings
 from think.errors import ExitCode, LedgerError
 from think.ledger.caps import reserve_run
+from think.ledger.lease import LeaseKeeper
+from think.ledger.location import is_url
 from think.ledger.recorder import LedgerRecorder
 from think.ledger.reuse import deterministic, find_original, fingerprint, reused_record
 from think.money import format_usd
@@ -81,7 +83,9 @@ def find_reusable(settings: Settings, query: Query) -> tuple[Ledger | None, Stor
     since = iso(parse_when(settings.reuse_max_age, "--reuse-max-age"))
     try:
         ledger = wiring.open_ledger(settings)
-    except LedgerError:
+    except LedgerError as exc:
+        if is_url(settings.ledger):  # a team's ledger out of reach (see start_recording)
+            raise LedgerError(f"{exc}; nothing was sent") from None
         return None, None
     try:
         return ledger, find_original(ledger, query.fingerprint, since)
@@ -128,8 +132,7 @@ def ask(prompt: str, settings: Settings) -> events.RunRecord:
         try:
             run = asyncio.run(execute(query, bus, price_for, catalog.create, run, tier_price))
         finally:
-            if recorder.ledger is not None:
-                recorder.ledger.close()
+            recorder.close()
     if recorder.error is not None:
         import warnings
 
@@ -189,8 +192,7 @@ def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool
         report_error("interrupted; the partial run is in the ledger")
         return ExitCode.INTERRUPTED
     finally:
-        if recorder.ledger is not None:
-            recorder.ledger.close()
+        recorder.close()
     return _ending(run, anomalies, recorder)
 
 
@@ -220,8 +222,10 @@ def start_recording(
     """Open the ledger (unless ``ledger`` is open already) and, under spending caps, reserve
     the run's maximum cost in it.
 
-    Without caps a ledger that cannot be opened does not stop the run (it ends with
-    NOT_RECORDED); with caps it does, before anything is spent: they cannot be checked.
+    Without caps a ledger file that cannot be opened does not stop the run (it ends with
+    NOT_RECORDED); with caps it does, before anything is spent: they cannot be checked. A
+    team's PostgreSQL ledger out of reach always stops it before anything is sent (the
+    team's caps and record live there).
     """
     content = not settings.no_log
     caps = wiring.spending_caps(settings)
@@ -229,15 +233,20 @@ def start_recording(
         ledger = ledger or wiring.open_ledger(settings)
     except LedgerError as exc:
         if caps:
-            raise LedgerError(f"cannot check the spending caps: {exc}") from exc
+            raise LedgerError(f"cannot check the spending caps: {exc}") from None
+        if is_url(settings.ledger):
+            raise LedgerError(f"{exc}; nothing was sent") from None
         return LedgerRecorder(None, exc, content=content), run
-    if caps:
-        try:
-            run = reserve_run(ledger, run, caps, content=content)
-        except BaseException:
-            ledger.close()
-            raise
-    return LedgerRecorder(ledger, content=content, start_recorded=bool(caps)), run
+    if not caps:
+        return LedgerRecorder(ledger, content=content), run
+    try:
+        run = reserve_run(ledger, run, caps, content=content)
+    except BaseException:
+        ledger.close()
+        raise
+    # Held while the run works: renewed, so no other host settles it (think.ledger.lease).
+    lease = LeaseKeeper(ledger.location, ledger.timeout, run.id).start()
+    return LedgerRecorder(ledger, content=content, start_recorded=True, lease=lease), run
 
 
 def _anomalies(found: list[str]) -> events.EventSink:

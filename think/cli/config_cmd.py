@@ -50,6 +50,7 @@ def show(
     from think.cli.console import stdout_console
     from think.config.paths import config_file, default_ledger_file
     from think.config.settings import load_settings, sources
+    from think.ledger.location import shown as location_shown
     from think.providers.endpoint import env_value
     from think.providers.presets import PRESETS
 
@@ -57,7 +58,7 @@ def show(
     where = sources()
     values = {name: _plain(getattr(settings, name)) for name in type(settings).model_fields}
     said = {name: source for name, (_, source) in where.items()}
-    values["ledger"] = values["ledger"] or str(default_ledger_file())
+    values["ledger"] = location_shown(values["ledger"] or str(default_ledger_file()))
     for name, (value, source) in _implied(settings).items():
         if values[name] is None:
             values[name], said[name] = value, source

@@ -101,6 +101,10 @@ def recent(
             "-q", "--query", metavar="TEXT", help="Full-text search of prompts and answers."
         ),
     ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", metavar="HOST", help="Runs made on this host (a team's ledger)."),
+    ] = None,
     json_output: JsonOpt = False,
     csv_output: CsvOpt = False,
     no_pager: NoPagerOpt = False,
@@ -127,7 +131,7 @@ def recent(
 
         raise UsageError(f"-n/--limit: {limit} is out of range; give 1 to {MAX_LIMIT:_}")
     fmt = output_format(json_output, csv_output)
-    flt = RunFilter(_since(since), model, status, escalated, query)
+    flt = RunFilter(_since(since), model, status, escalated, query, host)
     with _ledger() as ledger:
         # The table shows an excerpt of each prompt: only that much of it is read.
         excerpt = PROMPT_EXCERPT_CHARS if fmt == "table" else None
@@ -275,19 +279,21 @@ def _flat_rows(documents: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 @app.command("path", cls=PanelCommand)
 def path() -> None:
-    """Print the ledger file's path."""
+    """Print the ledger file's path (or its URL, the password masked)."""
     from think.config.paths import ledger_location
     from think.config.validation import ensure_valid_config
+    from think.ledger.location import shown
 
     ensure_valid_config()
-    typer.echo(ledger_location()[0])
+    typer.echo(shown(ledger_location()[0]))
 
 
 @app.command("backup", cls=PanelCommand)
 def backup(
     target: Annotated[Path, typer.Argument(metavar="FILE", help="A new file for the copy.")],
 ) -> None:
-    """Copy the ledger to FILE, consistent even while other runs write (mode 0600)."""
+    """Copy the ledger to FILE, consistent even while other runs write (mode 0600; a SQLite
+    ledger: back up a PostgreSQL one with pg_dump)."""
     with _ledger() as ledger:
         count = ledger.backup(target)
     typer.echo(f"backed up {count} runs to {target}")

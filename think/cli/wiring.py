@@ -351,4 +351,8 @@ def open_ledger(settings: Settings) -> Ledger:
 def spending_caps(settings: Settings) -> Caps:
     from think.ledger.caps import Caps
 
-    return Caps(daily=settings.daily_budget, monthly=settings.monthly_budget)
+    return Caps(
+        daily=settings.daily_budget,
+        monthly=settings.monthly_budget,
+        timezone=settings.budget_timezone,
+    )

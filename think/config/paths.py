@@ -56,8 +56,9 @@ DEFAULT_LEDGER_TIMEOUT = 10.0
 """Seconds a ledger write waits for another process's lock (``ledger_timeout``)."""
 
 
-def ledger_location() -> tuple[Path, float]:
-    """The ledger file and its busy timeout, as the settings would give them.
+def ledger_location() -> tuple[Path | str, float]:
+    """The ledger (a file, or a ``postgresql://`` URL) and its busy timeout, as the settings
+    would give them.
 
     ``THINK_LEDGER``/``THINK_LEDGER_TIMEOUT``, else the config file's ``ledger`` and
     ``ledger_timeout``, else the defaults. For ``think ledger`` commands, which need nothing
@@ -87,5 +88,9 @@ def ledger_location() -> tuple[Path, float]:
             f"invalid setting ledger_timeout: {raw_timeout!r} is not a positive number"
         )
     if ledger is not None and not isinstance(ledger, str):
-        raise ConfigError(f"invalid setting ledger ({path}): not a path")
-    return (Path(ledger).expanduser() if ledger else default_ledger_file()), timeout
+        raise ConfigError(f"invalid setting ledger ({path}): not a path or URL")
+    if not ledger:
+        return default_ledger_file(), timeout
+    from think.ledger.location import as_location
+
+    return as_location(ledger), timeout

@@ -110,14 +110,18 @@ class Settings(BaseSettings):
     connect_timeout: float = Field(default=10.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
     retry_base_delay: float = Field(default=0.5, ge=0)
-    ledger: Path | None = None
-    """Ledger file (``THINK_LEDGER``); default under the platform's user data dir."""
+    ledger: str | None = None
+    """Ledger file, or a ``postgresql://`` URL for a team's database (``THINK_LEDGER``);
+    default: a file under the platform's user data dir."""
     ledger_timeout: float = Field(default=DEFAULT_LEDGER_TIMEOUT, gt=0)
     """Seconds to wait for another process's ledger write before giving up."""
     daily_budget: Decimal | None = Field(default=None, ge=0, le=MAX_USD, allow_inf_nan=False)
     """USD that all runs of a local calendar day may spend together (``THINK_DAILY_BUDGET``)."""
     monthly_budget: Decimal | None = Field(default=None, ge=0, le=MAX_USD, allow_inf_nan=False)
     """USD that all runs of a local calendar month may spend together."""
+    budget_timezone: str | None = None
+    """Where the caps' days and months begin (``UTC``, ``Europe/Berlin``); unset: local
+    time. A team sharing one ledger sets one clock."""
     no_log: bool = False
     """Record costs and timings but no prompt, answer or reasoning (``--no-log``)."""
     reuse: bool | None = None
@@ -147,6 +151,20 @@ class Settings(BaseSettings):
             parse_tiers(value, "tier")
         except UsageError as exc:
             raise ValueError(str(exc).removeprefix("tier: ")) from None
+        return value
+
+    @field_validator("ledger", mode="before")
+    @classmethod
+    def _ledger(cls, value: Any) -> Any:
+        return str(value) if hasattr(value, "__fspath__") else value
+
+    @field_validator("budget_timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        from think.periods import budget_zone
+
+        if value is not None:
+            budget_zone(value)  # a name the time-zone database does not know: ValueError
         return value
 
     @field_validator("reuse_max_age")

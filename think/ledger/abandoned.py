@@ -6,8 +6,9 @@ too), and settled when it ends. A process that is killed, or a machine that goes
 settles it: its row would say ``running`` for ever, with no cost, although its calls were
 paid for. Such a run becomes ``abandoned``, with the cost of the calls it recorded, when
 
-- it holds a spending-cap reservation (see :mod:`think.ledger.caps`) that was not refreshed
-  (every recorded call refreshes it) for :data:`OTHER_HOST_TTL` (another host, whose
+- it holds a spending-cap reservation (see :mod:`think.ledger.caps`) that was not renewed
+  (every recorded call renews it, and so does its process while it works: see
+  :mod:`think.ledger.lease`) for :data:`LEASE` (another host, whose
   processes cannot be checked) or :data:`MAX_AGE` (any host), or whose process is gone
   (same host);
 - it holds none, and its process is gone (same host), or it started :data:`MAX_AGE` ago.
@@ -28,14 +29,22 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from think.ledger.schema import RUN_SPENT_SQL
 from think.periods import iso
 
-OTHER_HOST_TTL = timedelta(hours=1)
+if TYPE_CHECKING:
+    from think.ledger.engine import Engine
+
+Row = dict[str, Any]
+
+LEASE = timedelta(minutes=3)
+"""How long another host's reservation holds without being renewed (see
+:mod:`think.ledger.lease`)."""
+OTHER_HOST_TTL = LEASE
 MAX_AGE = timedelta(hours=24)
 ABANDONED = "abandoned"
 ABANDONED_ERROR = "the process ended before the run finished"
@@ -59,13 +68,13 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def _gone(row: sqlite3.Row, host: str) -> bool:
+def _gone(row: Row, host: str) -> bool:
     """Whether the run's process is known to have ended (only on this host)."""
     pid = row["reserved_pid"]
     return row["reserved_host"] == host and pid is not None and not process_alive(int(pid))
 
 
-def _reservation_stale(row: sqlite3.Row, now: datetime, host: str) -> bool:
+def _reservation_stale(row: Row, now: datetime, host: str) -> bool:
     heartbeat = row["reserved_at"]
     if heartbeat is None or heartbeat < iso(now - MAX_AGE):
         return True
@@ -74,9 +83,7 @@ def _reservation_stale(row: sqlite3.Row, now: datetime, host: str) -> bool:
     return bool(heartbeat < iso(now - OTHER_HOST_TTL))
 
 
-def _abandon(
-    conn: sqlite3.Connection, where: str, stale: Callable[[sqlite3.Row, str], bool], error: str
-) -> int:
+def _abandon(conn: Engine, where: str, stale: Callable[[Row, str], bool], error: str) -> int:
     """Mark abandoned the runs matching ``where`` that ``stale(row, this host)`` says can no
     longer finish: reservation released, cost = the calls they recorded."""
     host = this_host()
@@ -99,7 +106,7 @@ def _abandon(
     return len(ended)
 
 
-def expire_reservations(conn: sqlite3.Connection, now: datetime) -> int:
+def expire_reservations(conn: Engine, now: datetime) -> int:
     """Release the reservations of runs that can no longer finish; mark them abandoned."""
     return _abandon(
         conn,
@@ -109,13 +116,13 @@ def expire_reservations(conn: sqlite3.Connection, now: datetime) -> int:
     )
 
 
-def settle_dead_runs(conn: sqlite3.Connection, now: datetime) -> int:
+def settle_dead_runs(conn: Engine, now: datetime) -> int:
     """Before a run starts: expire dead runs' reservations (also when no cap is set any more)
     and mark abandoned the dead runs that held none."""
     return expire_reservations(conn, now) + abandon_dead_runs(conn, now)
 
 
-def abandon_dead_runs(conn: sqlite3.Connection, now: datetime) -> int:
+def abandon_dead_runs(conn: Engine, now: datetime) -> int:
     """Mark abandoned the running runs without a reservation whose process has ended."""
     cutoff = iso(now - MAX_AGE)
     return _abandon(

@@ -1,23 +1,25 @@
 """Spending caps across runs (``daily_budget``, ``monthly_budget``), enforced in the ledger.
 
 Before a run spends anything it reserves its maximum cost (``--max-cost``; by default all
-that the caps leave) on its ``runs`` row, inside one ``BEGIN IMMEDIATE`` transaction that
-first adds up what the cap's period has already spent and what running runs hold. No other
-process can write between that sum and the reservation, so concurrent runs cannot together
-pass a cap. When the run finishes, its row is settled: the reservation is cleared and its
-actual cost (never more than the reservation, by the budget governor) counts instead.
+that the caps leave) on its ``runs`` row, inside one write transaction that first adds up
+what the cap's period has already spent and what running runs hold: ``BEGIN IMMEDIATE`` on
+SQLite, an advisory transaction lock on the caps on PostgreSQL. No other process (on
+PostgreSQL: no other machine) can reserve between that sum and the reservation, so
+concurrent runs cannot together pass a cap. When the run finishes, its row is settled: the
+reservation is cleared and its actual cost (never more than the reservation, by the budget
+governor) counts instead.
 
 A run that crashed leaves its reservation behind. It expires, and the calls it recorded count
 instead, when the process that made it is gone (see :mod:`think.ledger.abandoned`); the run's
 status becomes ``abandoned``.
 
-Spend counts toward the period in which its run started, in local time.
+Spend counts toward the period in which its run started, in local time, or in the zone
+``budget_timezone`` names (a team's one clock).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
@@ -27,10 +29,11 @@ from think.errors import SpendingCapReached
 from think.ledger.abandoned import settle_dead_runs
 from think.ledger.rows import run_row
 from think.ledger.store import Ledger
-from think.periods import day_start, iso, month_start
+from think.periods import budget_zone, day_start, iso, month_start
 
 if TYPE_CHECKING:
     from think import events
+    from think.ledger.engine import Engine
 from think.money import MAX_USD, format_usd, usd_from_ledger
 
 _ZERO = Decimal(0)
@@ -40,6 +43,8 @@ _ZERO = Decimal(0)
 class Caps:
     daily: Decimal | None = None
     monthly: Decimal | None = None
+    timezone: str | None = None
+    """Where the days and months begin (``budget_timezone``); None: local time."""
 
     def __bool__(self) -> bool:
         return self.daily is not None or self.monthly is not None
@@ -73,7 +78,7 @@ _MAX = float(MAX_USD)
 def _amount(column: str) -> str:
     """``column`` as a cap counts it: NULL when not a non-negative number, at most
     :data:`MAX_USD` (SQLite stores NaN as NULL; an infinity compares above every number)."""
-    return f"(CASE WHEN {column} >= 0 THEN min({column}, {_MAX}) END)"
+    return f"(CASE WHEN {column} > {_MAX} THEN {_MAX} WHEN {column} >= 0 THEN {column} END)"
 
 
 _CALLS_SPENT = (
@@ -92,17 +97,20 @@ _SPEND_SQL = (
 )
 
 
-def allowances(conn: sqlite3.Connection, caps: Caps, now: datetime) -> list[Allowance]:
+def allowances(conn: Engine, caps: Caps, now: datetime) -> list[Allowance]:
     """What each configured cap leaves right now (call inside the reserving transaction)."""
     result = []
+    zone = None if caps.timezone is None else budget_zone(caps.timezone)
+    clock = "" if caps.timezone is None else f" ({caps.timezone})"
     for name, period, cap, since in (
-        ("daily budget", "today", caps.daily, day_start(now)),
-        ("monthly budget", "this month", caps.monthly, month_start(now)),
+        ("daily budget", f"today{clock}", caps.daily, day_start(now, zone)),
+        ("monthly budget", f"this month{clock}", caps.monthly, month_start(now, zone)),
     ):
         if cap is None:
             continue
-        spent, held = conn.execute(_SPEND_SQL, [iso(since)]).fetchone()
-        result.append(Allowance(name, period, cap, usd_from_ledger(spent), usd_from_ledger(held)))
+        found = conn.execute(_SPEND_SQL, [iso(since)]).fetchone()
+        spent, held = usd_from_ledger(found["spent"]), usd_from_ledger(found["held"])
+        result.append(Allowance(name, period, cap, spent, held))
     return result
 
 
@@ -125,7 +133,7 @@ def reserve_run(
     :class:`SpendingCapReached` (nothing recorded, nothing spent) when it does not fit.
     """
     now = now or datetime.now(UTC)
-    with ledger.immediate("reserve in") as conn:
+    with ledger.immediate("reserve in", lock="caps") as conn:
         settle_dead_runs(conn, now)
         left = allowances(conn, caps, now)
         tightest = min(left, key=lambda a: a.remaining)

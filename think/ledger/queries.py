@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from think.errors import UsageError
+from think.ledger.engine import Engine
 from think.ledger.records import StoredCall, StoredRun
 from think.ledger.store import Ledger
 from think.money import usd_fields
@@ -33,10 +34,12 @@ class RunFilter:
     status: str | None = None
     escalated: bool | None = None
     text: str | None = None
+    host: str | None = None
+    """The host whose process ran the run (``reserved_host``): a team's machines apart."""
 
-    def where(self, *, text: bool = True) -> tuple[str, list[Any]]:
-        """The SQL condition on ``runs`` (no alias) and its parameters (``text=False``:
-        without the full-text condition)."""
+    def where(self, engine: Engine, *, text: bool = True) -> tuple[str, list[Any]]:
+        """The SQL condition on ``runs`` (no alias) and its parameters, for ``engine``
+        (``text=False``: without the full-text condition)."""
         clauses: list[str] = []
         params: list[Any] = []
         if self.since is not None:
@@ -50,34 +53,26 @@ class RunFilter:
                 )
             clauses.append("status = ?")
             params.append(self.status)
+        if self.host is not None:
+            clauses.append("reserved_host = ?")
+            params.append(self.host)
         if self.escalated is not None:
             clauses.append("escalated = ?")
             params.append(int(self.escalated))
         if self.model is not None:
             # The model that answered, or any model a call went to; provider optional.
+            colon = engine.position("':'", "answer_model")
             clauses.append(
-                "(answer_model = ? OR substr(answer_model, instr(answer_model, ':') + 1) = ? "
+                f"(answer_model = ? OR substr(answer_model, {colon} + 1) = ? "
                 "OR EXISTS (SELECT 1 FROM calls c WHERE c.run_id = runs.id "
                 "AND (c.model = ? OR c.provider || ':' || c.model = ?)))"
             )
             params += [self.model] * 4
         if self.text is not None and text:
-            clauses.append("rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH ?)")
-            params.append(fts_query(self.text))
-        return (" AND ".join(clauses) or "1"), params
-
-
-def fts_query(text: str) -> str:
-    """Each word of ``text`` as a quoted FTS5 term: all must occur (any order), and no word
-    is taken as FTS5 syntax. A trailing ``*`` keeps its prefix meaning (``escal*``)."""
-    terms = []
-    for word in text.split():
-        prefix = word.endswith("*") and len(word) > 1
-        core = word.rstrip("*") if prefix else word
-        terms.append('"' + core.replace('"', '""') + '"' + ("*" if prefix else ""))
-    if not terms:
-        raise UsageError("-q: give one or more words to search for")
-    return " ".join(terms)
+            condition, words = engine.text_match(self.text)
+            clauses.append(condition)
+            params += words
+        return (" AND ".join(clauses) or "1 = 1"), params
 
 
 TEXT_COLUMNS = ("prompt", "answer", "final_answer")
@@ -106,14 +101,15 @@ def list_runs(
     cut to that many characters and no answers (a listing of 16 MB prompts reads 16 MB
     of none of them)."""
     columns = listing_columns(excerpt)
-    if flt.text is not None:
+    engine = ledger.engine
+    if flt.text is not None and engine.name == "sqlite":
         rows = _search(ledger, flt, limit, columns)
-    else:
-        where, params = flt.where()
+    else:  # PostgreSQL: its planner reads the full-text index and the order itself
+        where, params = flt.where(engine)
         rows = list(
             ledger.rows(
                 f"SELECT {columns} FROM runs WHERE {where} "
-                "ORDER BY started_at DESC, rowid DESC LIMIT ?",
+                f"ORDER BY started_at DESC, {engine.row_order} DESC LIMIT ?",
                 [*params, limit],
             )
         )
@@ -121,10 +117,13 @@ def list_runs(
 
 
 def _search(ledger: Ledger, flt: RunFilter, limit: int, columns: str) -> list[dict[str, Any]]:
-    """Full-text matches, newest first, reading the index newest-first in growing batches
-    (rowids grow as runs are recorded) until ``limit`` runs also pass the other filters: a
-    common word costs no more than a rare one (instead of sorting every match by time)."""
-    where, params = flt.where(text=False)
+    """Full-text matches on SQLite, newest first, reading the FTS5 index newest-first in
+    growing batches (rowids grow as runs are recorded) until ``limit`` runs also pass the
+    other filters: a common word costs no more than a rare one (instead of sorting every
+    match by time)."""
+    from think.ledger.sqlite_file import fts_query
+
+    where, params = flt.where(ledger.engine, text=False)
     query = fts_query(flt.text or "")
     batch_sql = (
         "SELECT rowid FROM runs_fts WHERE runs_fts MATCH ? AND rowid < ? "
@@ -182,10 +181,11 @@ def run_document(run: StoredRun, calls: list[StoredCall]) -> dict[str, Any]:
 def export_documents(ledger: Ledger, flt: RunFilter) -> Generator[dict[str, Any], None, None]:
     """Every matching run with its calls, oldest first, streamed in constant memory from one
     read snapshot (runs written meanwhile are not half-included)."""
-    where, params = flt.where()
+    where, params = flt.where(ledger.engine)
     with ledger.snapshot():
         for run in ledger.rows(
-            f"SELECT * FROM runs WHERE {where} ORDER BY started_at, rowid", params
+            f"SELECT * FROM runs WHERE {where} ORDER BY started_at, {ledger.engine.row_order}",
+            params,
         ):
             stored = StoredRun.from_row(run)
             yield run_document(stored, calls_of(ledger, stored))

@@ -8,6 +8,7 @@ from think.errors import LedgerError
 
 if TYPE_CHECKING:
     from think import events
+    from think.ledger.lease import LeaseKeeper
     from think.ledger.store import Ledger
 
 
@@ -26,12 +27,22 @@ class LedgerRecorder:
         *,
         content: bool = True,
         start_recorded: bool = False,
+        lease: LeaseKeeper | None = None,
     ) -> None:
         self.ledger = ledger
+        self.lease = lease
+        """Renews the run's reservation while it works (a capped run)."""
         self.error = error
         self.content = content
         self.start_recorded = start_recorded
         """The run's start is already in the ledger (a spending-cap reservation wrote it)."""
+
+    def close(self) -> None:
+        """Stop renewing the run's lease and close the ledger (the run has ended)."""
+        if self.lease is not None:
+            self.lease.stop()
+        if self.ledger is not None:
+            self.ledger.close()
 
     def __call__(self, event: events.Event) -> None:
         from think import events

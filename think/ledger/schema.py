@@ -1,13 +1,17 @@
-"""The ledger's schema as numbered migrations (``PRAGMA user_version`` holds the number).
+"""The ledger's schema as numbered migrations, one definition for both engines.
 
-Each migration runs once, in order, inside a transaction, when a ledger is opened.
-Never edit a released migration: add a new one. (Migration 1's SQL is frozen in
+Each migration runs once, in order, inside a transaction, when a ledger is opened (the
+engine keeps the number: SQLite's ``PRAGMA user_version``, PostgreSQL's ``schema_version``).
+A migration names the tables it creates and the columns it adds (each engine declares their
+types), the SQL both engines run, and each engine's own SQL where they differ (full-text
+search). Never edit a released migration: add a new one. (Migration 1's SQL is frozen in
 ``tests/fixtures/ledger/schema_v1.sql``; a test checks it still creates exactly that.)
 
 1. ``runs`` and ``calls`` (the first released schema).
 2. Spending-cap reservations on ``runs`` (``reserved_usd``, ``reserved_at``, ``reserved_pid``,
-   ``reserved_host``), ``no_log``, the ``runs_fts`` full-text index over prompts and answers
-   (FTS5, kept current by triggers), and indexes for the ledger's filters and stats.
+   ``reserved_host``), ``no_log``, a full-text index over prompts and answers (SQLite: FTS5
+   ``runs_fts``, kept current by triggers; PostgreSQL: a GIN index over their
+   ``tsvector``), and indexes for the ledger's filters and stats.
 3. An index of the runs still ``running``: each starting run looks for those whose process
    ended (:mod:`think.ledger.abandoned`); ``reserved_pid``/``reserved_host`` now name the
    process of every running run, not only of those holding a reservation.
@@ -27,11 +31,7 @@ Never edit a released migration: add a new one. (Migration 1's SQL is frozen in
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # imported only when a migration runs (think.ledger.Ledger._migrate)
-    from sqlite_utils import Database
-    from sqlite_utils.db import Table
+from dataclasses import dataclass, field
 
 RUN_SPENT_SQL = (
     "coalesce(cost_usd, (SELECT sum(c.cost_usd) FROM calls c WHERE c.run_id = runs.id), 0)"
@@ -137,26 +137,73 @@ RUN_COLUMNS: dict[str, type] = {
 CALL_COLUMNS: dict[str, type] = {**CALL_COLUMNS_V1, **CALL_COLUMNS_V6, **CALL_COLUMNS_V7}
 """The ``calls`` table's columns today, in table order."""
 
-_SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "REAL"}
+
+@dataclass(frozen=True)
+class Table:
+    """A table a migration creates: its columns in order (the first is the primary key)."""
+
+    name: str
+    columns: dict[str, type]
+    not_null: frozenset[str] = frozenset()
+    references: dict[str, str] = field(default_factory=dict)
+    """Columns that reference another table's ``id``."""
+
+    def create_sql(self, column_type: Callable[[type], str]) -> str:
+        # The layout sqlite-utils wrote for migration 1 (frozen in schema_v1.sql).
+        lines = []
+        for position, (name, kind) in enumerate(self.columns.items()):
+            line = f'   "{name}" {column_type(kind)}'
+            if position == 0:
+                line += " PRIMARY KEY"
+            if name in self.not_null:
+                line += " NOT NULL"
+            if name in self.references:
+                line += f' REFERENCES "{self.references[name]}"("id")'
+            lines.append(line)
+        return f'CREATE TABLE "{self.name}" (\n' + ",\n".join(lines) + "\n)"
 
 
-def table(db: Database, name: str) -> Table:
-    return db.table(name)
+@dataclass(frozen=True)
+class Migration:
+    """One step of the schema, for both engines, applied in this order: the tables it
+    creates, the columns it adds, ``sql`` (both engines), then the engine's own."""
+
+    create: tuple[Table, ...] = ()
+    add: tuple[tuple[str, dict[str, type]], ...] = ()
+    """(table, columns) to add, in order."""
+    sql: tuple[str, ...] = ()
+    sqlite: tuple[str, ...] = ()
+    postgresql: tuple[str, ...] = ()
+
+    def statements(self, engine: str, column_type: Callable[[type], str]) -> list[str]:
+        """The statements that apply this step on ``engine`` (``sqlite``, ``postgresql``)."""
+        found = [table.create_sql(column_type) for table in self.create]
+        found += [
+            f"ALTER TABLE {table} ADD COLUMN {name} {column_type(kind)}"
+            for table, columns in self.add
+            for name, kind in columns.items()
+        ]
+        return found + list(self.sql) + list(getattr(self, engine))
 
 
-def _initial(db: Database) -> None:
-    table(db, "runs").create(RUN_COLUMNS_V1, pk="id", not_null={"started_at", "status", "strategy"})
-    table(db, "calls").create(
-        CALL_COLUMNS_V1,
-        pk="id",
-        foreign_keys=[("run_id", "runs", "id")],
-        not_null={"run_id", "seq", "provider", "model", "status"},
-    )
-    table(db, "runs").create_index(["started_at"])
-    table(db, "calls").create_index(["run_id"])
+def _index(table: str, column: str) -> str:
+    return f'CREATE INDEX "idx_{table}_{column}"\n    ON "{table}" ("{column}")'
 
 
-_V2_SQL = (
+_INITIAL = Migration(
+    create=(
+        Table("runs", RUN_COLUMNS_V1, frozenset({"started_at", "status", "strategy"})),
+        Table(
+            "calls",
+            CALL_COLUMNS_V1,
+            frozenset({"run_id", "seq", "provider", "model", "status"}),
+            {"run_id": "runs"},
+        ),
+    ),
+    sql=(_index("runs", "started_at"), _index("calls", "run_id")),
+)
+
+_FTS5 = (
     # The whole FTS5 index lives beside the table it indexes (external content): the text is
     # stored once, in ``runs``, and triggers keep the index in step with every write.
     "CREATE VIRTUAL TABLE runs_fts USING fts5("
@@ -174,64 +221,57 @@ _V2_SQL = (
     "VALUES ('delete', old.rowid, old.prompt, old.answer); "
     "INSERT INTO runs_fts (rowid, prompt, answer) VALUES (new.rowid, new.prompt, new.answer); "
     "END",
-    # Runs holding a spending-cap reservation (few at any time).
-    "CREATE INDEX idx_runs_reserved ON runs (reserved_usd) WHERE reserved_usd IS NOT NULL",
-    # Stats and cap checks read these instead of the wide rows (covering indexes).
-    "CREATE INDEX idx_runs_stats ON runs (started_at, strategy, status, escalated, cost_usd, "
-    "strong_only_cost_usd, reserved_usd, id)",
-    "CREATE INDEX idx_calls_stats ON calls (provider, model, started_at, cost_usd)",
-    "CREATE INDEX idx_calls_run_seq ON calls (run_id, seq)",
-    "DROP INDEX idx_calls_run_id",
 )
 
+PG_RUNS_TEXT = (
+    "to_tsvector('simple'::regconfig, coalesce(prompt, '') || ' ' || coalesce(answer, ''))"
+)
+"""What PostgreSQL's full-text index holds of a run (a search names the same expression)."""
 
-def _reservations_search_indexes(db: Database) -> None:
-    for name, kind in RUN_COLUMNS_V2.items():
-        db.execute(f"ALTER TABLE runs ADD COLUMN {name} {_SQL_TYPES[kind]}")
-    for statement in _V2_SQL:
-        db.execute(statement)
+_RESERVATIONS_SEARCH_INDEXES = Migration(
+    add=(("runs", RUN_COLUMNS_V2),),
+    sql=(
+        # Runs holding a spending-cap reservation (few at any time).
+        "CREATE INDEX idx_runs_reserved ON runs (reserved_usd) WHERE reserved_usd IS NOT NULL",
+        # Stats and cap checks read these instead of the wide rows (covering indexes).
+        "CREATE INDEX idx_runs_stats ON runs (started_at, strategy, status, escalated, "
+        "cost_usd, strong_only_cost_usd, reserved_usd, id)",
+        "CREATE INDEX idx_calls_stats ON calls (provider, model, started_at, cost_usd)",
+        "CREATE INDEX idx_calls_run_seq ON calls (run_id, seq)",
+        "DROP INDEX idx_calls_run_id",
+    ),
+    sqlite=_FTS5,
+    postgresql=(f"CREATE INDEX idx_runs_fts ON runs USING gin ({PG_RUNS_TEXT})",),
+)
 
+_RUNNING_RUNS_INDEX = Migration(
+    sql=("CREATE INDEX idx_runs_running ON runs (started_at) WHERE status = 'running'",)
+)
 
-def _running_runs_index(db: Database) -> None:
-    db.execute("CREATE INDEX idx_runs_running ON runs (started_at) WHERE status = 'running'")
+_ANSWER_SHAPES = Migration(add=(("runs", RUN_COLUMNS_V4),))
 
-
-def _answer_shapes(db: Database) -> None:
-    for name, kind in RUN_COLUMNS_V4.items():
-        db.execute(f"ALTER TABLE runs ADD COLUMN {name} {_SQL_TYPES[kind]}")
-
-
-def _fingerprints(db: Database) -> None:
-    for name, kind in RUN_COLUMNS_V5.items():
-        db.execute(f"ALTER TABLE runs ADD COLUMN {name} {_SQL_TYPES[kind]}")
-    # A reuse look-up: the newest run with this fingerprint (only runs that have one).
-    db.execute(
+_FINGERPRINTS = Migration(
+    add=(("runs", RUN_COLUMNS_V5),),
+    sql=(
+        # A reuse look-up: the newest run with this fingerprint (only runs that have one).
         "CREATE INDEX idx_runs_fingerprint ON runs (fingerprint, started_at) "
-        "WHERE fingerprint IS NOT NULL"
-    )
-    db.execute(
-        "CREATE INDEX idx_runs_reused ON runs (started_at, reused_from) WHERE status = 'reused'"
-    )
+        "WHERE fingerprint IS NOT NULL",
+        "CREATE INDEX idx_runs_reused ON runs (started_at, reused_from) WHERE status = 'reused'",
+    ),
+)
 
+_UNTRUSTED_USAGE = Migration(add=(("calls", CALL_COLUMNS_V6),))
 
-def _untrusted_usage(db: Database) -> None:
-    for name, kind in CALL_COLUMNS_V6.items():
-        db.execute(f"ALTER TABLE calls ADD COLUMN {name} {_SQL_TYPES[kind]}")
+_SERVICE_TIERS = Migration(add=(("calls", CALL_COLUMNS_V7),))
 
-
-def _service_tiers(db: Database) -> None:
-    for name, kind in CALL_COLUMNS_V7.items():
-        db.execute(f"ALTER TABLE calls ADD COLUMN {name} {_SQL_TYPES[kind]}")
-
-
-MIGRATIONS: list[Callable[[Database], None]] = [
-    _initial,
-    _reservations_search_indexes,
-    _running_runs_index,
-    _answer_shapes,
-    _fingerprints,
-    _untrusted_usage,
-    _service_tiers,
+MIGRATIONS: list[Migration] = [
+    _INITIAL,
+    _RESERVATIONS_SEARCH_INDEXES,
+    _RUNNING_RUNS_INDEX,
+    _ANSWER_SHAPES,
+    _FINGERPRINTS,
+    _UNTRUSTED_USAGE,
+    _SERVICE_TIERS,
 ]
 """``MIGRATIONS[i]`` takes a ledger from version ``i`` to ``i + 1``."""
 

@@ -82,14 +82,14 @@ def _usd(value: float | None) -> Decimal:
 
 _RUN_AGGREGATES = (
     f"count(*) AS runs, sum({RUN_SPENT_SQL}) AS spent, "
-    "sum(strategy = 'cascade' AND status != 'reused') AS cascades, "
+    "sum(CASE WHEN strategy = 'cascade' AND status != 'reused' THEN 1 ELSE 0 END) AS cascades, "
     "sum(CASE WHEN strategy = 'cascade' THEN escalated ELSE 0 END) AS escalated, "
     # savings: only runs that answered (a failed run's strong-alone figure is a worst case
     # for an answer nobody got)
     "sum(CASE WHEN status = 'ok' THEN strong_only_cost_usd END) AS strong_alone, "
     "sum(CASE WHEN status = 'ok' AND strong_only_cost_usd IS NOT NULL "
     f"THEN {RUN_SPENT_SQL} END) AS comparable, "
-    "sum(cost_usd IS NULL AND status != 'running') AS unknown_cost"
+    "sum(CASE WHEN cost_usd IS NULL AND status != 'running' THEN 1 ELSE 0 END) AS unknown_cost"
 )
 
 
@@ -147,7 +147,8 @@ def _local_date(stamp: str) -> date:
 def _call_rows(ledger: Ledger, key: str, since: str | None) -> list[Row]:
     sql = (
         f"SELECT {key}, count(*) AS calls, sum(cost_usd) AS spent, "
-        "sum(cost_usd IS NULL) AS unknown_cost FROM calls WHERE started_at >= ? "
+        "sum(CASE WHEN cost_usd IS NULL THEN 1 ELSE 0 END) AS unknown_cost "
+        "FROM calls WHERE started_at >= ? "
         f"GROUP BY {key}"  # in the covering index's order: no sorting
     )
     rows = [
