@@ -696,6 +696,8 @@ def test_sse_events(server: FakeOpenAIServer, client: httpx.Client) -> None:
 
 SSE_FIXTURES = sorted(p.name for p in FIXTURES_DIR.glob("*.sse"))
 JSON_FIXTURES = sorted(p.name for p in FIXTURES_DIR.glob("*.json"))
+CHAT_JSON_FIXTURES = [name for name in JSON_FIXTURES if not name.startswith("batch_")]
+BATCH_JSON_FIXTURES = [name for name in JSON_FIXTURES if name.startswith("batch_")]
 
 
 def test_fixture_inventory() -> None:
@@ -737,7 +739,7 @@ def test_sse_fixture_replayed_verbatim(
         assert u["total_tokens"] == u["prompt_tokens"] + u["completion_tokens"]
 
 
-@pytest.mark.parametrize("name", JSON_FIXTURES)
+@pytest.mark.parametrize("name", CHAT_JSON_FIXTURES)
 def test_json_fixture_replayed_verbatim(
     server: FakeOpenAIServer, client: httpx.Client, name: str
 ) -> None:
@@ -753,6 +755,18 @@ def test_json_fixture_replayed_verbatim(
             assert set(body["error"]) == {"message", "type", "param", "code"}
     else:
         assert body["object"] == "chat.completion"
+
+
+@pytest.mark.parametrize("name", BATCH_JSON_FIXTURES)
+def test_batch_object_fixtures_are_batch_or_file_objects(name: str) -> None:
+    body = json.loads((FIXTURES_DIR / name).read_text())
+    if name == "batch_file_object.json":
+        assert body["object"] == "file"
+        assert body["purpose"] in {"batch", "batch_output"}
+    else:
+        assert body["object"] == "batch"
+        assert body["status"] in {"expired", "failed", "in_progress"}
+        assert body["endpoint"] == "/v1/chat/completions"
 
 
 def test_n3_fixture_interleaves() -> None:
