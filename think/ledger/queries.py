@@ -33,6 +33,8 @@ class RunFilter:
     status: str | None = None
     escalated: bool | None = None
     text: str | None = None
+    batch: str | None = None
+    """A batch id, or the start of one (``think batch`` prints it)."""
 
     def where(self, *, text: bool = True) -> tuple[str, list[Any]]:
         """The SQL condition on ``runs`` (no alias) and its parameters (``text=False``:
@@ -61,6 +63,12 @@ class RunFilter:
                 "AND (c.model = ? OR c.provider || ':' || c.model = ?)))"
             )
             params += [self.model] * 4
+        if self.batch is not None:
+            prefix = self.batch.strip().lower()
+            if not prefix:
+                raise UsageError("--batch: give a batch id (or the start of one)")
+            clauses.append("batch_id >= ? AND batch_id < ?")  # a prefix, by the batch index
+            params += [prefix, prefix + _MAX_CHAR]
         if self.text is not None and text:
             clauses.append("rowid IN (SELECT rowid FROM runs_fts WHERE runs_fts MATCH ?)")
             params.append(fts_query(self.text))

@@ -22,6 +22,8 @@ Never edit a released migration: add a new one. (Migration 1's SQL is frozen in
    was not believed, and its report as it came (JSON), beside the local counts that stand.
 7. ``requested_tier`` and ``served_tier`` on ``calls``: the service tier a call asked for
    (``--tier``) and the one the provider said served it, which its cost is priced at.
+8. ``batch_id`` on ``runs``: the ``think batch`` a run was one prompt of, and an index to list
+   a batch's runs (``think ledger --batch ID``).
 """
 
 from __future__ import annotations
@@ -127,11 +129,16 @@ CALL_COLUMNS_V7: dict[str, type] = {
     "served_tier": str,
 }
 
+RUN_COLUMNS_V8: dict[str, type] = {
+    "batch_id": str,
+}
+
 RUN_COLUMNS: dict[str, type] = {
     **RUN_COLUMNS_V1,
     **RUN_COLUMNS_V2,
     **RUN_COLUMNS_V4,
     **RUN_COLUMNS_V5,
+    **RUN_COLUMNS_V8,
 }
 """The ``runs`` table's columns today, in table order."""
 CALL_COLUMNS: dict[str, type] = {**CALL_COLUMNS_V1, **CALL_COLUMNS_V6, **CALL_COLUMNS_V7}
@@ -224,6 +231,15 @@ def _service_tiers(db: Database) -> None:
         db.execute(f"ALTER TABLE calls ADD COLUMN {name} {_SQL_TYPES[kind]}")
 
 
+def _batches(db: Database) -> None:
+    for name, kind in RUN_COLUMNS_V8.items():
+        db.execute(f"ALTER TABLE runs ADD COLUMN {name} {_SQL_TYPES[kind]}")
+    # ``think ledger --batch ID``: a batch's runs (only runs that were part of one).
+    db.execute(
+        "CREATE INDEX idx_runs_batch ON runs (batch_id, started_at) WHERE batch_id IS NOT NULL"
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _initial,
     _reservations_search_indexes,
@@ -232,6 +248,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _fingerprints,
     _untrusted_usage,
     _service_tiers,
+    _batches,
 ]
 """``MIGRATIONS[i]`` takes a ledger from version ``i`` to ``i + 1``."""
 
