@@ -175,7 +175,7 @@ async def evaluate(
         )
         collected.append(result)
         if results is not None:
-            results.append(result)
+            results.add(result)
         if progress is not None:
             progress(result)
 

@@ -8,6 +8,7 @@ from think.errors import LedgerError
 
 if TYPE_CHECKING:
     from think import events
+    from think.ledger.caps import Caps
     from think.ledger.store import Ledger
 
 
@@ -50,3 +51,16 @@ class LedgerRecorder:
                 self.ledger.record_call(event.call, content=self.content)
         except LedgerError as exc:
             self.error = exc
+
+
+def start_run(
+    ledger: Ledger, run: events.RunRecord, caps: Caps, *, content: bool = True
+) -> tuple[LedgerRecorder, events.RunRecord]:
+    """The recorder of a run that starts now; under spending caps, the run's maximum cost
+    reserved in the ledger first (:func:`~think.ledger.caps.reserve_run`: it raises
+    :class:`~think.errors.SpendingCapReached`, nothing recorded, when it does not fit)."""
+    if caps:
+        from think.ledger.caps import reserve_run
+
+        run = reserve_run(ledger, run, caps, content=content)
+    return LedgerRecorder(ledger, content=content, start_recorded=bool(caps)), run
