@@ -10,13 +10,12 @@ already in the ledger is answered from it at $0, as a single run would be.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from think import events
-from think.batch.pool import Pool, Stop
+from think.batch.pool import Pool, Stop, run_all
 from think.errors import LedgerError
 from think.ledger.caps import Caps
 from think.ledger.recorder import LedgerRecorder, start_run
@@ -88,7 +87,7 @@ async def run_now(
         if run is not None:
             finished(job, run)
 
-    await asyncio.gather(*(one(job) for job in jobs))
+    await run_all(one(job) for job in jobs)
     errors = [recorder.error for recorder in recorders if recorder.error is not None]
     return Outcome(pool.stopped, errors[0] if errors else None)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -48,6 +48,17 @@ def _ignore(event: events.Event) -> None:
 def unrecorded(query: Query) -> tuple[events.RunRecord, events.EventSink]:
     """A run whose events go nowhere (``think eval``: its results file is the record)."""
     return start_record(query), _ignore
+
+
+async def run_all(work: Iterable[Awaitable[None]]) -> None:
+    """Await every one of ``work`` concurrently; the first exception is raised once all
+    have ended. Cancelled (Ctrl-C), each ends its own way before this does: a run in flight
+    records its end (``asyncio.gather`` would end at the first task cancelled, and the
+    runs still closing their connections would be cancelled again, left ``running``)."""
+    outcomes = await asyncio.gather(*work, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
+            raise outcome
 
 
 class Pool:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from think import events
-from think.batch.pool import Pool
+from think.batch.pool import Pool, run_all
 from think.calls import PriceLookup
 from think.errors import UsageError
 from think.evaluate.code_items import parse_code_test, parse_gate, with_item_gate
@@ -179,7 +179,7 @@ async def evaluate(
         if progress is not None:
             progress(result)
 
-    await asyncio.gather(*(one(item, c) for item in items for c in contestants))
+    await run_all(one(item, c) for item in items for c in contestants)
     return collected, pool.stopped.reason if pool.stopped is not None else None
 
 
