@@ -42,6 +42,7 @@ def test_bash_completes_commands_and_options() -> None:
         "--escalated",
         "--not-escalated",
         "--query",
+        "--batch",
         "--json",
         "--csv",
         "--no-pager",
@@ -50,6 +51,8 @@ def test_bash_completes_commands_and_options() -> None:
     assert bash_complete("config", "s") == ["show"]
     assert "--max-cost" in bash_complete("--max")
     assert "--max-cost" in bash_complete("ask", "--max")
+    assert bash_complete("bat") == ["batch"]
+    assert {"--restart", "--results", "--concurrency"} <= set(bash_complete("batch", "--"))
 
 
 @pytest.mark.parametrize(("shell", "flag"), [("zsh", "-n"), ("fish", "--no-execute")])
