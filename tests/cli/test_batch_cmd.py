@@ -312,3 +312,18 @@ def test_no_log_keeps_no_results_file(
     kept = tmp_path / "kept.jsonl"
     assert batch(str(path), "-m", MODEL, "--no-log", "--results", str(kept)).code == 0
     assert len(kept.read_text(encoding="utf-8").splitlines()) == 3
+
+
+def test_the_query_options_apply_to_every_prompt(
+    server: FakeOpenAIServer, batch: Any, tmp_path: Path
+) -> None:
+    """The ask options are the batch's too: here the system prompt, the output limit and
+    the service tier reach every request."""
+    path = prompts_file(tmp_path, 3)
+    argv = ["-m", MODEL, "--system", "Be brief.", "--max-tokens", "77", "--tier", "flex"]
+    result = batch(str(path), *argv)
+    assert result.code == 0, result.err
+    for request in server.chat_requests:
+        assert request.body["messages"][0] == {"role": "system", "content": "Be brief."}
+        assert 77 in (request.body.get("max_completion_tokens"), request.body.get("max_tokens"))
+        assert request.body["service_tier"] == "flex"
