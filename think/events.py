@@ -93,6 +93,8 @@ class RunRecord:
     """What shapes the answer, hashed (:func:`think.reuse.fingerprint`); ``None``: unknown."""
     reused_from: str | None = None
     """The run whose answer this run reused (status ``reused``)."""
+    batch_id: str | None = None
+    """The ``think batch`` this run was one prompt of."""
 
 
 @dataclass(frozen=True)

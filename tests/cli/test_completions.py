@@ -43,6 +43,7 @@ def test_bash_completes_commands_and_options() -> None:
         "--not-escalated",
         "--query",
         "--host",
+        "--batch",
         "--json",
         "--csv",
         "--no-pager",
@@ -51,6 +52,8 @@ def test_bash_completes_commands_and_options() -> None:
     assert bash_complete("config", "s") == ["show"]
     assert "--max-cost" in bash_complete("--max")
     assert "--max-cost" in bash_complete("ask", "--max")
+    assert bash_complete("bat") == ["batch"]
+    assert {"--restart", "--results", "--concurrency"} <= set(bash_complete("batch", "--"))
 
 
 @pytest.mark.parametrize(("shell", "flag"), [("zsh", "-n"), ("fish", "--no-execute")])

@@ -8,7 +8,13 @@ from pathlib import Path
 from tests.paths import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "think"
-LOWER_ROOMS = ("think.providers", "think.strategies", "think.ledger", "think.evaluate")
+LOWER_ROOMS = (
+    "think.providers",
+    "think.strategies",
+    "think.ledger",
+    "think.evaluate",
+    "think.batch",
+)
 
 
 def module_name(path: Path) -> str:

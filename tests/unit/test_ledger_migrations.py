@@ -21,6 +21,7 @@ INDEXES = {
     "idx_calls_stats",
     "idx_runs_fingerprint",
     "idx_runs_reused",
+    "idx_runs_batch",
 }
 
 

@@ -16,7 +16,15 @@ import typer
 from typer.core import TyperGroup
 
 from think import __version__
-from think.cli import ask_cmd, calibrate_cmd, config_cmd, eval_cmd, ledger_cmd, models_cmd
+from think.cli import (
+    ask_cmd,
+    batch_cmd,
+    calibrate_cmd,
+    config_cmd,
+    eval_cmd,
+    ledger_cmd,
+    models_cmd,
+)
 from think.cli.console import report_error
 from think.cli.help_panels import PanelCommand, format_root_options
 from think.errors import ExitCode, ThinkError, UsageError
@@ -111,6 +119,11 @@ app.command(
     cls=PanelCommand,
     help="Ask a question (the default command: `think PROMPT` is `think ask PROMPT`).",
 )(ask_cmd.ask)
+app.command(
+    "batch",
+    cls=PanelCommand,
+    help="Run a file of prompts (JSONL), many at once; a JSON line of result per prompt.",
+)(batch_cmd.batch_command)
 app.add_typer(ledger_cmd.app, name="ledger")
 app.command(
     "eval", cls=PanelCommand, help="Accuracy against cost of strategies and settings on a dataset."

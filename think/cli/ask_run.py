@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from think import events
@@ -17,10 +18,8 @@ from think.cli.signals import Terminated, run_until_signal
 from think.cli.stdout_writer import AnswerWriter
 from think.config.settings import Settings
 from think.errors import ExitCode, LedgerError
-from think.ledger.caps import reserve_run
-from think.ledger.lease import LeaseKeeper
 from think.ledger.location import is_url
-from think.ledger.recorder import LedgerRecorder
+from think.ledger.recorder import LedgerRecorder, start_run
 from think.ledger.reuse import deterministic, find_original, fingerprint, reused_record
 from think.money import format_usd
 from think.run import Query, execute, start_record
@@ -44,7 +43,17 @@ def prepare_query(prompt: str, settings: Settings) -> tuple[Query, ProviderCatal
     """The query the settings describe and the providers it may call; an unknown provider
     or a strategy that cannot be built is a usage error, and a provider without its key an
     auth error, before anything is recorded or spent."""
-    check_text(prompt, "the prompt")
+    (query,), catalog = prepare_queries([(prompt, "the prompt")], settings)
+    return query, catalog
+
+
+def prepare_queries(
+    prompts: Sequence[tuple[str, str]], settings: Settings
+) -> tuple[list[Query], ProviderCatalog]:
+    """:func:`prepare_query` for many prompts (each with what to call it in an error) under
+    the same settings: one strategy and one set of providers for them all."""
+    for prompt, what in prompts:
+        check_text(prompt, what)
     if settings.system:  # from the environment (THINK_SYSTEM), where bytes pass unchecked
         check_text(settings.system, "the system prompt")
     strategy = wiring.build_strategy(settings)
@@ -61,26 +70,37 @@ def prepare_query(prompt: str, settings: Settings) -> tuple[Query, ProviderCatal
     tiers = wiring.tier_policy(settings)
     if tiers:  # a tier a provider lacks is refused before anything is recorded or sent
         wiring.check_tiers(tiers, strategy.plan(options), catalog)
-    query = Query(
-        prompt=prompt,
-        strategy=strategy,
-        options=options,
-        max_cost=settings.max_cost,
-        tiers=tiers,
-    )
-    return dataclasses.replace(query, fingerprint=fingerprint(query, endpoints)), catalog
+    queries = []
+    for prompt, _ in prompts:
+        query = Query(
+            prompt=prompt,
+            strategy=strategy,
+            options=options,
+            max_cost=settings.max_cost,
+            tiers=tiers,
+        )
+        queries.append(dataclasses.replace(query, fingerprint=fingerprint(query, endpoints)))
+    return queries, catalog
+
+
+def reuse_since(settings: Settings, query: Query) -> str | None:
+    """Since when (UTC ISO) an earlier run may answer ``query``; ``None``: reuse is off
+    (by default it is on only where it cannot change the answer)."""
+    from think.periods import iso, parse_when
+
+    wanted = deterministic(query) if settings.reuse is None else settings.reuse
+    if not wanted:
+        return None
+    return iso(parse_when(settings.reuse_max_age, "--reuse-max-age"))
 
 
 def find_reusable(settings: Settings, query: Query) -> tuple[Ledger | None, StoredRun | None]:
     """The ledger (opened when reuse is on) and the earlier run whose answer ``query`` may
     reuse, if any. A ledger that cannot be read means a fresh answer (the run's recording
     then says what is wrong with it)."""
-    from think.periods import iso, parse_when
-
-    wanted = deterministic(query) if settings.reuse is None else settings.reuse
-    if not wanted or query.fingerprint is None:
+    since = reuse_since(settings, query)
+    if since is None or query.fingerprint is None:
         return None, None
-    since = iso(parse_when(settings.reuse_max_age, "--reuse-max-age"))
     try:
         ledger = wiring.open_ledger(settings)
     except LedgerError as exc:
@@ -237,16 +257,11 @@ def start_recording(
         if is_url(settings.ledger):
             raise LedgerError(f"{exc}; nothing was sent") from None
         return LedgerRecorder(None, exc, content=content), run
-    if not caps:
-        return LedgerRecorder(ledger, content=content), run
     try:
-        run = reserve_run(ledger, run, caps, content=content)
+        return start_run(ledger, run, caps, content=content)
     except BaseException:
         ledger.close()
         raise
-    # Held while the run works: renewed, so no other host settles it (think.ledger.lease).
-    lease = LeaseKeeper(ledger.location, ledger.timeout, run.id).start()
-    return LedgerRecorder(ledger, content=content, start_recorded=True, lease=lease), run
 
 
 def _anomalies(found: list[str]) -> events.EventSink:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import typer
 
 from think.cli.console import printable
+from think.cli.progress import ProgressBar
 from think.evaluate.results import ItemResult
 from think.money import format_usd, usd_fields
 
@@ -20,61 +20,21 @@ CHART_HEIGHT = 10
 MARKS = "123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-class EvalProgress:
-    """A Rich progress bar on stderr (terminal only) with running accuracy and spend."""
+class EvalProgress(ProgressBar):
+    """The progress bar of an evaluation, with running accuracy and spend."""
 
     def __init__(self, total: int) -> None:
-        self.total = total
+        super().__init__(total, "eval")
         self.done = 0
         self.correct = 0
         self.spent = 0.0
-        self._progress: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> EvalProgress:
-        if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("eval"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=Console(stderr=True, markup=False),
-                transient=True,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task("", total=self.total)
-        return self
 
     def advance(self, result: ItemResult) -> None:
         self.done += 1
         self.correct += int(result.correct)
         self.spent += result.cost_usd or 0.0
-        if self._progress is not None:
-            accuracy = self.correct / self.done
-            self._progress.update(
-                self._task,
-                advance=1,
-                description=f"accuracy {accuracy:.1%}  spent {format_usd(self.spent)}",
-            )
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+        accuracy = self.correct / self.done
+        self.step(f"accuracy {accuracy:.1%}  spent {format_usd(self.spent)}")
 
 
 def print_eval(

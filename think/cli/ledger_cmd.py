@@ -30,6 +30,7 @@ TABLE_DAYS = {"day": 30, "week": 26 * 7}
 PROMPT_EXCERPT_CHARS = 1000
 """How much of each prompt the table of runs reads: enough for its 200-character excerpt
 once runs of whitespace are collapsed."""
+DEFAULT_LIMIT = 20
 MAX_LIMIT = 1_000_000_000
 """The most runs ``-n`` lists (SQLite's integers end at 2**63; a bigger -n is a usage error)."""
 """The days ``think ledger stats`` shows as a table when ``--since`` is not given."""
@@ -78,7 +79,16 @@ def _since(text: str | None) -> str | None:
 @app.callback()
 def recent(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("-n", "--limit", metavar="N", help="How many runs.")] = 20,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "-n",
+            "--limit",
+            metavar="N",
+            help="How many runs.",
+            show_default="20; with --batch all of them",
+        ),
+    ] = None,
     since: SinceOpt = None,
     model: Annotated[
         str | None,
@@ -105,6 +115,12 @@ def recent(
         str | None,
         typer.Option("--host", metavar="HOST", help="Runs made on this host (a team's ledger)."),
     ] = None,
+    batch: Annotated[
+        str | None,
+        typer.Option(
+            "--batch", metavar="ID", help="The runs of one `think batch` (its id or a prefix)."
+        ),
+    ] = None,
     json_output: JsonOpt = False,
     csv_output: CsvOpt = False,
     no_pager: NoPagerOpt = False,
@@ -126,12 +142,14 @@ def recent(
     from think.ledger.queries import RunFilter, list_runs
     from think.ledger.schema import RUN_COLUMNS
 
+    if limit is None:
+        limit = MAX_LIMIT if batch is not None else DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
         from think.errors import UsageError
 
         raise UsageError(f"-n/--limit: {limit} is out of range; give 1 to {MAX_LIMIT:_}")
     fmt = output_format(json_output, csv_output)
-    flt = RunFilter(_since(since), model, status, escalated, query, host)
+    flt = RunFilter(_since(since), model, status, escalated, query, host, batch)
     with _ledger() as ledger:
         # The table shows an excerpt of each prompt: only that much of it is read.
         excerpt = PROMPT_EXCERPT_CHARS if fmt == "table" else None

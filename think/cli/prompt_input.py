@@ -33,13 +33,13 @@ def check_text(text: str, what: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raw = text.encode("utf-8", "surrogateescape")
+        where = "a lone surrogate"  # also one no byte stands for (a JSON "\ud800")
         try:
-            raw.decode("utf-8")
+            text.encode("utf-8", "surrogateescape").decode("utf-8")
         except UnicodeDecodeError as exc:
             where = f"byte {exc.start}"
-        else:
-            where = "a lone surrogate"
+        except UnicodeEncodeError:
+            pass
         raise UsageError(f"{what} is not valid UTF-8 text ({where}); think reads text") from None
 
 
@@ -72,6 +72,16 @@ def stdin_has_data(stdin: BinaryIO | None = None) -> bool:
         return False
 
 
+def combine(instruction: str, material: str) -> str:
+    """The prompt of an instruction about some material (stdin, ``-f FILE``, a batch line's
+    ``input``): the material first, then the instruction, separated by a blank line; either
+    alone when the other is empty."""
+    material = material.strip("\n")
+    if material.strip() and instruction:
+        return f"{material}\n\n{instruction}"
+    return material if material.strip() else instruction
+
+
 def build_prompt(
     words: list[str],
     file: str | None,
@@ -86,11 +96,7 @@ def build_prompt(
         material = read_file(file)
     elif stream is not None and stdin_has_data(stream):
         material = decode_text(stream.read(), "stdin")
-    material = material.strip("\n")
-    if material.strip() and instruction:
-        prompt = f"{material}\n\n{instruction}"
-    else:
-        prompt = material if material.strip() else instruction
+    prompt = combine(instruction, material)
     if not prompt.strip():
         raise UsageError(
             "empty prompt: give it as an argument, with -f FILE, or on stdin "

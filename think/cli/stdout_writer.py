@@ -153,3 +153,30 @@ def silence(out: IO[str]) -> None:
         pass
     finally:
         os.close(devnull)
+
+
+class OrderedLines:
+    """JSON documents, one per line, in the order of their index though they arrive in any
+    order: each is written as soon as every one before it has been (``think batch``)."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self._waiting: dict[int, dict[str, Any]] = {}
+        self._next = 0
+        self._reader_gone = False
+
+    def put(self, index: int, document: dict[str, Any]) -> None:
+        self._waiting[index] = document
+        while self._next in self._waiting:
+            self._write(self._waiting.pop(self._next))
+            self._next += 1
+
+    def _write(self, document: dict[str, Any]) -> None:
+        if self._reader_gone:
+            return
+        try:
+            self.out.write(dumps(document, ensure_ascii=False) + "\n")
+            self.out.flush()
+        except BrokenPipeError:  # ``| head``: the batch goes on, recorded and kept
+            self._reader_gone = True
+            silence(self.out)

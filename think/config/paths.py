@@ -52,6 +52,17 @@ def eval_results_dir() -> Path:
     return user_data_path(APP) / "evals"
 
 
+def batch_results_dir() -> Path:
+    """Where ``think batch`` keeps each batch's results until it is run again
+    (``THINK_BATCH_DIR`` overrides)."""
+    override = os.environ.get("THINK_BATCH_DIR")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path(APP) / "batches"
+
+
 DEFAULT_LEDGER_TIMEOUT = 10.0
 """Seconds a ledger write waits for another process's lock (``ledger_timeout``)."""
 

@@ -32,9 +32,9 @@ def run_grid(
 ) -> dict[str, Any]:
     """Evaluate every contestant on ``items`` and build the report document; results kept
     in ``results_path`` for the same configuration are reused (``fresh`` starts over)."""
-    if fresh:
-        results_path.unlink(missing_ok=True)
     store = ResultsFile(results_path)
+    if fresh:
+        store.remove()
     kept = store.load()
     if kept:
         warn(f"resuming: {len(kept)} results kept in {results_path} (--fresh starts over)")

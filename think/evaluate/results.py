@@ -7,12 +7,9 @@ an interruption is ignored.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import IO
 
-from think.errors import UsageError
+from think.batch.results import JsonLines
 
 
 @dataclass(frozen=True)
@@ -29,38 +26,16 @@ class ItemResult:
     """Why a scored test failed or passed (code items); empty for compared answers."""
 
 
-class ResultsFile:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._handle: IO[str] | None = None
-
+class ResultsFile(JsonLines):
     def load(self) -> dict[tuple[str, str], ItemResult]:
         found: dict[tuple[str, str], ItemResult] = {}
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return found
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read the results file {self.path}: {exc}") from exc
-        for line in lines:
+        for data in self.records():
             try:
-                result = ItemResult(**json.loads(line))
-            except (ValueError, TypeError):
-                continue  # a line cut short when the evaluation was interrupted
+                result = ItemResult(**data)
+            except TypeError:
+                continue  # not a result of this format
             found[(result.setting, result.item_id)] = result
         return found
 
-    def append(self, result: ItemResult) -> None:
-        if self._handle is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._handle = self.path.open("a", encoding="utf-8")
-            except OSError as exc:
-                raise UsageError(f"cannot write the results file {self.path}: {exc}") from exc
-        self._handle.write(json.dumps(asdict(result)) + "\n")
-        self._handle.flush()
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+    def add(self, result: ItemResult) -> None:
+        self.append(asdict(result))

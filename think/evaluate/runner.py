@@ -27,25 +27,20 @@ from pathlib import Path
 from typing import Any
 
 from think import events
-from think.budget import Budget
+from think.batch.pool import Pool, run_all
 from think.calls import PriceLookup
-from think.errors import BudgetExhausted, UsageError
+from think.errors import UsageError
 from think.evaluate.code_items import parse_code_test, parse_gate, with_item_gate
 from think.evaluate.code_score import CodeTest, score_answer
 from think.evaluate.results import ItemResult, ResultsFile
-from think.money import format_usd
-from think.plan import price_plan
 from think.providers.base import Provider
-from think.run import Query, execute, messages_for
+from think.run import Query
 from think.strategies.answers import normalize, parse_answer_format
 from think.strategies.base import QueryOptions, Strategy
 from think.strategies.normalize import AnswerKind
 from think.strategies.verifiers import CommandVerifier
 
 DATASET_KINDS: tuple[AnswerKind, ...] = ("number", "choice", "yesno", "date", "text", "code")
-PLAN_MARGIN = Decimal("1.25")
-"""Each run may spend up to its plan's worst case plus this margin (system instructions the
-strategy adds are not in the plan's prompt count)."""
 
 
 @dataclass(frozen=True)
@@ -132,10 +127,6 @@ async def score(run: events.RunRecord, item: EvalItem) -> tuple[bool, str]:
     return outcome.passed, outcome.reason
 
 
-class EvalStopped(Exception):
-    """The evaluation-wide budget cannot afford the next run."""
-
-
 async def evaluate(
     items: Sequence[EvalItem],
     contestants: Sequence[Contestant],
@@ -150,16 +141,15 @@ async def evaluate(
 ) -> tuple[list[ItemResult], str | None]:
     """Run every (question, contestant) pair that ``kept`` (results loaded from ``results``,
     by setting and question) does not already hold for the same configuration; new results
-    are appended to ``results``.
+    are appended to ``results``. The runs go through one :class:`~think.batch.pool.Pool`:
+    ``concurrency`` at a time, within ``max_cost`` over the whole evaluation.
 
     Returns all results (resumed ones included) and why the evaluation stopped early, if
     it did (the budget).
     """
     done = kept or {}
-    budget = Budget(max_cost)
+    pool = Pool(price_for, make_provider, concurrency=concurrency, max_cost=max_cost)
     collected: list[ItemResult] = []
-    stopped: list[str] = []
-    gate = asyncio.Semaphore(max(concurrency, 1))
 
     async def one(item: EvalItem, contestant: Contestant) -> None:
         previous = done.get((contestant.name, item.id))
@@ -168,68 +158,36 @@ async def evaluate(
             if progress is not None:
                 progress(previous)
             return
-        async with gate:
-            if stopped:
-                return
-            try:
-                result = await _run_one(item, contestant, price_for, make_provider, budget)
-            except EvalStopped as exc:
-                stopped.append(str(exc))
-                return
+        run = await pool.run(_query(item, contestant), contestant.name)
+        if run is None:  # the budget stopped the evaluation
+            return
+        correct, detail = await score(run, item)
+        result = ItemResult(
+            setting=contestant.name,
+            item_id=item.id,
+            correct=correct,
+            cost_usd=None if run.cost is None or run.cost.usd is None else float(run.cost.usd),
+            escalated=run.escalated,
+            status=run.status,
+            duration_ms=run.duration_ms or 0,
+            fingerprint=contestant.fingerprint,
+            detail=detail,
+        )
         collected.append(result)
         if results is not None:
-            results.append(result)
+            results.add(result)
         if progress is not None:
             progress(result)
 
-    await asyncio.gather(*(one(item, c) for item in items for c in contestants))
-    return collected, stopped[0] if stopped else None
+    await run_all(one(item, c) for item in items for c in contestants)
+    return collected, pool.stopped.reason if pool.stopped is not None else None
 
 
-async def _run_one(
-    item: EvalItem,
-    contestant: Contestant,
-    price_for: PriceLookup,
-    make_provider: Callable[[str], Provider],
-    budget: Budget,
-) -> ItemResult:
-    strategy = with_item_gate(contestant.strategy, item.gate)
+def _query(item: EvalItem, contestant: Contestant) -> Query:
     options = dataclasses.replace(
         contestant.options,
         answer_format=parse_answer_format("open" if item.code else item.kind),
         choices=item.options,
     )
-    cap: Decimal | None = None
-    reservation = None
-    if budget.cap is not None:
-        messages = messages_for(item.question, options.system)
-        worst = price_plan(strategy.plan(options), messages, price_for).worst_usd
-        if worst is not None:  # room for the instructions strategies add to the prompt
-            worst = worst * PLAN_MARGIN
-        try:
-            reservation = budget.reserve(worst, contestant.name)
-        except BudgetExhausted as exc:
-            spent = f"{format_usd(budget.spent)} of {format_usd(budget.cap)} spent"
-            raise EvalStopped(f"--max-cost: the next run does not fit ({spent}): {exc}") from exc
-        cap = reservation.amount
-    query = Query(prompt=item.question, strategy=strategy, options=options, max_cost=cap)
-    run = await execute(query, _ignore, price_for, make_provider)
-    cost = run.cost.usd if run.cost is not None else None
-    if reservation is not None:
-        budget.settle(reservation, cost)
-    correct, detail = await score(run, item)
-    return ItemResult(
-        setting=contestant.name,
-        item_id=item.id,
-        correct=correct,
-        cost_usd=None if cost is None else float(cost),
-        escalated=run.escalated,
-        status=run.status,
-        duration_ms=run.duration_ms or 0,
-        fingerprint=contestant.fingerprint,
-        detail=detail,
-    )
-
-
-def _ignore(event: events.Event) -> None:
-    return None
+    strategy = with_item_gate(contestant.strategy, item.gate)
+    return Query(prompt=item.question, strategy=strategy, options=options, max_cost=None)

@@ -36,6 +36,8 @@ class RunFilter:
     text: str | None = None
     host: str | None = None
     """The host whose process ran the run (``reserved_host``): a team's machines apart."""
+    batch: str | None = None
+    """A batch id, or the start of one (``think batch`` prints it)."""
 
     def where(self, engine: Engine, *, text: bool = True) -> tuple[str, list[Any]]:
         """The SQL condition on ``runs`` (no alias) and its parameters, for ``engine``
@@ -68,6 +70,12 @@ class RunFilter:
                 "AND (c.model = ? OR c.provider || ':' || c.model = ?)))"
             )
             params += [self.model] * 4
+        if self.batch is not None:
+            prefix = self.batch.strip().lower()
+            if not prefix:
+                raise UsageError("--batch: give a batch id (or the start of one)")
+            clauses.append("batch_id >= ? AND batch_id < ?")  # a prefix, by the batch index
+            params += [prefix, prefix + _MAX_CHAR]
         if self.text is not None and text:
             condition, words = engine.text_match(self.text)
             clauses.append(condition)

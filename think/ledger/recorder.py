@@ -8,6 +8,7 @@ from think.errors import LedgerError
 
 if TYPE_CHECKING:
     from think import events
+    from think.ledger.caps import Caps
     from think.ledger.lease import LeaseKeeper
     from think.ledger.store import Ledger
 
@@ -54,6 +55,8 @@ class LedgerRecorder:
                 return
             if isinstance(event, (events.RunStarted, events.RunFinished)):
                 self.ledger.record_run(event.run, content=self.content)
+                if isinstance(event, events.RunFinished) and self.lease is not None:
+                    self.lease.stop()  # settled: nothing left to hold
             elif isinstance(event, events.CallStarted) and event.in_flight is not None:
                 # A kill mid-call (SIGKILL) leaves this row: the call counts at its worst case.
                 self.ledger.record_call(event.in_flight, content=self.content)
@@ -61,3 +64,21 @@ class LedgerRecorder:
                 self.ledger.record_call(event.call, content=self.content)
         except LedgerError as exc:
             self.error = exc
+
+
+def start_run(
+    ledger: Ledger, run: events.RunRecord, caps: Caps, *, content: bool = True
+) -> tuple[LedgerRecorder, events.RunRecord]:
+    """The recorder of a run that starts now; under spending caps, the run's maximum cost
+    reserved in the ledger first (:func:`~think.ledger.caps.reserve_run`: it raises
+    :class:`~think.errors.SpendingCapReached`, nothing recorded, when it does not fit) and
+    held by a renewed lease while the run works (:mod:`think.ledger.lease`), so no other
+    host settles it."""
+    if not caps:
+        return LedgerRecorder(ledger, content=content), run
+    from think.ledger.caps import reserve_run
+    from think.ledger.lease import LeaseKeeper
+
+    run = reserve_run(ledger, run, caps, content=content)
+    lease = LeaseKeeper(ledger.location, ledger.timeout, run.id).start()
+    return LedgerRecorder(ledger, content=content, start_recorded=True, lease=lease), run

@@ -81,6 +81,7 @@ def run_row(run: events.RunRecord, *, content: bool = True) -> dict[str, Any]:
         "no_log": 0 if content else 1,
         "fingerprint": run.fingerprint,
         "reused_from": run.reused_from,
+        "batch_id": run.batch_id,
     }
     if not content:
         row.update(dict.fromkeys(CONTENT_FIELDS_RUN))

@@ -26,6 +26,8 @@ search). Never edit a released migration: add a new one. (Migration 1's SQL is f
    was not believed, and its report as it came (JSON), beside the local counts that stand.
 7. ``requested_tier`` and ``served_tier`` on ``calls``: the service tier a call asked for
    (``--tier``) and the one the provider said served it, which its cost is priced at.
+8. ``batch_id`` on ``runs``: the ``think batch`` a run was one prompt of, and an index to list
+   a batch's runs (``think ledger --batch ID``).
 """
 
 from __future__ import annotations
@@ -127,11 +129,16 @@ CALL_COLUMNS_V7: dict[str, type] = {
     "served_tier": str,
 }
 
+RUN_COLUMNS_V8: dict[str, type] = {
+    "batch_id": str,
+}
+
 RUN_COLUMNS: dict[str, type] = {
     **RUN_COLUMNS_V1,
     **RUN_COLUMNS_V2,
     **RUN_COLUMNS_V4,
     **RUN_COLUMNS_V5,
+    **RUN_COLUMNS_V8,
 }
 """The ``runs`` table's columns today, in table order."""
 CALL_COLUMNS: dict[str, type] = {**CALL_COLUMNS_V1, **CALL_COLUMNS_V6, **CALL_COLUMNS_V7}
@@ -264,6 +271,12 @@ _UNTRUSTED_USAGE = Migration(add=(("calls", CALL_COLUMNS_V6),))
 
 _SERVICE_TIERS = Migration(add=(("calls", CALL_COLUMNS_V7),))
 
+# ``think ledger --batch ID``: a batch's runs (only runs that were part of one).
+_BATCHES = Migration(
+    add=(("runs", RUN_COLUMNS_V8),),
+    sql=("CREATE INDEX idx_runs_batch ON runs (batch_id, started_at) WHERE batch_id IS NOT NULL",),
+)
+
 MIGRATIONS: list[Migration] = [
     _INITIAL,
     _RESERVATIONS_SEARCH_INDEXES,
@@ -272,6 +285,7 @@ MIGRATIONS: list[Migration] = [
     _FINGERPRINTS,
     _UNTRUSTED_USAGE,
     _SERVICE_TIERS,
+    _BATCHES,
 ]
 """``MIGRATIONS[i]`` takes a ledger from version ``i`` to ``i + 1``."""
 
