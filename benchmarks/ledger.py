@@ -128,10 +128,10 @@ def fill(path: Path, count: int) -> int:
             started = now - timedelta(days=90) + timedelta(seconds=i * 90 * 86400 / count)
             run, calls = synthetic_run(rng, started)
             row = run_row(run)
-            conn.execute(upsert_sql("runs", tuple(row)), row)
+            conn.execute(upsert_sql("runs", tuple(row)), tuple(row.values()))
             for call in calls:
                 crow = call_row(call)
-                conn.execute(upsert_sql("calls", tuple(crow)), crow)
+                conn.execute(upsert_sql("calls", tuple(crow)), tuple(crow.values()))
             calls_written += len(calls)
         conn.execute("COMMIT")
         conn.execute("ANALYZE")
