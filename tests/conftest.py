@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.anthropic_batch_server import fake_anthropic_batches  # noqa: F401  (fixture)
 from tests.fakes.anthropic_server import fake_anthropic  # noqa: F401  (pytest fixture)
 from tests.fakes.gemini_server import fake_gemini  # noqa: F401  (pytest fixture)
+from tests.fakes.openai_batch_server import fake_openai_batches  # noqa: F401  (fixture)
 from tests.fakes.openai_server import fake_openai  # noqa: F401  (pytest fixture)
 from tests.postgres_support import (  # noqa: F401  (pytest fixtures)
     engine_ledger,

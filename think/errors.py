@@ -25,6 +25,9 @@ class ExitCode(IntEnum):
     """A daily or monthly spending cap leaves too little for the run: refused, nothing spent."""
     TARGET_NOT_MET = 8
     """``think calibrate``: no setting of the grid meets the target; nothing was saved."""
+    PENDING = 9
+    """``think batch --mode batch``: a batch job was still running at the provider when
+    ``--wait`` ran out; the same command (or ``think batch status``) picks it up later."""
     HANGUP = 129
     """SIGHUP (the terminal closed) during a query: ended as Ctrl-C is, the run recorded."""
     INTERRUPTED = 130

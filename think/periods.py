@@ -15,8 +15,8 @@ from datetime import time as day_time
 
 from think.errors import UsageError
 
-_DURATION = re.compile(r"(\d+)\s*([mhdw])")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def iso(moment: datetime) -> str:
@@ -105,3 +105,14 @@ def _parse_when(text: str, option: str, now: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.astimezone()  # naive: local time
     return moment.astimezone(UTC)
+
+
+def parse_duration(text: str, option: str) -> timedelta:
+    """A length of time written ``30m`` / ``12h`` / ``7d`` / ``2w``."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not match:
+        raise UsageError(f"{option}: {text!r} is not a duration; use e.g. 30m, 12h, 7d or 2w")
+    try:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise UsageError(f"{option}: {text!r} is out of range") from None

@@ -175,8 +175,7 @@ def test_a_bad_line_is_refused_before_anything_is_sent(
 @pytest.mark.parametrize(
     ("argv", "says"),
     [
-        (["--mode", "batch"], "--mode batch (the providers' batch APIs) is not available yet"),
-        (["--mode", "later"], "--mode: 'later' is not one of now"),
+        (["--mode", "later"], "--mode: 'later' is not one of now, batch"),
         (["--concurrency", "0"], "--concurrency"),
     ],
 )

@@ -51,6 +51,7 @@ def test_documented_values() -> None:
         "NOT_RECORDED": 6,
         "SPENDING_CAP": 7,
         "TARGET_NOT_MET": 8,
+        "PENDING": 9,
         "HANGUP": 129,
         "INTERRUPTED": 130,
         "TERMINATED": 143,

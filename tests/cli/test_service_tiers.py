@@ -240,3 +240,25 @@ def test_a_bad_tier_is_a_usage_error(
     result = run_cli(["-m", FLEX_MODEL, "--tier", value, "hi"], capsys, monkeypatch)
     assert result.code == ExitCode.USAGE
     assert_one_error_line(result.err, "tier")
+
+
+def test_think_batch_prices_flex_at_the_tier_served(
+    server: FakeOpenAIServer,
+    ledger_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``think batch --mode now`` runs its prompts through the same call layer as a query:
+    flex served is flex priced (it used to be priced at standard there)."""
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('"2+2?"\n"3+3?"\n', encoding="utf-8")
+    argv = ["batch", str(prompts), "-m", FLEX_MODEL, "--tier", "flex"]
+    result = run_cli(argv, capsys, monkeypatch)
+    assert result.code == ExitCode.OK, result.err
+    recorded = calls(ledger_path)
+    assert len(recorded) == 2
+    for call in recorded:
+        assert call["served_tier"] == "flex"
+        assert call["cost_usd"] == pytest.approx(cost_at(call, "gpt-5-mini", "flex"))
+        assert call["cost_usd"] < cost_at(call, "gpt-5-mini", None)

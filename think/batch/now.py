@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from think import events
@@ -60,8 +61,17 @@ class Outcome:
 Finished = Callable[[Job, events.RunRecord], None]
 
 
+Watch = Callable[[int], AbstractContextManager[None]]
+"""What each job runs inside, by its index (``--mode batch``: its calls wait for their
+round, :meth:`think.batch.rounds.Rounds.prompt`)."""
+
+
 async def run_now(
-    jobs: Sequence[Job], pool: Pool, recording: Recording, finished: Finished
+    jobs: Sequence[Job],
+    pool: Pool,
+    recording: Recording,
+    finished: Finished,
+    watch: Watch | None = None,
 ) -> Outcome:
     """Run every job; ``finished`` gets each run as it ends (in the order they end). Jobs
     the pool has no budget for are not sent and not reported."""
@@ -87,7 +97,13 @@ async def run_now(
         if run is not None:
             finished(job, run)
 
-    await run_all(one(job) for job in jobs)
+    async def watched(job: Job) -> None:
+        if watch is None:
+            return await one(job)
+        with watch(job.index):
+            return await one(job)
+
+    await run_all(watched(job) for job in jobs)
     errors = [recorder.error for recorder in recorders if recorder.error is not None]
     return Outcome(pool.stopped, errors[0] if errors else None)
 

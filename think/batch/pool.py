@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from think import events
 from think.budget import Budget, Reservation
-from think.calls import PriceLookup
+from think.calls import PriceLookup, TierPriceLookup
 from think.errors import BudgetExhausted, ExitCode, SpendingCapReached
 from think.money import format_usd
 from think.plan import price_plan
@@ -66,6 +66,8 @@ class Pool:
 
     ``cap_each``: give every run its plan's worst case as its own cap even without a shared
     cap (under daily or monthly spending caps, a run without a cap would hold all they leave).
+    ``tier_price`` prices what a provider served at a tier other than standard (flex, the
+    batch API); without it such calls are priced at standard.
     """
 
     def __init__(
@@ -76,8 +78,10 @@ class Pool:
         concurrency: int = 8,
         max_cost: Decimal | None = None,
         cap_each: bool = False,
+        tier_price: TierPriceLookup | None = None,
     ) -> None:
         self.price_for = price_for
+        self.tier_price = tier_price
         self.make_provider = make_provider
         self.budget = Budget(max_cost)
         self.cap_each = cap_each
@@ -114,7 +118,9 @@ class Pool:
                 return None
             cost: Decimal | None = None
             try:
-                run = await execute(query, sink, self.price_for, self.make_provider, run)
+                run = await execute(
+                    query, sink, self.price_for, self.make_provider, run, self.tier_price
+                )
                 cost = run.cost.usd if run.cost is not None else None
             finally:
                 if reservation is not None:  # cancelled: it counts at its reservation

@@ -34,8 +34,10 @@ from think.cli.ask_options import (
 )
 
 BATCH = "Batch"
-MODES = ("now",)
-"""The modes there are; ``batch`` (the providers' batch APIs) is not available yet."""
+MODES = ("now", "batch")
+JOB_ACTIONS = ("status", "cancel")
+"""``think batch status ID`` / ``think batch cancel ID`` (a prompts file of one of these
+names is given as ``./status``)."""
 
 
 def batch_command(
@@ -47,15 +49,51 @@ def batch_command(
             "- is stdin.",
         ),
     ],
+    job: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[ID]",
+            show_default=False,
+            help="With status or cancel as PROMPTS: the batch job's id.",
+        ),
+    ] = None,
     mode: Annotated[
         str,
         typer.Option(
             metavar="MODE",
             rich_help_panel=BATCH,
-            help="now: concurrent runs through the normal strategy (batch, the providers' "
-            "batch APIs, is not available yet).",
+            help="now: concurrent runs through the normal strategy; batch: the providers' "
+            "batch APIs at half price, in rounds (cheap samples, then only the escalations).",
         ),
     ] = "now",
+    wait: Annotated[
+        str,
+        typer.Option(
+            metavar="DURATION",
+            rich_help_panel=BATCH,
+            help="--mode batch: poll a job this long (30m, 6h) before leaving it running "
+            "(exit 9; the same command resumes).",
+        ),
+    ] = "24h",
+    poll: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            min=0.0,
+            rich_help_panel=BATCH,
+            help="--mode batch: the first wait between polls (then 1.5x longer, at most 60s).",
+        ),
+    ] = 5.0,
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            rich_help_panel=BATCH,
+            show_default="from the id",
+            help="status/cancel: the provider of the job (batch_… is openai, msgbatch_… "
+            "anthropic).",
+        ),
+    ] = None,
     concurrency: Annotated[
         int,
         typer.Option(metavar="N", min=1, rich_help_panel=BATCH, help="Runs in flight at once."),
@@ -123,16 +161,29 @@ def batch_command(
     """Run every prompt of a JSONL file as its own run (the same options as a query), many
     at once, under one --max-cost; print one JSON line per prompt in input order. Results are
     kept as they land: the same command after Ctrl-C does not ask the finished prompts again."""
+    from think.cli.batch_api import Waiting, job_command
     from think.cli.batch_run import BatchOptions, read_prompts, run_batch
     from think.errors import UsageError
+    from think.periods import parse_duration
 
-    if mode not in MODES:
-        if mode == "batch":
-            raise UsageError("--mode batch (the providers' batch APIs) is not available yet")
-        raise UsageError(f"--mode: {mode!r} is not one of {', '.join(MODES)}")
-    source, text = read_prompts(prompts)
     settings = query_settings(locals())
+    if prompts in JOB_ACTIONS:
+        if job is None:
+            raise UsageError(f"think batch {prompts} ID: give the batch job's id")
+        return job_command(prompts, job, provider, settings)
+    if job is not None:
+        raise UsageError(f"unexpected argument {job!r} (status and cancel take a job id)")
+    if mode not in MODES:
+        raise UsageError(f"--mode: {mode!r} is not one of {', '.join(MODES)}")
+    deadline = parse_duration(wait, "--wait").total_seconds()
+    source, text = read_prompts(prompts)
     options = BatchOptions(
-        concurrency=concurrency, out=out, results=results, restart=restart, quiet=quiet
+        concurrency=concurrency,
+        out=out,
+        results=results,
+        restart=restart,
+        quiet=quiet,
+        mode=mode,
+        waiting=Waiting(deadline=deadline, first=poll),
     )
     return run_batch(source, text, settings, options)

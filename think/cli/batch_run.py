@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from think.batch.pool import Pool
 from think.batch.results import Kept, ResultsStore
 from think.cli import wiring
 from think.cli.ask_run import prepare_queries, reuse_since
+from think.cli.batch_api import Waiting, deferred
 from think.cli.batch_view import Tally, failing, line_document, not_sent_document
 from think.cli.console import report_error, report_warning, stderr_console
 from think.cli.progress import ProgressBar
@@ -25,9 +26,11 @@ from think.cli.signals import Terminated, run_until_signal
 from think.cli.stdout_writer import OrderedLines
 from think.errors import ExitCode, LedgerError, UsageError
 from think.ids import new_run_id
+from think.providers.batch_jobs import BatchPending
 
 if TYPE_CHECKING:
     from think import events
+    from think.batch.rounds import Rounds
     from think.config.settings import Settings
     from think.providers.registry import ProviderCatalog
     from think.run import Query
@@ -42,6 +45,10 @@ class BatchOptions:
     """The results file (``None``: one per input under the user data dir)."""
     restart: bool = False
     quiet: bool = False
+    mode: str = "now"
+    """``now``: concurrent runs; ``batch``: the providers' batch APIs, in rounds."""
+    waiting: Waiting = field(default_factory=Waiting)
+    """``--mode batch``: how long and how often to poll a job."""
 
 
 def read_prompts(name: str) -> tuple[str, str]:
@@ -142,6 +149,14 @@ def prepare(source: str, text: str, settings: Settings, options: BatchOptions) -
         for entry in entries
     ]
     queries, catalog = prepare_queries(prompts, settings)
+    if options.mode == "batch":
+        from think.cli.batch_api import check_settings, upfront
+        from think.providers.registry import check_batch_api
+
+        check_settings(settings)
+        for ref in queries[0].strategy.models:
+            check_batch_api(catalog.endpoint(ref.provider))
+        queries = upfront(queries)
     path = _store(source, text, settings, options)
     store = None if path is None else ResultsStore(path)
     done, batch_id = _resumed(entries, queries, store, options.restart)
@@ -151,6 +166,22 @@ def prepare(source: str, text: str, settings: Settings, options: BatchOptions) -
             "(--restart asks them again)"
         )
     return Prepared(entries, queries, catalog, store, done, batch_id or new_run_id())
+
+
+def _rounds(
+    batch: Prepared, source: str, text: str, options: BatchOptions, jobs: int
+) -> Rounds | None:
+    """``--mode batch``: the rounds every run's calls wait in (all runs at once), their jobs
+    kept beside the results file; ``None`` for ``--mode now``."""
+    if options.mode != "batch":
+        return None
+    from think.cli.batch_api import job_state_path, open_rounds
+
+    store = batch.store
+    state = job_state_path(store.path if store else default_results_path(source, text))
+    if options.restart:
+        state.unlink(missing_ok=True)
+    return open_rounds(batch.catalog, state, options.waiting, quiet=options.quiet)
 
 
 def run_batch(source: str, text: str, settings: Settings, options: BatchOptions) -> int:
@@ -169,18 +200,20 @@ def run_batch(source: str, text: str, settings: Settings, options: BatchOptions)
         for ref in wiring.unpriced_models(queries[0].strategy.plan(queries[0].options), price_for):
             report_warning(f"warning: cost unknown: {unknown_price(str(ref))}")
     recording = _recording(settings, batch_id, queries[0])
-    pool = Pool(
-        price_for,
-        batch.catalog.create,
-        concurrency=options.concurrency,
-        max_cost=settings.max_cost,
-        cap_each=bool(recording.caps),
-    )
     jobs = [
         Job(index, batch.label(index, source), query)
         for index, query in enumerate(queries)
         if index not in done
     ]
+    rounds = _rounds(batch, source, text, options, len(jobs))
+    pool = Pool(
+        price_for,
+        batch.catalog.create if rounds is None else deferred(batch.catalog.create, rounds),
+        concurrency=options.concurrency if rounds is None else max(len(jobs), 1),
+        max_cost=settings.max_cost,
+        cap_each=bool(recording.caps),
+        tier_price=wiring.tier_price_lookup(settings, batch.catalog),
+    )
     tally = Tally(len(entries))
     written: dict[int, dict[str, Any]] = {}
     with ExitStack() as stack:
@@ -210,17 +243,12 @@ def run_batch(source: str, text: str, settings: Settings, options: BatchOptions)
                 store.add(Kept(entry.id, job.query.fingerprint, batch_id, document))
             put(job.index, document)
 
+        work = run_now(jobs, pool, recording, finished, watch=rounds.prompt if rounds else None)
         try:
-            outcome = run_until_signal(run_now(jobs, pool, recording, finished))
-        except KeyboardInterrupt as exc:
+            outcome = run_until_signal(work if rounds is None else rounds.drive(work))
+        except (BatchPending, KeyboardInterrupt) as exc:
             bar.stop()
-            kept = f", kept in {store.path}" if store is not None else ""
-            said = f"{tally.done} of {len(entries)} prompts done{kept}"
-            if isinstance(exc, Terminated):
-                report_error(f"terminated by {exc.name}; {said}: the same command resumes")
-                return exc.exit_code
-            report_error(f"interrupted; {said}: the same command resumes")
-            return ExitCode.INTERRUPTED
+            return _cut_short(exc, tally, store)
         if outcome.stopped is not None:
             for index, entry in enumerate(entries):
                 if index not in written:
@@ -228,6 +256,23 @@ def run_batch(source: str, text: str, settings: Settings, options: BatchOptions)
         bar.stop()
     failed = [(batch.label(i, source), written[i]) for i in sorted(written) if failing(written[i])]
     return _ending(tally, outcome, failed, batch_id, quiet=options.quiet)
+
+
+def _cut_short(
+    exc: BatchPending | KeyboardInterrupt, tally: Tally, store: ResultsStore | None
+) -> int:
+    """Say why the batch stopped before its end (what it finished is kept) and return the
+    exit code: a job still running at the provider (9), Ctrl-C (130), a signal."""
+    kept = f", kept in {store.path}" if store is not None else ""
+    said = f"{tally.done} of {tally.total} prompts done{kept}: the same command resumes"
+    if isinstance(exc, BatchPending):
+        report_error(f"{exc}; {said}")
+        return int(exc.exit_code)
+    if isinstance(exc, Terminated):
+        report_error(f"terminated by {exc.name}; {said}")
+        return exc.exit_code
+    report_error(f"interrupted; {said}")
+    return ExitCode.INTERRUPTED
 
 
 def _ending(

@@ -29,7 +29,7 @@ from typing import Literal, Protocol
 
 from tenacity import AsyncRetrying, RetryCallState, RetryError, retry_if_result
 
-from think.errors import ProviderError, UsageError
+from think.errors import ExitCode, ProviderError, UsageError
 from think.pricing import Cost, ModelPrice, call_cost
 from think.providers.base import (
     ChatRequest,
@@ -156,6 +156,8 @@ class PollPolicy:
 
 class BatchPending(ProviderError):
     """The job did not end within the poll deadline; it is still running at the provider."""
+
+    exit_code = ExitCode.PENDING
 
     def __init__(self, job: BatchJob, waited: float) -> None:
         super().__init__(

@@ -217,6 +217,19 @@ def protocol_factory(protocol: str) -> ProviderFactory:
     raise ConfigError(f"no provider implements protocol {protocol!r}")
 
 
+BATCH_PROTOCOLS = frozenset({"openai-chat", "anthropic-messages"})
+"""The protocols with a batch API (OpenAI's ``/v1/batches``, Anthropic's Message Batches)."""
+
+
+def check_batch_api(endpoint: Endpoint) -> None:
+    """A usage error, before anything is sent, for an endpoint without a batch API."""
+    if endpoint.protocol not in BATCH_PROTOCOLS:
+        raise UsageError(
+            f"{endpoint.name}: no batch API for protocol {endpoint.protocol!r} "
+            "(openai-chat and anthropic-messages have one)"
+        )
+
+
 def open_batch_api(
     endpoint: Endpoint, options: ProviderOptions, *, sleep: Sleep | None = None
 ) -> BatchApi:
@@ -227,15 +240,11 @@ def open_batch_api(
 
     from think.providers.http import make_client
 
+    check_batch_api(endpoint)
     if endpoint.protocol == "openai-chat":
         from think.providers.openai_batches import OpenAIBatches as api
-    elif endpoint.protocol == "anthropic-messages":
-        from think.providers.anthropic_batches import AnthropicBatches as api  # type: ignore[assignment]
     else:
-        raise UsageError(
-            f"{endpoint.name}: no batch API for protocol {endpoint.protocol!r} "
-            "(openai-chat and anthropic-messages have one)"
-        )
+        from think.providers.anthropic_batches import AnthropicBatches as api  # type: ignore[assignment]
     endpoint.check_key()
     client = make_client(options.timeouts)
     return api(endpoint, client, options.retry, sleep=sleep or asyncio.sleep)

@@ -161,6 +161,10 @@ class Cascade:
     judge_samples: int = JUDGE_SAMPLES
     accept_threshold: float = ACCEPT_THRESHOLD
     name: str = "cascade"
+    upfront: bool = False
+    """Draw every cheap sample the rule may need in one go (``think batch --mode batch``:
+    each further draw would be another batch round) and decide on them in order, as the
+    sequential draws would have; an open answer still takes one sample."""
 
     @property
     def models(self) -> tuple[ModelRef, ...]:
@@ -211,7 +215,26 @@ class Cascade:
         shape: AnswerShape = "short"
         try:
             batch = min(policy.initial, policy.most_samples)
-            if fmt.kind in ("auto", "open"):
+            if self.upfront and fmt.kind != "open":
+                drawn = await draw(
+                    ctx, self.cheap, policy.most_samples, stage=CHEAP_STAGE, tally=Tally()
+                )
+                first = drawn[0] if drawn else None
+                if (
+                    fmt.kind == "auto"
+                    and first is not None
+                    and first.error is None
+                    and answer_shape(first.text, fmt) == "open"
+                ):
+                    return await self._open(ctx, first, stages)
+                tally, samples = self._decided_prefix(drawn, batch)
+                if (
+                    len(drawn) < policy.most_samples
+                    and policy.decided(tally, _leading_kind(tally, samples)) is None
+                ):
+                    reason = "budget: no more cheap samples fit"
+                batch = 0
+            elif fmt.kind in ("auto", "open"):
                 # One answer first: its shape decides how it is checked.
                 samples += await draw(ctx, self.cheap, 1, stage=CHEAP_STAGE, tally=tally)
                 first = samples[0] if samples else None
@@ -223,7 +246,7 @@ class Cascade:
                 kind = _leading_kind(tally, samples)
                 ctx.calls.emit(events.StageChanged(CHEAP_STAGE, self._cheap_detail(kind)))
                 batch -= 1
-            while True:
+            while not self.upfront:
                 if batch:
                     samples += await draw(ctx, self.cheap, batch, stage=CHEAP_STAGE, tally=tally)
                 if policy.decided(tally, _leading_kind(tally, samples)) is not None:
@@ -253,6 +276,21 @@ class Cascade:
             await self._escalate(ctx, result, candidate)
         result.strong_only_cost_usd = self._strong_only_cost(ctx, samples)
         return result
+
+    def _decided_prefix(self, drawn: list[Sample], opening: int) -> tuple[Tally, list[Sample]]:
+        """The samples, in order, up to the first at which the rule decides (never fewer than
+        the ``opening`` batch): what the sequential draws would have stopped at."""
+        tally = Tally()
+        samples: list[Sample] = []
+        for sample in drawn:
+            samples.append(sample)
+            tally.add(sample.answer.key if sample.answer else None)
+            if (
+                len(samples) >= opening
+                and self.policy.decided(tally, _leading_kind(tally, samples)) is not None
+            ):
+                break
+        return tally, samples
 
     def _cheap_detail(self, kind: AnswerKind | None) -> str:
         return f"{self.cheap}, needs {self.policy.describe(kind)}"

@@ -23,6 +23,12 @@ from think.errors import UsageError
 Tier = Literal["standard", "flex", "priority"]
 TIERS: tuple[Tier, ...] = ("standard", "flex", "priority")
 STANDARD: Tier = "standard"
+BATCH = "batch"
+"""The served "tier" of an answer that came through a provider's batch API (never asked for
+with ``--tier``): priced at the batch discount (:func:`think.tiers.prices.batch_price`)."""
+BATCH_REREAD = "batch-reread"
+"""A batch answer read again from a job whose results an interrupted ``think batch`` already
+recorded (the provider billed it once, and the ledger counts it there): priced at $0."""
 
 Role = Literal["cheap", "strong", "judge", "other"]
 ROLE_OF_STAGE: dict[str, Role] = {"cheap": "cheap", "escalate": "strong", "verify": "judge"}

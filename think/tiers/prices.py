@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from think.pricing import ModelPrice, PriceOverride, Rate, from_genai
-from think.tiers import STANDARD
+from think.tiers import BATCH, BATCH_REREAD, STANDARD
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +124,10 @@ def tier_price(
     (returned for ``tier == "standard"``). None: the tier's price is unknown."""
     if tier == STANDARD:
         return standard
+    if tier == BATCH:
+        return batch_price(standard, price_provider)
+    if tier == BATCH_REREAD:
+        return ModelPrice.zero(source="already recorded")
     override = overrides.get(f"{provider}:{model}@{tier}")
     if override is not None:
         return dataclasses.replace(ModelPrice.from_override(override), source=f"config {tier}")
