@@ -278,3 +278,35 @@ def test_anthropic_message_batches(
     assert sum((usd(line["cost_usd"]) for line in lines), Decimal(0)) == pytest.approx(
         recorded_cost(ledger_path), abs=Decimal("1e-9") * 4
     )
+
+
+def test_a_round_already_recorded_is_read_again_at_no_cost_when_resumed(
+    server: FakeOpenAIBatchServer, batch: Any, ledger_path: Path, tmp_path: Path
+) -> None:
+    """Cut short while the escalations' job runs: the prompt that escalated was recorded
+    (cancelled) with its cheap call. The same command reads that cheap job again (the
+    provider billed it once, and the ledger counts it once: the read is $0) and attaches to
+    the escalations' job; nothing is sent twice."""
+    server.script_batches(BatchPlan(), BatchPlan(polls=8))
+    prompts = str(prompts_file(tmp_path, 6))
+    first = batch(prompts, *cascade_args("--wait", "1s", "--poll", "0.3"))
+    assert first.code == ExitCode.PENDING, first.err
+    cut = [run for run in runs(ledger_path) if run["status"] == "cancelled"]
+    assert len(cut) == 1
+    (cheap_call, *_) = calls(ledger_path, cut[0]["id"])
+    assert cheap_call["served_tier"] == "batch"
+    assert usd(cheap_call["cost_usd"]) > 0
+    again = batch(prompts, *cascade_args())
+    assert again.code == ExitCode.OK, again.err
+    lines = lines_of(again.out)
+    assert [line["answer"] for line in lines] == [f"The answer is {n}." for n in range(1, 7)]
+    assert len(rounds(server)) == 2
+    resumed = next(line for line in lines if line["id"] == "5")
+    reread, escalation = calls(ledger_path, resumed["run_id"])
+    assert (reread["served_tier"], usd(reread["cost_usd"])) == ("batch-reread", 0)
+    assert (reread["input_tokens"], reread["output_tokens"]) == (
+        cheap_call["input_tokens"],
+        cheap_call["output_tokens"],
+    )
+    assert escalation["served_tier"] == "batch"
+    assert usd(escalation["cost_usd"]) > 0
