@@ -54,12 +54,20 @@ HALF = Decimal("0.5")
 Calls = list[events.CallRecord]
 
 
-async def replay(dataset: Path) -> tuple[list[Calls], int]:
-    """Every question's call records under the default cascade, and how many were right."""
+async def replay(
+    dataset: Path, *, upfront: bool = False, strong_only: bool = False
+) -> tuple[list[Calls], int]:
+    """Every question's call records under the default cascade (``upfront``: as ``think
+    batch --mode batch`` runs it, every cheap sample drawn at once; ``strong_only``: one
+    gpt-4 answer instead), and how many were right."""
     settings = load_settings(
         {"cheap": "replay:gpt-3.5-turbo", "strong": "replay:gpt-4", "replay_file": dataset}
+        if not strong_only
+        else {"model": "replay:gpt-4", "strategy": "single", "replay_file": dataset}
     )
     strategy = wiring.build_strategy(settings)
+    if upfront:
+        strategy = dataclasses.replace(strategy, upfront=True)  # type: ignore[type-var]
     catalog = wiring.provider_catalog(settings)
     price_for = wiring.price_lookup(settings, catalog)
     base = wiring.query_options(settings)
