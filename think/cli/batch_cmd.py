@@ -52,7 +52,7 @@ def batch_command(
     job: Annotated[
         str | None,
         typer.Argument(
-            metavar="[ID]",
+            metavar="ID",
             show_default=False,
             help="With status or cancel as PROMPTS: the batch job's id.",
         ),
