@@ -15,12 +15,12 @@ _think() {
     done
     case "$prev" in
         --file|-f) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --accept-threshold|--agreement|--answer-format|--batch|--before|--by|--cheap|--concurrency|--effort|--format|--grid|--host|--judge|--limit|--max-cost|--max-cost-per-query|--max-tokens|--mode|--model|--out|--plot|--profile|--query|--results|--reuse-max-age|--rounds|--sample|--samples|--seed|--since|--split|--status|--strategy|--strong|--system|--target-accuracy|--temperature|--tier|--verifier|--verify-cmd|--write|-m|-n|-o|-q|-s) COMPREPLY=(); return ;;
+        --accept-threshold|--agreement|--answer-format|--batch|--before|--by|--cheap|--concurrency|--effort|--format|--grid|--host|--judge|--limit|--max-cost|--max-cost-per-query|--max-tokens|--mode|--model|--out|--plot|--poll|--profile|--provider|--query|--results|--reuse-max-age|--rounds|--sample|--samples|--seed|--since|--split|--status|--strategy|--strong|--system|--target-accuracy|--temperature|--tier|--verifier|--verify-cmd|--wait|--write|-m|-n|-o|-q|-s) COMPREPLY=(); return ;;
     esac
     case "$path" in
         "") opts="--version -V --file -f --system --model -m --cheap --strong --judge --effort --temperature --max-cost --max-tokens --tier --reuse --no-reuse --reuse-max-age --dry-run --strategy -s --samples -n --agreement --verifier --accept-threshold --verify-cmd --rounds --answer-format --profile --json --quiet -q --hide-reasoning --no-log --help -h"; cmds="ask batch calibrate completion config eval ledger models" ;;
         "ask") opts="--file -f --system --model -m --cheap --strong --judge --effort --temperature --max-cost --max-tokens --tier --reuse --no-reuse --reuse-max-age --dry-run --strategy -s --samples -n --agreement --verifier --accept-threshold --verify-cmd --rounds --answer-format --profile --json --quiet -q --hide-reasoning --no-log --help -h"; cmds="" ;;
-        "batch") opts="--mode --concurrency --out -o --results --restart --system --model -m --cheap --strong --judge --effort --temperature --max-cost --max-tokens --tier --reuse --no-reuse --reuse-max-age --strategy -s --samples -n --agreement --verifier --accept-threshold --verify-cmd --rounds --answer-format --profile --quiet -q --no-log --help -h"; cmds="" ;;
+        "batch") opts="--mode --wait --poll --provider --concurrency --out -o --results --restart --system --model -m --cheap --strong --judge --effort --temperature --max-cost --max-tokens --tier --reuse --no-reuse --reuse-max-age --strategy -s --samples -n --agreement --verifier --accept-threshold --verify-cmd --rounds --answer-format --profile --quiet -q --no-log --help -h"; cmds="" ;;
         "calibrate") opts="--target-accuracy --max-cost-per-query --profile --grid --split --seed --cheap --strong --limit --sample --concurrency --max-cost --no-save --json --csv --help -h"; cmds="" ;;
         "completion") opts="--write --help -h"; cmds="" ;;
         "config") opts="--help -h"; cmds="path show" ;;

@@ -175,7 +175,10 @@ class Rounds:
         if self.on_round is not None:
             self.on_round(RoundReport(self.number, jobs, summaries))
         if stop is not None:
-            raise stop
+            raise stop  # this round's results reach no run: none is marked delivered
+        if self.state is not None:
+            for job in jobs:
+                self.state.delivered(job.id)
 
     async def _job(self, provider: str, items: list[_Waiting]) -> tuple[BatchJob, str]:
         """Send one job (or attach to the one an earlier command sent), wait for it, and
@@ -204,8 +207,6 @@ class Rounds:
             came_back += item.status == "succeeded"
             if not waiting.answer.done():
                 waiting.answer.set_result((item, tier))
-        if self.state is not None:
-            self.state.delivered(job.id)
         missing = len(requests) - came_back
         said = f"{provider} batch {job.id} {job.outcome}: {came_back} of {len(requests)} answered"
         return job, said + (f", {missing} not (their runs say why)" if missing else "")
