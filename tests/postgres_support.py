@@ -2,7 +2,9 @@
 
 ``pg_server`` (session) runs ``initdb`` and ``pg_ctl`` (as the ``postgres`` user when the
 tests run as root: the server refuses root) on a free loopback port, with password
-authentication, and stops it at the end. ``pg_url`` (per test) is a fresh database on it.
+authentication, and stops it at the end; a test may stop and start it meanwhile
+(:meth:`PgServer.stop`, :meth:`PgServer.start`: the server going away under a run).
+``pg_url`` (per test) is a fresh database on it.
 Without the server's binaries (or psycopg) the tests skip, except in CI
 (``CI`` or ``THINK_REQUIRE_POSTGRES=1``), where they fail: there they must run.
 """
@@ -52,9 +54,26 @@ def _bin_dir() -> Path | None:
 class PgServer:
     port: int
     directory: Path
+    bin_dir: Path
 
     def url(self, database: str = "postgres", password: str = PG_PASSWORD) -> str:
         return f"postgresql://{PG_USER}:{password}@127.0.0.1:{self.port}/{database}"
+
+    def _pg_ctl(self, *argv: str) -> list[str]:
+        return _as_server_user(
+            [str(self.bin_dir / "pg_ctl"), "-D", str(self.directory / "data"), *argv]
+        )
+
+    def start(self) -> None:
+        """Start the server (``pg_ctl start``, waiting until it accepts connections)."""
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.directory} -c fsync=off"
+        log = str(self.directory / "log")
+        _run(self._pg_ctl("-o", options, "-l", log, "-w", "start"))
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``pg_ctl stop``; ``fast`` ends every open session, as an
+        administrator's restart does), waiting until it is down."""
+        _run(self._pg_ctl("-m", mode, "-w", "stop"))
 
 
 def _as_server_user(argv: list[str]) -> list[str]:
@@ -86,14 +105,12 @@ def pg_server() -> Iterator[PgServer]:
     initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", PG_USER, "-E", "UTF8"]
     initdb += ["--pwfile", str(password_file), "-A", "scram-sha-256", "--locale=C.UTF-8"]
     _run(_as_server_user(initdb))
-    port = free_port()
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {directory} -c fsync=off"
-    pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]
-    _run(_as_server_user([*pg_ctl, "-o", options, "-l", str(directory / "log"), "-w", "start"]))
+    server = PgServer(free_port(), directory, bin_dir)
+    server.start()
     try:
-        yield PgServer(port, directory)
+        yield server
     finally:
-        _run(_as_server_user([*pg_ctl, "-m", "immediate", "stop"]), check=False)
+        _run(server._pg_ctl("-m", "immediate", "stop"), check=False)
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -79,6 +79,10 @@ class Engine(ABC):
     def schema_version(self) -> int: ...
 
     @abstractmethod
+    def columns(self, table: str) -> list[str]:
+        """The names of ``table``'s columns, in their order."""
+
+    @abstractmethod
     def set_schema_version(self, version: int) -> None: ...
 
     def migrate(self) -> None:

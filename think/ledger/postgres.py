@@ -159,6 +159,14 @@ class PostgresEngine(Engine):
         self.conn.execute("DELETE FROM schema_version")
         self.conn.execute("INSERT INTO schema_version (version) VALUES (%s)", [version])
 
+    def columns(self, table: str) -> list[str]:
+        found = self.conn.execute(
+            "SELECT column_name AS name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+            [table],
+        )
+        return [row["name"] for row in found]
+
     def position(self, needle: str, haystack: str) -> str:
         return f"strpos({haystack}, {needle})"
 

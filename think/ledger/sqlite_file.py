@@ -120,6 +120,12 @@ class SqliteEngine(Engine):
     def set_schema_version(self, version: int) -> None:
         self.conn.execute(f"PRAGMA user_version = {int(version)}")
 
+    def columns(self, table: str) -> list[str]:
+        return [
+            row["name"]
+            for row in self.conn.execute("SELECT name FROM pragma_table_info(?)", [table])
+        ]
+
     def position(self, needle: str, haystack: str) -> str:
         return f"instr({haystack}, {needle})"
 
