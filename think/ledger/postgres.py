@@ -99,6 +99,14 @@ class PostgresEngine(Engine):
             return self.conn.execute(sql)
         return self.conn.execute(placeholders(sql), list(params))
 
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """In pipeline mode: one round trip for the batch, not one per row."""
+        if not rows:
+            return 0
+        with self.conn.cursor() as cursor:
+            cursor.executemany(placeholders(sql), [list(row) for row in rows])
+            return cursor.rowcount
+
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """Inside a transaction, a server-side cursor: rows arrive in batches as they are
         read (an export of a million runs holds a batch, not the million)."""

@@ -75,8 +75,7 @@ def shared_columns(source: Ledger, target: Ledger, table: str) -> tuple[str, ...
 
 
 def _write(conn: Engine, table: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> int:
-    sql = copy_sql(table, columns)
-    return sum(conn.execute(sql, [row[c] for c in columns]).rowcount for row in rows)
+    return conn.execute_many(copy_sql(table, columns), [[row[c] for c in columns] for row in rows])
 
 
 def copy_history(
