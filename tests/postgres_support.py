@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,7 +43,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _bin_dir() -> Path | None:
+def server_binaries() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
     if found:
         return Path(found[0]).parent
@@ -86,16 +87,10 @@ def _run(argv: list[str], *, check: bool = True) -> None:
         raise RuntimeError(f"{argv[:5]} failed: {done.stderr.decode(errors='replace')}")
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    bin_dir = _bin_dir()
-    if bin_dir is None:
-        _unavailable("PostgreSQL's initdb is not installed (/usr/lib/postgresql/*/bin)")
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        _unavailable("psycopg is not installed (pip install -e '.[postgres]')")
-    assert bin_dir is not None
+@contextmanager
+def throwaway_cluster(bin_dir: Path) -> Iterator[PgServer]:
+    """A new cluster in a temp dir, started on a free loopback port; removed at the end
+    (also for the benchmarks)."""
     directory = Path(tempfile.mkdtemp(prefix="think-pg-"))
     data, password_file = directory / "data", directory / "password"
     password_file.write_text(PG_PASSWORD + "\n", encoding="utf-8")
@@ -112,6 +107,20 @@ def pg_server() -> Iterator[PgServer]:
     finally:
         _run(server._pg_ctl("-m", "immediate", "stop"), check=False)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    bin_dir = server_binaries()
+    if bin_dir is None:
+        _unavailable("PostgreSQL's initdb is not installed (/usr/lib/postgresql/*/bin)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _unavailable("psycopg is not installed (pip install -e '.[postgres]')")
+    assert bin_dir is not None
+    with throwaway_cluster(bin_dir) as server:
+        yield server
 
 
 def _admin(server: PgServer, statement: str) -> None:

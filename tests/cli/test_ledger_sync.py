@@ -98,7 +98,7 @@ def test_the_server_stopped_mid_run_the_answer_printed_and_sync_delivers_it_once
     name = server_of(pg_ledger).replace(":", "-").replace("/", "-")
     spool = isolated_env / "spool" / f"{name}.db"
     assert str(spool) in warning
-    assert spool.exists()
+    assert PG_PASSWORD.encode() not in spool.read_bytes()
 
     # On the server: the run's reservation, held; its call in flight at its worst case.
     (held,) = pg_rows(pg_ledger, "SELECT * FROM runs")

@@ -49,9 +49,11 @@ def deliver(team: Ledger) -> Copied | None:
     if not is_url(team.location) or not spool_file(str(team.location)).exists():
         return None
     from think.ledger.abandoned import settle_dead_runs
-    from think.ledger.transfer import copy_history
+    from think.ledger.transfer import Copied, copy_history
 
     with open_spool(str(team.location), team.timeout) as spool:
+        if spool.one("SELECT id FROM runs LIMIT 1") is None:  # delivered already: no write
+            return Copied()
         # A spooled run whose process died before it ended: abandoned here, then delivered.
         with spool.immediate("settle runs in", lock="caps") as conn:
             settle_dead_runs(conn, datetime.now(UTC))
