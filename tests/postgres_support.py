@@ -17,6 +17,8 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ import pytest
 from tests.fakes.loopback import free_port
 
 if TYPE_CHECKING:
+    from tests.fakes.loopback import LoopbackServer
     from think.ledger.store import Ledger
 
 REQUIRED = bool(os.environ.get("CI")) or os.environ.get("THINK_REQUIRE_POSTGRES") == "1"
@@ -121,6 +124,41 @@ def pg_server() -> Iterator[PgServer]:
     assert bin_dir is not None
     with throwaway_cluster(bin_dir) as server:
         yield server
+
+
+REQUEST_WAIT_S = 60.0
+"""How long :func:`stopped_during_a_call` waits for the call to reach the provider (a bound,
+not a timing)."""
+
+
+@contextmanager
+def stopped_during_a_call(server: PgServer, provider: LoopbackServer) -> Iterator[None]:
+    """Inside: the fake ``provider`` holds every answer until a request has arrived and the
+    PostgreSQL ``server`` has stopped (``pg_ctl stop -m fast``: every session ended). On
+    leaving, the server is started again."""
+    provider.hold = hold = threading.Event()
+    failures: list[BaseException] = []
+
+    def outage() -> None:
+        try:
+            deadline = time.monotonic() + REQUEST_WAIT_S
+            while not provider.requests and time.monotonic() < deadline:
+                time.sleep(0.02)
+            server.stop()
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            failures.append(exc)
+        finally:
+            hold.set()
+
+    stopper = threading.Thread(target=outage, name="pg-outage")
+    stopper.start()
+    try:
+        yield
+    finally:
+        stopper.join()
+        server.start()
+        provider.hold = None
+    assert not failures, failures
 
 
 def _admin(server: PgServer, statement: str) -> None:

@@ -9,8 +9,6 @@ password appears in no output.
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,14 +18,11 @@ from tests.cli.test_ledger_cli import fill
 from tests.cli_support import MODEL, Result, run_cli, use_server
 from tests.fakes.behaviours import DEFAULT_ANSWER
 from tests.fakes.openai_server import FakeOpenAIServer
-from tests.postgres_support import PG_PASSWORD, PgServer, pg_rows
+from tests.postgres_support import PG_PASSWORD, PgServer, pg_rows, stopped_during_a_call
 from think.errors import ExitCode
 from think.ledger.abandoned import MAX_AGE, expire_reservations
 from think.ledger.location import server as server_of
 from think.ledger.store import Ledger
-
-WAIT_S = 30.0
-"""How long the test waits for the provider's request to arrive (a bound, not a timing)."""
 
 
 @pytest.fixture
@@ -54,31 +49,8 @@ def ask_while_the_server_stops(
     """A capped query whose call is in flight when the server stops; the answer arrives once
     it is down. The server is started again before this returns."""
     monkeypatch.setenv("THINK_DAILY_BUDGET", "5")
-    provider.hold = threading.Event()
-    failures: list[BaseException] = []
-
-    def outage() -> None:
-        try:
-            deadline = time.monotonic() + WAIT_S
-            while not provider.chat_requests and time.monotonic() < deadline:
-                time.sleep(0.02)
-            pg_server.stop()
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            failures.append(exc)
-        finally:
-            assert provider.hold is not None
-            provider.hold.set()
-
-    stopper = threading.Thread(target=outage)
-    stopper.start()
-    try:
-        asked = think(capsys, monkeypatch, "-m", MODEL, "what is 2+2?")
-    finally:
-        stopper.join()
-        pg_server.start()
-        provider.hold = None
-    assert not failures, failures
-    return asked
+    with stopped_during_a_call(pg_server, provider):
+        return think(capsys, monkeypatch, "-m", MODEL, "what is 2+2?")
 
 
 def test_the_server_stopped_mid_run_the_answer_printed_and_sync_delivers_it_once(
