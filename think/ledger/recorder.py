@@ -85,21 +85,22 @@ class LedgerRecorder:
             self.ledger.record_call(event.call, content=self.content)
 
     def _spool(self, event: events.Event) -> bool:
-        """Go on in the spool when the team ledger failed on ``event`` after the run
-        started: its start as the team ledger has it, then ``event``. False: not a team
-        ledger, the run had not started, or the spool failed too."""
+        """Go on in the spool when the team ledger failed on ``event``: the run's start as
+        the team ledger has it (when it started), then ``event``. False: not a team ledger,
+        or the spool failed too."""
         from think.ledger.location import is_url
         from think.ledger.spool import open_spool
 
         team = self.ledger
-        if team is None or self.spooled or self.started is None or not is_url(team.location):
+        if team is None or self.spooled or not is_url(team.location):
             return False
         try:
             spool = open_spool(str(team.location), team.timeout)
         except LedgerError:
             return False
         try:
-            spool.record_run(self.started, content=self.content)
+            if self.started is not None:
+                spool.record_run(self.started, content=self.content)
             self.ledger, self.start_recorded = spool, True
             self._record(event)
         except LedgerError:
