@@ -73,6 +73,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("THINK_CACHE_DIR", str(home / "cache"))
     monkeypatch.setenv("THINK_EVAL_DIR", str(home / "evals"))
     monkeypatch.setenv("THINK_BATCH_DIR", str(home / "batches"))
+    monkeypatch.setenv("THINK_SPOOL_DIR", str(home / "spool"))
     return home
 
 

@@ -2,7 +2,9 @@
 
 ``pg_server`` (session) runs ``initdb`` and ``pg_ctl`` (as the ``postgres`` user when the
 tests run as root: the server refuses root) on a free loopback port, with password
-authentication, and stops it at the end. ``pg_url`` (per test) is a fresh database on it.
+authentication, and stops it at the end; a test may stop and start it meanwhile
+(:meth:`PgServer.stop`, :meth:`PgServer.start`: the server going away under a run).
+``pg_url`` (per test) is a fresh database on it.
 Without the server's binaries (or psycopg) the tests skip, except in CI
 (``CI`` or ``THINK_REQUIRE_POSTGRES=1``), where they fail: there they must run.
 """
@@ -15,7 +17,10 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +30,7 @@ import pytest
 from tests.fakes.loopback import free_port
 
 if TYPE_CHECKING:
+    from tests.fakes.loopback import LoopbackServer
     from think.ledger.store import Ledger
 
 REQUIRED = bool(os.environ.get("CI")) or os.environ.get("THINK_REQUIRE_POSTGRES") == "1"
@@ -40,7 +46,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _bin_dir() -> Path | None:
+def server_binaries() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
     if found:
         return Path(found[0]).parent
@@ -52,9 +58,26 @@ def _bin_dir() -> Path | None:
 class PgServer:
     port: int
     directory: Path
+    bin_dir: Path
 
     def url(self, database: str = "postgres", password: str = PG_PASSWORD) -> str:
         return f"postgresql://{PG_USER}:{password}@127.0.0.1:{self.port}/{database}"
+
+    def _pg_ctl(self, *argv: str) -> list[str]:
+        return _as_server_user(
+            [str(self.bin_dir / "pg_ctl"), "-D", str(self.directory / "data"), *argv]
+        )
+
+    def start(self) -> None:
+        """Start the server (``pg_ctl start``, waiting until it accepts connections)."""
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.directory} -c fsync=off"
+        log = str(self.directory / "log")
+        _run(self._pg_ctl("-o", options, "-l", log, "-w", "start"))
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``pg_ctl stop``; ``fast`` ends every open session, as an
+        administrator's restart does), waiting until it is down."""
+        _run(self._pg_ctl("-m", mode, "-w", "stop"))
 
 
 def _as_server_user(argv: list[str]) -> list[str]:
@@ -67,16 +90,10 @@ def _run(argv: list[str], *, check: bool = True) -> None:
         raise RuntimeError(f"{argv[:5]} failed: {done.stderr.decode(errors='replace')}")
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    bin_dir = _bin_dir()
-    if bin_dir is None:
-        _unavailable("PostgreSQL's initdb is not installed (/usr/lib/postgresql/*/bin)")
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        _unavailable("psycopg is not installed (pip install -e '.[postgres]')")
-    assert bin_dir is not None
+@contextmanager
+def throwaway_cluster(bin_dir: Path) -> Iterator[PgServer]:
+    """A new cluster in a temp dir, started on a free loopback port; removed at the end
+    (also for the benchmarks)."""
     directory = Path(tempfile.mkdtemp(prefix="think-pg-"))
     data, password_file = directory / "data", directory / "password"
     password_file.write_text(PG_PASSWORD + "\n", encoding="utf-8")
@@ -86,15 +103,62 @@ def pg_server() -> Iterator[PgServer]:
     initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", PG_USER, "-E", "UTF8"]
     initdb += ["--pwfile", str(password_file), "-A", "scram-sha-256", "--locale=C.UTF-8"]
     _run(_as_server_user(initdb))
-    port = free_port()
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {directory} -c fsync=off"
-    pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]
-    _run(_as_server_user([*pg_ctl, "-o", options, "-l", str(directory / "log"), "-w", "start"]))
+    server = PgServer(free_port(), directory, bin_dir)
+    server.start()
     try:
-        yield PgServer(port, directory)
+        yield server
     finally:
-        _run(_as_server_user([*pg_ctl, "-m", "immediate", "stop"]), check=False)
+        _run(server._pg_ctl("-m", "immediate", "stop"), check=False)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    bin_dir = server_binaries()
+    if bin_dir is None:
+        _unavailable("PostgreSQL's initdb is not installed (/usr/lib/postgresql/*/bin)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _unavailable("psycopg is not installed (pip install -e '.[postgres]')")
+    assert bin_dir is not None
+    with throwaway_cluster(bin_dir) as server:
+        yield server
+
+
+REQUEST_WAIT_S = 60.0
+"""How long :func:`stopped_during_a_call` waits for the call to reach the provider (a bound,
+not a timing)."""
+
+
+@contextmanager
+def stopped_during_a_call(server: PgServer, provider: LoopbackServer) -> Iterator[None]:
+    """Inside: the fake ``provider`` holds every answer until a request has arrived and the
+    PostgreSQL ``server`` has stopped (``pg_ctl stop -m fast``: every session ended). On
+    leaving, the server is started again."""
+    provider.hold = hold = threading.Event()
+    failures: list[BaseException] = []
+
+    def outage() -> None:
+        try:
+            deadline = time.monotonic() + REQUEST_WAIT_S
+            while not provider.requests and time.monotonic() < deadline:
+                time.sleep(0.02)
+            server.stop()
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            failures.append(exc)
+        finally:
+            hold.set()
+
+    stopper = threading.Thread(target=outage, name="pg-outage")
+    stopper.start()
+    try:
+        yield
+    finally:
+        stopper.join()
+        server.start()
+        provider.hold = None
+    assert not failures, failures
 
 
 def _admin(server: PgServer, statement: str) -> None:

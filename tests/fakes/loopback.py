@@ -256,6 +256,9 @@ class LoopbackServer:
         """If set, other models get the wire format's "model not found" error."""
         self.delay = delay
         """Seconds to wait before the response starts (per request, concurrently)."""
+        self.hold: threading.Event | None = None
+        """If set, every generation request waits until this event is set before it is
+        answered: a test acts while a call is in flight (``close`` ends the wait)."""
         self.chunk_delay = chunk_delay
         """Seconds between SSE data events."""
         self.extra_headers: dict[str, str] = dict(extra_headers or {})
@@ -444,6 +447,8 @@ class LoopbackServer:
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
+            while self.hold is not None and not self.hold.wait(0.05):
+                self.wait(0)  # aborts when the server closes
             if isinstance(behaviour, Hangup):
                 raise Abort
             if isinstance(behaviour, Status):

@@ -153,11 +153,36 @@ def ask(prompt: str, settings: Settings) -> events.RunRecord:
             run = asyncio.run(execute(query, bus, price_for, catalog.create, run, tier_price))
         finally:
             recorder.close()
-    if recorder.error is not None:
+    if recorder.spooled is not None or recorder.error is not None:
         import warnings
 
-        warnings.warn(f"the run was not recorded: {recorder.error}", RuntimeWarning, stacklevel=3)
+        text = f"the run was not recorded: {recorder.error}" if recorder.error else ""
+        warnings.warn(text or spooled_notice(recorder), RuntimeWarning, stacklevel=3)
     return run
+
+
+def spooled_notice(recorder: LedgerRecorder) -> str:
+    """The one line that says a run waits in the spool (its team ledger went away)."""
+    return (
+        f"the team ledger {recorder.spooled_from} went away during the run; the run is "
+        f"kept in {recorder.spooled}: `think ledger sync` will deliver it"
+    )
+
+
+def deliver_spooled(ledger: Ledger) -> None:
+    """Deliver the runs spooled for this team ledger while it was away (one line on stderr
+    when any were); a failure leaves them spooled, and says so, and the run goes on."""
+    from think.ledger.spool import deliver
+
+    try:
+        copied = deliver(ledger)
+    except LedgerError as exc:
+        report_warning(f"warning: spooled runs not delivered yet: {exc}")
+        return
+    if copied is not None and copied.runs:
+        report_warning(
+            f"delivered {copied.runs} spooled runs to the team ledger {ledger.engine.where}"
+        )
 
 
 def run_query(prompt: str, settings: Settings, *, json_output: bool, quiet: bool) -> int:
@@ -229,6 +254,8 @@ def _ending(run: events.RunRecord | None, anomalies: list[str], recorder: Ledger
             message = f"budget exhausted: {message}"
         report_warning(message)
     code = ExitCode((run.exit_code if run is not None else 0) or 0)
+    if recorder.spooled is not None:
+        report_warning(f"warning: {spooled_notice(recorder)}")
     if recorder.error is not None:
         report_error(f"the run was not recorded: {recorder.error}")
         if code == ExitCode.OK:
@@ -258,6 +285,8 @@ def start_recording(
             raise LedgerError(f"{exc}; nothing was sent") from None
         return LedgerRecorder(None, exc, content=content), run
     try:
+        if is_url(ledger.location):
+            deliver_spooled(ledger)
         return start_run(ledger, run, caps, content=content)
     except BaseException:
         ledger.close()

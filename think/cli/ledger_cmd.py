@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from think.cli import ledger_copy_cmd
 from think.cli.help_panels import PanelCommand
 
 if TYPE_CHECKING:
@@ -20,7 +21,10 @@ if TYPE_CHECKING:
     from think.ledger.store import Ledger
 
 app = typer.Typer(
-    help="Recorded runs: list, search, show, spend statistics, export, backup, prune.",
+    help=(
+        "Recorded runs: list, search, show, spend statistics, export, backup, prune; "
+        "push to and sync with a team ledger."
+    ),
     invoke_without_command=True,
     no_args_is_help=False,
     rich_markup_mode=None,
@@ -315,6 +319,10 @@ def backup(
     with _ledger() as ledger:
         count = ledger.backup(target)
     typer.echo(f"backed up {count} runs to {target}")
+
+
+app.command("sync", cls=PanelCommand)(ledger_copy_cmd.sync)
+app.command("push", cls=PanelCommand)(ledger_copy_cmd.push)
 
 
 @app.command("prune", cls=PanelCommand)

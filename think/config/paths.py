@@ -63,6 +63,18 @@ def batch_results_dir() -> Path:
     return user_data_path(APP) / "batches"
 
 
+def spool_dir() -> Path:
+    """Where runs wait whose team ledger (PostgreSQL) went away while they ran, one SQLite
+    file per server, until ``think ledger sync`` delivers them (``THINK_SPOOL_DIR``
+    overrides)."""
+    override = os.environ.get("THINK_SPOOL_DIR")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path(APP) / "spool"
+
+
 DEFAULT_LEDGER_TIMEOUT = 10.0
 """Seconds a ledger write waits for another process's lock (``ledger_timeout``)."""
 

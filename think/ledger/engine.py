@@ -50,6 +50,11 @@ class Engine(ABC):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         """Run one statement of portable SQL (``?`` placeholders)."""
 
+    @abstractmethod
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run one statement once per row of parameters (batched where the engine can); the
+        number of rows it changed."""
+
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """The rows of a read, fetched as they are consumed where the engine can."""
         yield from self.execute(sql, params)
@@ -77,6 +82,10 @@ class Engine(ABC):
 
     @abstractmethod
     def schema_version(self) -> int: ...
+
+    @abstractmethod
+    def columns(self, table: str) -> list[str]:
+        """The names of ``table``'s columns, in their order."""
 
     @abstractmethod
     def set_schema_version(self, version: int) -> None: ...

@@ -99,6 +99,14 @@ class PostgresEngine(Engine):
             return self.conn.execute(sql)
         return self.conn.execute(placeholders(sql), list(params))
 
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """In pipeline mode: one round trip for the batch, not one per row."""
+        if not rows:
+            return 0
+        with self.conn.cursor() as cursor:
+            cursor.executemany(placeholders(sql), [list(row) for row in rows])
+            return cursor.rowcount
+
     def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
         """Inside a transaction, a server-side cursor: rows arrive in batches as they are
         read (an export of a million runs holds a batch, not the million)."""
@@ -158,6 +166,14 @@ class PostgresEngine(Engine):
         self.conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         self.conn.execute("DELETE FROM schema_version")
         self.conn.execute("INSERT INTO schema_version (version) VALUES (%s)", [version])
+
+    def columns(self, table: str) -> list[str]:
+        found = self.conn.execute(
+            "SELECT column_name AS name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s ORDER BY ordinal_position",
+            [table],
+        )
+        return [row["name"] for row in found]
 
     def position(self, needle: str, haystack: str) -> str:
         return f"strpos({haystack}, {needle})"

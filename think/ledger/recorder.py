@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from think.errors import LedgerError
@@ -17,7 +19,10 @@ class LedgerRecorder:
     """Event sink that writes the run and its calls as they happen.
 
     A ledger failure never stops the run: the first error is kept (``self.error``) and the
-    command reports it at the end with :data:`ExitCode.NOT_RECORDED`. ``content=False``
+    command reports it at the end with :data:`ExitCode.NOT_RECORDED`. A team's PostgreSQL
+    ledger that fails once the run has started is replaced by its spool
+    (:mod:`think.ledger.spool`): the run's start and every later row go there, to be delivered
+    later, and ``self.spooled`` names the spool file. ``content=False``
     (``--no-log``) records costs, tokens and timings but no prompt, answer or reasoning.
     """
 
@@ -37,6 +42,11 @@ class LedgerRecorder:
         self.content = content
         self.start_recorded = start_recorded
         """The run's start is already in the ledger (a spending-cap reservation wrote it)."""
+        self.started: events.RunRecord | None = None
+        self.spooled: Path | None = None
+        """The spool the run's rows went to when its team ledger went away mid-run."""
+        self.spooled_from = ""
+        """The team ledger that went away (host:port/database: never a password)."""
 
     def close(self) -> None:
         """Stop renewing the run's lease and close the ledger (the run has ended)."""
@@ -50,20 +60,57 @@ class LedgerRecorder:
 
         if self.ledger is None or self.error is not None:
             return
+        if isinstance(event, events.RunStarted):
+            self.started = event.run
         try:
-            if isinstance(event, events.RunStarted) and self.start_recorded:
-                return
-            if isinstance(event, (events.RunStarted, events.RunFinished)):
-                self.ledger.record_run(event.run, content=self.content)
-                if isinstance(event, events.RunFinished) and self.lease is not None:
-                    self.lease.stop()  # settled: nothing left to hold
-            elif isinstance(event, events.CallStarted) and event.in_flight is not None:
-                # A kill mid-call (SIGKILL) leaves this row: the call counts at its worst case.
-                self.ledger.record_call(event.in_flight, content=self.content)
-            elif isinstance(event, events.CallFinished):
-                self.ledger.record_call(event.call, content=self.content)
+            self._record(event)
         except LedgerError as exc:
-            self.error = exc
+            if not self._spool(event):
+                self.error = exc
+
+    def _record(self, event: events.Event) -> None:
+        from think import events
+
+        assert self.ledger is not None
+        if isinstance(event, events.RunStarted) and self.start_recorded:
+            return
+        if isinstance(event, (events.RunStarted, events.RunFinished)):
+            self.ledger.record_run(event.run, content=self.content)
+            if isinstance(event, events.RunFinished) and self.lease is not None:
+                self.lease.stop()  # settled: nothing left to hold
+        elif isinstance(event, events.CallStarted) and event.in_flight is not None:
+            # A kill mid-call (SIGKILL) leaves this row: the call counts at its worst case.
+            self.ledger.record_call(event.in_flight, content=self.content)
+        elif isinstance(event, events.CallFinished):
+            self.ledger.record_call(event.call, content=self.content)
+
+    def _spool(self, event: events.Event) -> bool:
+        """Go on in the spool when the team ledger failed on ``event``: the run's start as
+        the team ledger has it (when it started), then ``event``. False: not a team ledger,
+        or the spool failed too."""
+        from think.ledger.location import is_url
+        from think.ledger.spool import open_spool
+
+        team = self.ledger
+        if team is None or self.spooled or not is_url(team.location):
+            return False
+        try:
+            spool = open_spool(str(team.location), team.timeout)
+        except LedgerError:
+            return False
+        try:
+            if self.started is not None:
+                spool.record_run(self.started, content=self.content)
+            self.ledger, self.start_recorded = spool, True
+            self._record(event)
+        except LedgerError:
+            spool.close()
+            self.ledger = team
+            return False
+        self.spooled, self.spooled_from = Path(spool.location), team.engine.where
+        with suppress(Exception):  # the connection is gone already
+            team.close()
+        return True
 
 
 def start_run(

@@ -99,6 +99,9 @@ class SqliteEngine(Engine):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return self.conn.execute(sql, params)
 
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        return self.conn.executemany(sql, rows).rowcount if rows else 0
+
     def begin(self, *, write: bool, lock: Lock | None = None) -> None:
         # One writer at a time, whatever it locks: what it reads stays true until it commits.
         self.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -119,6 +122,12 @@ class SqliteEngine(Engine):
 
     def set_schema_version(self, version: int) -> None:
         self.conn.execute(f"PRAGMA user_version = {int(version)}")
+
+    def columns(self, table: str) -> list[str]:
+        return [
+            row["name"]
+            for row in self.conn.execute("SELECT name FROM pragma_table_info(?)", [table])
+        ]
 
     def position(self, needle: str, haystack: str) -> str:
         return f"instr({haystack}, {needle})"
