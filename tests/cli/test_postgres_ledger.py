@@ -223,3 +223,17 @@ def test_runs_of_one_host(
         result = run_cli(["ledger", "--host", host, "--json"], capsys, monkeypatch)
         assert result.code == ExitCode.OK, result.err
         assert [json.loads(line)["id"] for line in result.out.splitlines()] == expected
+
+
+def test_a_vanished_server_is_noticed_by_keepalives_unless_the_url_says_otherwise(
+    pg_url: str,
+) -> None:
+    """libpq's TCP keepalives and ``tcp_user_timeout`` are on by default (a dead host is
+    noticed in about a minute, not the kernel's 15); a URL's own values win."""
+    with Ledger(pg_url) as ledger:
+        given = ledger.engine.conn.info.get_parameters()  # type: ignore[attr-defined]
+    assert (given["keepalives_idle"], given["tcp_user_timeout"]) == ("30", "60000")
+    separator = "&" if "?" in pg_url else "?"
+    with Ledger(f"{pg_url}{separator}keepalives_idle=5") as ledger:
+        given = ledger.engine.conn.info.get_parameters()  # type: ignore[attr-defined]
+    assert (given["keepalives_idle"], given["keepalives_count"]) == ("5", "3")

@@ -68,6 +68,7 @@ class PostgresEngine(Engine):
                 row_factory=dict_row,
                 connect_timeout=max(2, round(timeout)),
                 application_name="think",
+                **_liveness(url),
             )
         except driver.Error as exc:
             raise LedgerError(self._unreachable(exc)) from None
@@ -206,3 +207,23 @@ class PostgresEngine(Engine):
             f"think ledger backup copies a SQLite ledger file; the ledger is a PostgreSQL "
             f"database ({self.where}): back it up with pg_dump"
         )
+
+
+LIVENESS = {
+    "keepalives": "1",
+    "keepalives_idle": "30",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "60000",
+}
+"""TCP keepalives and a limit on unacknowledged writes (libpq parameters): a server that
+vanishes without closing the connection (a dead host, a dropped route) is noticed within
+about a minute, so the run spools instead of waiting for the kernel's TCP timeout (~15 min)."""
+
+
+def _liveness(url: str) -> dict[str, str]:
+    """:data:`LIVENESS`, except what the URL sets itself (the user's libpq parameters win)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    given = conninfo_to_dict(url)
+    return {key: value for key, value in LIVENESS.items() if key not in given}
