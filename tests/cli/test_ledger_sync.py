@@ -179,3 +179,28 @@ def test_sync_on_a_ledger_file_is_a_usage_error(
     result = think(capsys, monkeypatch, "ledger", "sync")
     assert result.code == ExitCode.USAGE
     assert "nothing to sync" in result.err
+
+
+def test_a_batch_whose_team_ledger_goes_away_says_so_once_and_sync_delivers_it(
+    provider: FakeOpenAIServer,
+    pg_server: PgServer,
+    pg_ledger: str,
+    isolated_env: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('"what is 2+2?"\n"what is 3+3?"\n', encoding="utf-8")
+    with stopped_during_a_call(pg_server, provider):
+        result = think(capsys, monkeypatch, "batch", str(prompts), "-m", MODEL)
+    assert result.code == ExitCode.OK, result.err
+    assert result.out.count(DEFAULT_ANSWER) == 2
+    (warning,) = [line for line in result.err.splitlines() if "went away" in line]
+    assert server_of(pg_ledger) in warning
+    assert "2 runs are kept in" in warning
+    assert "think ledger sync" in warning
+    synced = think(capsys, monkeypatch, "ledger", "sync", "--json").json
+    assert synced["runs_copied"] == 2, synced
+    statuses = [row["status"] for row in pg_rows(pg_ledger, "SELECT status FROM runs")]
+    assert statuses == ["ok", "ok"]

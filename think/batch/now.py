@@ -56,6 +56,8 @@ class Outcome:
 
     stopped: Stop | None = None
     not_recorded: LedgerError | None = None
+    spooled: list[LedgerRecorder] = field(default_factory=list)
+    """The runs whose team ledger went away mid-run: kept in its spool."""
 
 
 Finished = Callable[[Job, events.RunRecord], None]
@@ -105,7 +107,8 @@ async def run_now(
 
     await run_all(watched(job) for job in jobs)
     errors = [recorder.error for recorder in recorders if recorder.error is not None]
-    return Outcome(pool.stopped, errors[0] if errors else None)
+    spooled = [recorder for recorder in recorders if recorder.spooled is not None]
+    return Outcome(pool.stopped, errors[0] if errors else None, spooled)
 
 
 def _reuse(

@@ -16,7 +16,7 @@ from think.batch.now import Job, Outcome, Recording, run_now
 from think.batch.pool import Pool
 from think.batch.results import Kept, ResultsStore
 from think.cli import wiring
-from think.cli.ask_run import prepare_queries, reuse_since
+from think.cli.ask_run import deliver_spooled, prepare_queries, reuse_since
 from think.cli.batch_api import Waiting, deferred
 from think.cli.batch_view import Tally, failing, line_document, not_sent_document
 from think.cli.console import report_error, report_warning, stderr_console
@@ -26,6 +26,7 @@ from think.cli.signals import Terminated, run_until_signal
 from think.cli.stdout_writer import OrderedLines
 from think.errors import ExitCode, LedgerError, UsageError
 from think.ids import new_run_id
+from think.ledger.location import is_url
 from think.providers.batch_jobs import BatchPending
 
 if TYPE_CHECKING:
@@ -103,6 +104,8 @@ def _recording(settings: Settings, batch_id: str, query: Query) -> Recording:
         if caps:
             raise LedgerError(f"cannot check the spending caps: {exc}") from exc
         return Recording(batch_id, None, exc, caps, content)
+    if is_url(ledger.location):
+        deliver_spooled(ledger)  # what waits from an earlier outage goes first
     return Recording(batch_id, ledger, None, caps, content, since)
 
 
@@ -302,6 +305,13 @@ def _ending(
         )
         if code == ExitCode.OK:
             code = ExitCode(document.get("exit_code") or ExitCode.INTERNAL)
+    if outcome.spooled:
+        first = outcome.spooled[0]
+        report_warning(
+            f"warning: the team ledger {first.spooled_from} went away during the batch; "
+            f"{len(outcome.spooled)} runs are kept in {first.spooled}: `think ledger sync` "
+            "will deliver them"
+        )
     if outcome.not_recorded is not None:
         report_error(f"the runs were not recorded: {outcome.not_recorded}")
         if code == ExitCode.OK:
