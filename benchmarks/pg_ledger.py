@@ -225,11 +225,30 @@ def explain(url: str, sql: str, params: list[object]) -> list[str]:
     from think.ledger.postgres import placeholders
 
     with psycopg.connect(url) as conn:
+        conn.execute("SET jit = off")  # as think's sessions
         rows = conn.execute(
             f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {placeholders(sql)}",  # type: ignore[arg-type]
             params,
         ).fetchall()
     return [row[0] for row in rows]
+
+
+def query_ms(url: str, sql: str, params: list[object], jit: str) -> float:
+    """Median milliseconds of ``sql`` over 5 runs in a session with ``jit`` on or off."""
+    import statistics
+
+    import psycopg
+
+    from think.ledger.postgres import placeholders
+
+    with psycopg.connect(url) as conn:
+        conn.execute(f"SET jit = {jit}")  # type: ignore[arg-type]
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            conn.execute(placeholders(sql), params).fetchall()  # type: ignore[arg-type]
+            times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
 
 
 def main_queries(since: str, day_end: str) -> dict[str, tuple[str, list[object]]]:
@@ -359,6 +378,10 @@ def main() -> None:
 
         import psycopg
 
+        print("\none day's aggregate in-process, median of 5 (think's sessions run jit = off):")
+        day_sql, day_params = queries["stats: one day's aggregate (x90 for --json)"]
+        for jit in ("on", "off"):
+            print(f"  jit = {jit}: {query_ms(url, day_sql, day_params, jit):.1f} ms")
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("DROP INDEX idx_runs_user")
             conn.execute("ANALYZE runs")
