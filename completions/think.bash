@@ -3,7 +3,7 @@ _think() {
     local cur prev path="" word i opts cmds known
     cur="${COMP_WORDS[COMP_CWORD]}"
     prev="${COMP_WORDS[COMP_CWORD-1]}"
-    known=("ask" "batch" "calibrate" "completion" "config" "config path" "config show" "eval" "ledger" "ledger backup" "ledger export" "ledger path" "ledger prune" "ledger show" "ledger stats" "models")
+    known=("ask" "batch" "calibrate" "completion" "config" "config path" "config show" "eval" "ledger" "ledger backup" "ledger export" "ledger path" "ledger prune" "ledger push" "ledger show" "ledger stats" "ledger sync" "models")
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
         for candidate in "${known[@]}"; do
@@ -15,7 +15,7 @@ _think() {
     done
     case "$prev" in
         --file|-f) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --accept-threshold|--agreement|--answer-format|--batch|--before|--by|--cheap|--concurrency|--effort|--format|--grid|--host|--judge|--limit|--max-cost|--max-cost-per-query|--max-tokens|--mode|--model|--out|--plot|--poll|--profile|--provider|--query|--results|--reuse-max-age|--rounds|--sample|--samples|--seed|--since|--split|--status|--strategy|--strong|--system|--target-accuracy|--temperature|--tier|--verifier|--verify-cmd|--wait|--write|-m|-n|-o|-q|-s) COMPREPLY=(); return ;;
+        --accept-threshold|--agreement|--answer-format|--batch|--before|--by|--cheap|--concurrency|--effort|--format|--grid|--host|--judge|--limit|--max-cost|--max-cost-per-query|--max-tokens|--mode|--model|--out|--plot|--poll|--profile|--provider|--query|--results|--reuse-max-age|--rounds|--sample|--samples|--seed|--since|--split|--status|--strategy|--strong|--system|--target-accuracy|--temperature|--tier|--to|--user|--verifier|--verify-cmd|--wait|--write|-m|-n|-o|-q|-s) COMPREPLY=(); return ;;
     esac
     case "$path" in
         "") opts="--version -V --file -f --system --model -m --cheap --strong --judge --effort --temperature --max-cost --max-tokens --tier --reuse --no-reuse --reuse-max-age --dry-run --strategy -s --samples -n --agreement --verifier --accept-threshold --verify-cmd --rounds --answer-format --profile --json --quiet -q --hide-reasoning --no-log --help -h"; cmds="ask batch calibrate completion config eval ledger models" ;;
@@ -27,13 +27,15 @@ _think() {
         "config path") opts="--help -h"; cmds="" ;;
         "config show") opts="--json --help -h"; cmds="" ;;
         "eval") opts="--cheap --strong --grid --limit --sample --seed --concurrency --max-cost --results --fresh --plot --json --csv --help -h"; cmds="" ;;
-        "ledger") opts="-n --limit --since --model -m --status --escalated --not-escalated -q --query --host --batch --json --csv --no-pager --help -h"; cmds="backup export path prune show stats" ;;
+        "ledger") opts="-n --limit --since --model -m --status --escalated --not-escalated -q --query --host --user --batch --json --csv --no-pager --help -h"; cmds="backup export path prune push show stats sync" ;;
         "ledger backup") opts="--help -h"; cmds="" ;;
         "ledger export") opts="--format --since --help -h"; cmds="" ;;
         "ledger path") opts="--help -h"; cmds="" ;;
         "ledger prune") opts="--before --yes -y --help -h"; cmds="" ;;
+        "ledger push") opts="--to --json --help -h"; cmds="" ;;
         "ledger show") opts="--json --csv --no-pager --help -h"; cmds="" ;;
         "ledger stats") opts="--by --since --json --csv --help -h"; cmds="" ;;
+        "ledger sync") opts="--json --help -h"; cmds="" ;;
         "models") opts="--providers --all --json --no-pager --help -h"; cmds="" ;;
     esac
     if [[ "$cur" == -* ]]; then

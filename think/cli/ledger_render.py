@@ -155,7 +155,7 @@ def runs_table(runs: list[StoredRun], width: int) -> Table:
             agreement(run.votes),
             "yes" if run.escalated else "",
             _run_cost(run),
-            *([run.username or "-", run.host or "-"] if who else []),
+            *([printable(run.username or "-"), printable(run.host or "-")] if who else []),
             excerpt(run.prompt) if not run.no_log else "(not logged)",
         ]
         for run in runs
