@@ -147,13 +147,9 @@ def reserve_run(
             )
         # Rounded down: the REAL column's float noise must never tip a sum past the cap.
         reserved = asked if asked is not None else _floor(tightest.remaining)
-        run = dataclasses.replace(run, max_cost_usd=reserved)
+        clock = zone_label(caps.timezone, now)
+        run = dataclasses.replace(run, max_cost_usd=reserved, budget_timezone=clock)
         row = run_row(run, content=content, user=ledger.user)
-        # run_row names the process; the reservation adds when, how much and by which clock.
-        row.update(
-            reserved_usd=float(reserved),
-            reserved_at=iso(now),
-            budget_timezone=zone_label(caps.timezone, now),
-        )
+        row.update(reserved_usd=float(reserved), reserved_at=iso(now))  # run_row: the process
         ledger.upsert(conn, "runs", row)
     return run

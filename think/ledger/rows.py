@@ -98,6 +98,8 @@ def run_row(
         "batch_id": run.batch_id,
         "username": user or login_name(),
     }
+    if run.budget_timezone is not None:  # a capped run's (a row without it keeps its own)
+        row["budget_timezone"] = run.budget_timezone
     if not content:
         row.update(dict.fromkeys(CONTENT_FIELDS_RUN))
     if run.status == "running":  # the process that runs it: see think.ledger.abandoned
