@@ -15,7 +15,7 @@ _think() {
     done
     case "$prev" in
         --file|-f) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-        --accept-threshold|--agreement|--answer-format|--batch|--before|--by|--cheap|--concurrency|--effort|--format|--grid|--host|--judge|--limit|--max-cost|--max-cost-per-query|--max-tokens|--mode|--model|--out|--plot|--poll|--profile|--provider|--query|--results|--reuse-max-age|--rounds|--sample|--samples|--seed|--since|--split|--status|--strategy|--strong|--system|--target-accuracy|--temperature|--tier|--to|--verifier|--verify-cmd|--wait|--write|-m|-n|-o|-q|-s) COMPREPLY=(); return ;;
+        --accept-threshold|--agreement|--answer-format|--batch|--before|--by|--cheap|--concurrency|--effort|--format|--grid|--host|--judge|--limit|--max-cost|--max-cost-per-query|--max-tokens|--mode|--model|--out|--plot|--poll|--profile|--provider|--query|--results|--reuse-max-age|--rounds|--sample|--samples|--seed|--since|--split|--status|--strategy|--strong|--system|--target-accuracy|--temperature|--tier|--to|--user|--verifier|--verify-cmd|--wait|--write|-m|-n|-o|-q|-s) COMPREPLY=(); return ;;
     esac
     case "$path" in
         "") opts="--version -V --file -f --system --model -m --cheap --strong --judge --effort --temperature --max-cost --max-tokens --tier --reuse --no-reuse --reuse-max-age --dry-run --strategy -s --samples -n --agreement --verifier --accept-threshold --verify-cmd --rounds --answer-format --profile --json --quiet -q --hide-reasoning --no-log --help -h"; cmds="ask batch calibrate completion config eval ledger models" ;;
@@ -27,7 +27,7 @@ _think() {
         "config path") opts="--help -h"; cmds="" ;;
         "config show") opts="--json --help -h"; cmds="" ;;
         "eval") opts="--cheap --strong --grid --limit --sample --seed --concurrency --max-cost --results --fresh --plot --json --csv --help -h"; cmds="" ;;
-        "ledger") opts="-n --limit --since --model -m --status --escalated --not-escalated -q --query --host --batch --json --csv --no-pager --help -h"; cmds="backup export path prune push show stats sync" ;;
+        "ledger") opts="-n --limit --since --model -m --status --escalated --not-escalated -q --query --host --user --batch --json --csv --no-pager --help -h"; cmds="backup export path prune push show stats sync" ;;
         "ledger backup") opts="--help -h"; cmds="" ;;
         "ledger export") opts="--format --since --help -h"; cmds="" ;;
         "ledger path") opts="--help -h"; cmds="" ;;

@@ -141,6 +141,7 @@ complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_su
 complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from backup export path prune push show stats sync' -l escalated -l not-escalated -d 'Only runs that escalated (or did not)'
 complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from backup export path prune push show stats sync' -s q -l query -r -d 'Full-text search of prompts and answers'
 complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from backup export path prune push show stats sync' -l host -r -d 'Runs made on this host (a team'\''s ledger)'
+complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from backup export path prune push show stats sync' -l user -r -d 'Runs made by this user (a team'\''s ledger)'
 complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from backup export path prune push show stats sync' -l batch -r -d 'The runs of one think batch (its id or a prefix)'
 complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from backup export path prune push show stats sync' -l json -d 'JSON (one document per line)'
 complete -c think -n '__fish_seen_subcommand_from ledger; and not __fish_seen_subcommand_from backup export path prune push show stats sync' -l csv -d 'CSV with a header row'

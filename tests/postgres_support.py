@@ -59,6 +59,8 @@ class PgServer:
     port: int
     directory: Path
     bin_dir: Path
+    fsync: bool = False
+    """Flush the WAL as a real server does (the benchmarks); the tests need no durability."""
 
     def url(self, database: str = "postgres", password: str = PG_PASSWORD) -> str:
         return f"postgresql://{PG_USER}:{password}@127.0.0.1:{self.port}/{database}"
@@ -70,7 +72,8 @@ class PgServer:
 
     def start(self) -> None:
         """Start the server (``pg_ctl start``, waiting until it accepts connections)."""
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.directory} -c fsync=off"
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.directory}"
+        options += "" if self.fsync else " -c fsync=off"
         log = str(self.directory / "log")
         _run(self._pg_ctl("-o", options, "-l", log, "-w", "start"))
 
@@ -91,9 +94,9 @@ def _run(argv: list[str], *, check: bool = True) -> None:
 
 
 @contextmanager
-def throwaway_cluster(bin_dir: Path) -> Iterator[PgServer]:
+def throwaway_cluster(bin_dir: Path, *, fsync: bool = False) -> Iterator[PgServer]:
     """A new cluster in a temp dir, started on a free loopback port; removed at the end
-    (also for the benchmarks)."""
+    (also for the benchmarks: ``fsync`` as a real server has it)."""
     directory = Path(tempfile.mkdtemp(prefix="think-pg-"))
     data, password_file = directory / "data", directory / "password"
     password_file.write_text(PG_PASSWORD + "\n", encoding="utf-8")
@@ -103,7 +106,7 @@ def throwaway_cluster(bin_dir: Path) -> Iterator[PgServer]:
     initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", PG_USER, "-E", "UTF8"]
     initdb += ["--pwfile", str(password_file), "-A", "scram-sha-256", "--locale=C.UTF-8"]
     _run(_as_server_user(initdb))
-    server = PgServer(free_port(), directory, bin_dir)
+    server = PgServer(free_port(), directory, bin_dir, fsync)
     server.start()
     try:
         yield server

@@ -95,6 +95,8 @@ class RunRecord:
     """The run whose answer this run reused (status ``reused``)."""
     batch_id: str | None = None
     """The ``think batch`` this run was one prompt of."""
+    budget_timezone: str | None = None
+    """The zone its spending-cap reservation counted the day and month in (None: no cap)."""
 
 
 @dataclass(frozen=True)

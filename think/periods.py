@@ -53,6 +53,16 @@ def budget_zone(name: str) -> tzinfo:
         ) from None
 
 
+def zone_label(name: str | None, now: datetime) -> str:
+    """The zone a cap's days and months are counted in, as the ledger records it: the
+    ``budget_timezone`` name, else local time with its abbreviation and offset at ``now``
+    (``local (CET, UTC+01:00)``)."""
+    if name is not None:
+        return name
+    local = now.astimezone()
+    return f"local ({local.tzname()}, UTC{local.isoformat(timespec='seconds')[-6:]})"
+
+
 def _midnight(day: date, zone: tzinfo | None) -> datetime:
     if zone is None:
         return local_midnight(day)

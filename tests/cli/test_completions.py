@@ -43,6 +43,7 @@ def test_bash_completes_commands_and_options() -> None:
         "--not-escalated",
         "--query",
         "--host",
+        "--user",
         "--batch",
         "--json",
         "--csv",

@@ -22,6 +22,8 @@ def test_a_process_that_lost_its_ledger_mid_run_is_delivered_once_by_sync(
 ) -> None:
     use_server(monkeypatch, fake_openai)
     monkeypatch.setenv("THINK_DAILY_BUDGET", "5")
+    monkeypatch.setenv("THINK_USER", "carol")
+    monkeypatch.setenv("THINK_BUDGET_TIMEZONE", "UTC")
     with stopped_during_a_call(pg_server, fake_openai):
         proc = start_think(["-m", MODEL, "what is 2+2?"])
         out, err = proc.communicate(timeout=120)
@@ -40,5 +42,6 @@ def test_a_process_that_lost_its_ledger_mid_run_is_delivered_once_by_sync(
     (run,) = pg_rows(pg_ledger, "SELECT * FROM runs")
     assert run["status"] == "ok"
     assert run["reserved_usd"] is None
+    assert (run["username"], run["budget_timezone"]) == ("carol", "UTC")  # the spool's copy too
     calls = pg_rows(pg_ledger, "SELECT * FROM calls")
     assert [(c["run_id"], c["status"]) for c in calls] == [(run["id"], "ok")]

@@ -119,6 +119,10 @@ def recent(
         str | None,
         typer.Option("--host", metavar="HOST", help="Runs made on this host (a team's ledger)."),
     ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", metavar="NAME", help="Runs made by this user (a team's ledger)."),
+    ] = None,
     batch: Annotated[
         str | None,
         typer.Option(
@@ -153,7 +157,7 @@ def recent(
 
         raise UsageError(f"-n/--limit: {limit} is out of range; give 1 to {MAX_LIMIT:_}")
     fmt = output_format(json_output, csv_output)
-    flt = RunFilter(_since(since), model, status, escalated, query, host, batch)
+    flt = RunFilter(_since(since), model, status, escalated, query, host, batch, user)
     with _ledger() as ledger:
         # The table shows an excerpt of each prompt: only that much of it is read.
         excerpt = PROMPT_EXCERPT_CHARS if fmt == "table" else None

@@ -139,8 +139,11 @@ def runs_table(runs: list[StoredRun], width: int) -> Table:
     """Recent runs; at 80 columns the fixed columns keep their width, the model (without its
     provider: ``think ledger show`` has it) and the prompt share what is left. Narrower, the
     model, strategy and status columns give up more; the run id never does (print the
-    table with :func:`print_whole`)."""
-    table = _table("time", "run", "status", "strategy", "model", "agree", "esc", "cost")
+    table with :func:`print_whole`). Runs of more than one (known) user or host, as in a
+    team's ledger, get a user and a host column."""
+    who = _several(run.username for run in runs) or _several(run.host for run in runs)
+    fixed = ["time", "run", "status", "strategy", "model", "agree", "esc", "cost"]
+    table = _table(*fixed, *(["user", "host"] if who else []))
     table.add_column("prompt", no_wrap=True, overflow="ellipsis", min_width=10)
     cells = [
         [
@@ -152,14 +155,23 @@ def runs_table(runs: list[StoredRun], width: int) -> Table:
             agreement(run.votes),
             "yes" if run.escalated else "",
             _run_cost(run),
+            *([printable(run.username or "-"), printable(run.host or "-")] if who else []),
             excerpt(run.prompt) if not run.no_log else "(not logged)",
         ]
         for run in runs
     ]
-    _fit_widths(table, cells, width, squeeze=((4, 11), (3, 5), (2, 6), (4, 5)))
+    squeeze = [(4, 11), (3, 5), (2, 6), (4, 5)]
+    if who:  # a team's runs: who ran them gives way after the model
+        squeeze[3:] = [(9, 8), (8, 8), (4, 5), (9, 4), (8, 4)]
+    _fit_widths(table, cells, width, squeeze=squeeze)
     for row_cells in cells:
         table.add_row(*row_cells)
     return table
+
+
+def _several(names: Iterable[str | None]) -> bool:
+    """More than one known name among ``names``."""
+    return len({name for name in names if name}) > 1
 
 
 def _fit_widths(
@@ -196,6 +208,15 @@ def _field(label: str, value: object) -> Text:
     return line
 
 
+def _cost(run: StoredRun) -> str:
+    cost = f"{usd(run.cost_usd, run.cost_source)} ({run.cost_source or 'not finished'})"
+    if run.max_cost_usd is not None:
+        cost += f" of at most {usd(run.max_cost_usd)}"
+    if run.reserved_usd is not None:
+        cost += f"; {usd(run.reserved_usd)} reserved against the spending caps"
+    return cost
+
+
 def show_run(console: Console, run: StoredRun, calls: list[StoredCall]) -> None:
     """Everything recorded about one run, for a person."""
 
@@ -204,6 +225,8 @@ def show_run(console: Console, run: StoredRun, calls: list[StoredCall]) -> None:
 
     line("run", run.id)
     line("started", local_time(run.started_at, full=True))
+    if run.username or run.host:
+        line("run by", f"{run.username or 'unknown user'} on {run.host or 'unknown host'}")
     duration = "" if run.duration_ms is None else f"{run.duration_ms / 1000:.2f} s"
     line("status", f"{run.status} (exit {run.exit_code})  {duration}".rstrip())
     line("strategy", run.strategy)
@@ -211,12 +234,9 @@ def show_run(console: Console, run: StoredRun, calls: list[StoredCall]) -> None:
     line("answered by", run.answer_model or "-")
     if run.reused_from:
         line("reused from", f"run {run.reused_from} (its answer, at $0)")
-    cost = f"{usd(run.cost_usd, run.cost_source)} ({run.cost_source or 'not finished'})"
-    if run.max_cost_usd is not None:
-        cost += f" of at most {usd(run.max_cost_usd)}"
-    if run.reserved_usd is not None:
-        cost += f"; {usd(run.reserved_usd)} reserved against the spending caps"
-    line("cost", cost)
+    line("cost", _cost(run))
+    if run.budget_timezone:
+        line("cap clock", f"days and months in {run.budget_timezone} (budget_timezone)")
     if run.strong_only_cost_usd is not None and run.cost_usd is not None:
         alone = usd(run.strong_only_cost_usd)
         if run.status == "ok":

@@ -345,7 +345,7 @@ def step_pricing(settings: Settings, catalog: ProviderCatalog) -> tuple[StepPric
 def open_ledger(settings: Settings) -> Ledger:
     from think.ledger.store import open_ledger as open_at
 
-    return open_at(settings.ledger, settings.ledger_timeout)
+    return open_at(settings.ledger, settings.ledger_timeout, settings.user)
 
 
 def spending_caps(settings: Settings) -> Caps:

@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     budget_timezone: str | None = None
     """Where the caps' days and months begin (``UTC``, ``Europe/Berlin``); unset: local
     time. A team sharing one ledger sets one clock."""
+    user: str | None = Field(default=None, max_length=200)
+    """Who the ledger records as running the runs (``THINK_USER``; ``think ledger --user``);
+    unset: the login name."""
     no_log: bool = False
     """Record costs and timings but no prompt, answer or reasoning (``--no-log``)."""
     reuse: bool | None = None
@@ -157,6 +160,15 @@ class Settings(BaseSettings):
     @classmethod
     def _ledger(cls, value: Any) -> Any:
         return str(value) if hasattr(value, "__fspath__") else value
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None  # empty: the login name
+        if not value.isprintable():
+            raise ValueError("a user name is printable text (no control characters)")
+        return value.strip()
 
     @field_validator("budget_timezone")
     @classmethod

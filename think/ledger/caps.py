@@ -29,7 +29,7 @@ from think.errors import SpendingCapReached
 from think.ledger.abandoned import settle_dead_runs
 from think.ledger.rows import run_row
 from think.ledger.store import Ledger
-from think.periods import budget_zone, day_start, iso, month_start
+from think.periods import budget_zone, day_start, iso, month_start, zone_label
 
 if TYPE_CHECKING:
     from think import events
@@ -147,8 +147,9 @@ def reserve_run(
             )
         # Rounded down: the REAL column's float noise must never tip a sum past the cap.
         reserved = asked if asked is not None else _floor(tightest.remaining)
-        run = dataclasses.replace(run, max_cost_usd=reserved)
-        row = run_row(run, content=content)
+        clock = zone_label(caps.timezone, now)
+        run = dataclasses.replace(run, max_cost_usd=reserved, budget_timezone=clock)
+        row = run_row(run, content=content, user=ledger.user)
         row.update(reserved_usd=float(reserved), reserved_at=iso(now))  # run_row: the process
         ledger.upsert(conn, "runs", row)
     return run

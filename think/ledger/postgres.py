@@ -75,6 +75,10 @@ class PostgresEngine(Engine):
         try:
             # Waiting for another machine's lock gives up as SQLite's busy timeout does.
             self.conn.execute(f"SET lock_timeout = {int(timeout * 1000)}")
+            # No JIT: the ledger's queries are short, and compiling one (the planner
+            # overestimates the stats' per-run subquery) took 0.4 s of a 4 ms query, 30 s of
+            # `think ledger stats --json` over a million runs (benchmarks/pg_ledger.py).
+            self.conn.execute("SET jit = off")
             self.migrate()
         except driver.Error as exc:
             self.conn.close()

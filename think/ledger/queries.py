@@ -38,6 +38,8 @@ class RunFilter:
     """The host whose process ran the run (``reserved_host``): a team's machines apart."""
     batch: str | None = None
     """A batch id, or the start of one (``think batch`` prints it)."""
+    user: str | None = None
+    """Who ran the run (``username``: the ``user`` setting, else the login name)."""
 
     def where(self, engine: Engine, *, text: bool = True) -> tuple[str, list[Any]]:
         """The SQL condition on ``runs`` (no alias) and its parameters, for ``engine``
@@ -58,6 +60,9 @@ class RunFilter:
         if self.host is not None:
             clauses.append("reserved_host = ?")
             params.append(self.host)
+        if self.user is not None:
+            clauses.append("username = ?")
+            params.append(self.user)
         if self.escalated is not None:
             clauses.append("escalated = ?")
             params.append(int(self.escalated))

@@ -95,7 +95,7 @@ class LedgerRecorder:
         if team is None or self.spooled or not is_url(team.location):
             return False
         try:
-            spool = open_spool(str(team.location), team.timeout)
+            spool = open_spool(str(team.location), team.timeout, team.user)
         except LedgerError:
             return False
         try:

@@ -57,6 +57,12 @@ class StoredRun:
     p_accept: float | None
     reused_from: str | None = None
     """The run whose answer this one reused (status ``reused``)."""
+    username: str | None = None
+    """Who ran it (NULL: a run recorded before migration 9, or no name was known)."""
+    host: str | None = None
+    """The host whose process ran it (``reserved_host``)."""
+    budget_timezone: str | None = None
+    """The zone its spending-cap reservation counted days and months in (None: no cap)."""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoredRun:
@@ -91,6 +97,9 @@ class StoredRun:
             verdict=row.get("verdict"),
             p_accept=row.get("p_accept"),
             reused_from=row.get("reused_from"),
+            username=row.get("username"),
+            host=row.get("reserved_host"),
+            budget_timezone=row.get("budget_timezone"),
         )
 
     def document(self) -> dict[str, Any]:

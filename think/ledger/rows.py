@@ -39,8 +39,22 @@ def _reported(usage: Usage | None) -> str | None:
     return json.dumps(shown)
 
 
-def run_row(run: events.RunRecord, *, content: bool = True) -> dict[str, Any]:
+def login_name() -> str | None:
+    """Who this process runs as (``getpass.getuser``: ``LOGNAME``, ``USER``, …, then the
+    password database); None when nothing names them (a container's bare uid)."""
+    import getpass
+
+    try:
+        return getpass.getuser() or None
+    except (OSError, KeyError, ImportError):  # no name for this uid (OSError from 3.13)
+        return None
+
+
+def run_row(
+    run: events.RunRecord, *, content: bool = True, user: str | None = None
+) -> dict[str, Any]:
     """The ``runs`` row of a run record; ``content=False`` leaves the text out (--no-log).
+    ``user`` is who ran it (the ``user`` setting), else the login name.
 
     A finished run's row also settles its spending-cap reservation (``reserved_usd`` back to
     NULL): the recorded ``cost_usd`` takes its place.
@@ -82,7 +96,10 @@ def run_row(run: events.RunRecord, *, content: bool = True) -> dict[str, Any]:
         "fingerprint": run.fingerprint,
         "reused_from": run.reused_from,
         "batch_id": run.batch_id,
+        "username": user or login_name(),
     }
+    if run.budget_timezone is not None:  # a capped run's (a row without it keeps its own)
+        row["budget_timezone"] = run.budget_timezone
     if not content:
         row.update(dict.fromkeys(CONTENT_FIELDS_RUN))
     if run.status == "running":  # the process that runs it: see think.ledger.abandoned

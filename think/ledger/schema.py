@@ -28,6 +28,10 @@ search). Never edit a released migration: add a new one. (Migration 1's SQL is f
    (``--tier``) and the one the provider said served it, which its cost is priced at.
 8. ``batch_id`` on ``runs``: the ``think batch`` a run was one prompt of, and an index to list
    a batch's runs (``think ledger --batch ID``).
+9. ``username`` and ``budget_timezone`` on ``runs``: who ran it (the ``user`` setting, else the
+   login name; not ``user``, which PostgreSQL reserves: ``SELECT user`` names the session's
+   role), and the zone its spending-cap reservation's days and months were counted in (NULL:
+   no cap applied); an index to list one user's runs (``think ledger --user NAME``).
 """
 
 from __future__ import annotations
@@ -133,12 +137,18 @@ RUN_COLUMNS_V8: dict[str, type] = {
     "batch_id": str,
 }
 
+RUN_COLUMNS_V9: dict[str, type] = {
+    "username": str,
+    "budget_timezone": str,
+}
+
 RUN_COLUMNS: dict[str, type] = {
     **RUN_COLUMNS_V1,
     **RUN_COLUMNS_V2,
     **RUN_COLUMNS_V4,
     **RUN_COLUMNS_V5,
     **RUN_COLUMNS_V8,
+    **RUN_COLUMNS_V9,
 }
 """The ``runs`` table's columns today, in table order."""
 CALL_COLUMNS: dict[str, type] = {**CALL_COLUMNS_V1, **CALL_COLUMNS_V6, **CALL_COLUMNS_V7}
@@ -277,6 +287,12 @@ _BATCHES = Migration(
     sql=("CREATE INDEX idx_runs_batch ON runs (batch_id, started_at) WHERE batch_id IS NOT NULL",),
 )
 
+# Who ran a run, and the clock its reservation counted by; ``think ledger --user NAME``.
+_USERS = Migration(
+    add=(("runs", RUN_COLUMNS_V9),),
+    sql=("CREATE INDEX idx_runs_user ON runs (username, started_at)",),
+)
+
 MIGRATIONS: list[Migration] = [
     _INITIAL,
     _RESERVATIONS_SEARCH_INDEXES,
@@ -286,6 +302,7 @@ MIGRATIONS: list[Migration] = [
     _UNTRUSTED_USAGE,
     _SERVICE_TIERS,
     _BATCHES,
+    _USERS,
 ]
 """``MIGRATIONS[i]`` takes a ledger from version ``i`` to ``i + 1``."""
 

@@ -36,10 +36,11 @@ def spool_file(url: str) -> Path:
     return spool_dir() / f"{name or 'ledger'}.db"
 
 
-def open_spool(url: str, timeout: float) -> Ledger:
+def open_spool(url: str, timeout: float, user: str | None = None) -> Ledger:
+    """The spool of ``url``, recording runs as ``user``'s (as the team ledger would)."""
     from think.ledger.store import Ledger
 
-    return Ledger(spool_file(url), timeout)
+    return Ledger(spool_file(url), timeout, user)
 
 
 def deliver(team: Ledger) -> Copied | None:

@@ -63,9 +63,14 @@ def connect(location: Path | str, timeout: float) -> Engine:
 class Ledger:
     """An open ledger. Not shared between threads: open one per thread or process."""
 
-    def __init__(self, location: Path | str, timeout: float = BUSY_TIMEOUT_S) -> None:
+    def __init__(
+        self, location: Path | str, timeout: float = BUSY_TIMEOUT_S, user: str | None = None
+    ) -> None:
         self.location = location
         self.timeout = timeout
+        self.user = user
+        """Who the runs this ledger records were run by (the ``user`` setting); None: the
+        login name."""
         self.engine = connect(location, timeout)
 
     @property
@@ -131,7 +136,7 @@ class Ledger:
                 from think.ledger.abandoned import settle_dead_runs
 
                 settle_dead_runs(conn, datetime.now(UTC))
-            self.upsert(conn, "runs", run_row(run, content=content))
+            self.upsert(conn, "runs", run_row(run, content=content, user=self.user))
 
     def record_call(self, call: events.CallRecord, *, content: bool = True) -> None:
         """Write the call; a run holding a reservation gets its heartbeat refreshed."""
@@ -195,9 +200,11 @@ class Ledger:
         return int(row["n"]) if row else 0
 
 
-def open_ledger(location: Path | str | None = None, timeout: float = BUSY_TIMEOUT_S) -> Ledger:
+def open_ledger(
+    location: Path | str | None = None, timeout: float = BUSY_TIMEOUT_S, user: str | None = None
+) -> Ledger:
     """The ledger at ``location`` (a path or a ``postgresql://`` URL), else the default file
-    under the platform's user data dir."""
+    under the platform's user data dir; ``user`` names who its runs are recorded as."""
     if location is None:
         from think.config.paths import default_ledger_file
 
@@ -206,4 +213,4 @@ def open_ledger(location: Path | str | None = None, timeout: float = BUSY_TIMEOU
         from think.ledger.location import as_location
 
         location = as_location(location)
-    return Ledger(location, timeout)
+    return Ledger(location, timeout, user)

@@ -1,0 +1,36 @@
+"""benchmarks/pg_ledger.py runs end to end at small sizes (so it cannot rot unseen):
+reservations on both engines, a COPY fill that every ledger command reads, the plans."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.paths import REPO_ROOT
+from tests.postgres_support import PgServer
+
+
+def test_the_pg_ledger_benchmark_runs_at_small_sizes(pg_server: PgServer) -> None:
+    argv = [sys.executable, str(REPO_ROOT / "benchmarks" / "pg_ledger.py")]
+    argv += ["--runs", "2000", "--procs", "2", "--reservations", "5", "--repeat", "1"]
+    done = subprocess.run(
+        [*argv, "--pg-url", pg_server.url()],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "(a) reserve + settle, 5 reservations per process" in out
+    for engine in ("sqlite", "postgresql"):
+        rows = [line.split() for line in out.splitlines() if line.startswith(engine + " ")]
+        assert [row[1] for row in rows] == ["1", "2"]  # processes
+        assert [row[3] for row in rows] == ["0", "0"]  # refused: none
+    assert "(b) filled 2,000 runs and " in out
+    assert "think ledger stats --json (all 90 days)" in out
+    assert out.count("EXPLAIN ANALYZE") == 4
+    assert "idx_runs_user" in out  # the --user listing reads migration 9's index
+    assert "without idx_runs_user" in out
