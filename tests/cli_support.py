@@ -93,15 +93,15 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("THINK_RETRY_BASE_DELAY", "0.01")
 
 
-def start_think(argv: Sequence[str]) -> subprocess.Popen[bytes]:
-    """The installed console script started with the test's environment, stdout and stderr
-    piped (for tests that signal or read it while it runs)."""
+def start_think(argv: Sequence[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """The installed console script started with the test's environment (and ``env``),
+    stdout and stderr piped (for tests that signal or read it while it runs)."""
     return subprocess.Popen(
         [str(require_think_bin()), *argv],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=dict(os.environ),
+        env={**os.environ, **(env or {})},
     )
 
 

@@ -97,12 +97,17 @@ def record(ledger: Ledger, run: events.RunRecord, *calls: events.CallRecord) -> 
 
 
 def runs_under_a_daily_cap(
-    monkeypatch: pytest.MonkeyPatch, count: int, budget: str, max_cost: str
+    monkeypatch: pytest.MonkeyPatch, count: int, budget: str, max_cost: str, hosts: int = 0
 ) -> list[int]:
     """``count`` ``think`` processes at once, each asking ``--max-cost`` under one
-    ``daily_budget``; their exit codes (each answered, or refused before spending)."""
+    ``daily_budget`` (``hosts``: standing for that many machines, ``THINK_HOST`` host-0 …);
+    their exit codes (each answered, or refused before spending)."""
     monkeypatch.setenv("THINK_DAILY_BUDGET", budget)
-    procs = [start_think(["-m", MODEL, "--max-cost", max_cost, f"q{i}"]) for i in range(count)]
+    argv = ["-m", MODEL, "--max-cost", max_cost]
+    procs = [
+        start_think([*argv, f"q{i}"], {"THINK_HOST": f"host-{i % hosts}"} if hosts else None)
+        for i in range(count)
+    ]
     outcomes = [proc.communicate(timeout=180) for proc in procs]
     codes = [proc.returncode for proc in procs]
     assert set(codes) <= {ExitCode.OK, ExitCode.SPENDING_CAP}, [err for _, err in outcomes]

@@ -343,8 +343,10 @@ def step_pricing(settings: Settings, catalog: ProviderCatalog) -> tuple[StepPric
 
 
 def open_ledger(settings: Settings) -> Ledger:
+    from think.ledger.abandoned import use_host
     from think.ledger.store import open_ledger as open_at
 
+    use_host(settings.host)
     return open_at(settings.ledger, settings.ledger_timeout, settings.user)
 
 

@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     user: str | None = Field(default=None, max_length=200)
     """Who the ledger records as running the runs (``THINK_USER``; ``think ledger --user``);
     unset: the login name."""
+    host: str | None = Field(default=None, max_length=200)
+    """The name this machine's runs are recorded under (``THINK_HOST``; ``think ledger
+    --host``), and the host a reservation's lease belongs to; unset: the hostname. For
+    containers and CI runners, whose hostnames change or repeat."""
     no_log: bool = False
     """Record costs and timings but no prompt, answer or reasoning (``--no-log``)."""
     reuse: bool | None = None
@@ -161,13 +165,13 @@ class Settings(BaseSettings):
     def _ledger(cls, value: Any) -> Any:
         return str(value) if hasattr(value, "__fspath__") else value
 
-    @field_validator("user")
+    @field_validator("user", "host")
     @classmethod
-    def _user(cls, value: str | None) -> str | None:
+    def _name(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
-            return None  # empty: the login name
+            return None  # empty: the login name, the hostname
         if not value.isprintable():
-            raise ValueError("a user name is printable text (no control characters)")
+            raise ValueError("a name is printable text (no control characters)")
         return value.strip()
 
     @field_validator("budget_timezone")

@@ -52,8 +52,19 @@ RESERVATION_EXPIRED = f"{ABANDONED_ERROR}; its cap reservation expired"
 CALL_ABANDONED_ERROR = "the process ended during the call; charged its worst case"
 
 
+_HOST: str | None = None
+
+
+def use_host(name: str | None) -> None:
+    """Record this process's runs under ``name`` (the ``host`` setting); None: the hostname."""
+    global _HOST  # noqa: PLW0603  (one identity per process, as the hostname is)
+    _HOST = name
+
+
 def this_host() -> str:
-    return socket.gethostname()
+    """The host this process's runs are recorded under: the ``host`` setting (or
+    ``THINK_HOST`` where no settings were loaded), else the hostname."""
+    return _HOST or os.environ.get("THINK_HOST", "").strip() or socket.gethostname()
 
 
 def process_alive(pid: int) -> bool:
