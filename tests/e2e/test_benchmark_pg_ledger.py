@@ -34,3 +34,23 @@ def test_the_pg_ledger_benchmark_runs_at_small_sizes(pg_server: PgServer) -> Non
     assert out.count("EXPLAIN ANALYZE") == 4
     assert "idx_runs_user" in out  # the --user listing reads migration 9's index
     assert "without idx_runs_user" in out
+
+
+def test_the_cap_isolation_benchmark_holds_the_cap_both_ways(pg_server: PgServer) -> None:
+    """benchmarks/pg_cap_isolation.py at small sizes: the advisory lock and SERIALIZABLE each
+    let exactly the runs that fit under the cap through, and say so."""
+    argv = [sys.executable, str(REPO_ROOT / "benchmarks" / "pg_cap_isolation.py")]
+    argv += ["--procs", "2", "--reservations", "8", "--hold", "0", "--cap", "1.00"]
+    done = subprocess.run(
+        [*argv, "--pg-url", pg_server.url()],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[2:]}
+    for mode in ("advisory", "serializable"):
+        _, _, reserved, refused, _, failed, spent, held = rows[mode]
+        assert (reserved, refused, failed, spent, held) == ("10", "6", "0", "1.00", "yes")
