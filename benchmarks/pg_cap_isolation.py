@@ -36,11 +36,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from pg_ledger import postgres  # noqa: E402  (benchmarks/pg_ledger.py)
+from pg_ledger import capped_run, postgres  # noqa: E402  (benchmarks/pg_ledger.py)
 
-from think import events  # noqa: E402
 from think.errors import LedgerError, SpendingCapReached  # noqa: E402
-from think.ids import new_run_id, utc_now  # noqa: E402
+from think.ids import utc_now  # noqa: E402
 from think.ledger.caps import Caps, reserve_run  # noqa: E402
 from think.ledger.postgres import PostgresEngine  # noqa: E402
 from think.ledger.store import Ledger  # noqa: E402
@@ -90,15 +89,7 @@ def worker(
     go.wait()
     try:
         for _ in range(count):
-            run = events.RunRecord(
-                id=new_run_id(),
-                started_at=utc_now(),
-                prompt="benchmark",
-                strategy="single",
-                status="running",
-                models=("openai:gpt-4o-mini",),
-                max_cost_usd=HOLD,
-            )
+            run = capped_run(HOLD)
             try:
                 run = _retrying(lambda r=run: reserve_run(ledger, r, caps), retries, counts)
             except SpendingCapReached:

@@ -63,6 +63,19 @@ CAPS = Caps(daily=Decimal(900_000), monthly=Decimal(900_000))
 # -- (a) reservations per second ----------------------------------------------------------
 
 
+def capped_run(max_cost: Decimal) -> events.RunRecord:
+    """A run about to reserve ``max_cost`` against the caps (what a query's start is)."""
+    return events.RunRecord(
+        id=new_run_id(),
+        started_at=utc_now(),
+        prompt="benchmark",
+        strategy="single",
+        status="running",
+        models=("openai:gpt-4o-mini",),
+        max_cost_usd=max_cost,
+    )
+
+
 def reserve_and_settle(location: str, worker: int, count: int, go: Any, done: Any) -> None:
     """One process: ``count`` capped runs' reservations and settlements, back to back."""
     ledger = Ledger(location, user=USERS[worker % len(USERS)])
@@ -70,17 +83,8 @@ def reserve_and_settle(location: str, worker: int, count: int, go: Any, done: An
     go.wait()
     try:
         for _ in range(count):
-            run = events.RunRecord(
-                id=new_run_id(),
-                started_at=utc_now(),
-                prompt="benchmark",
-                strategy="single",
-                status="running",
-                models=("openai:gpt-4o-mini",),
-                max_cost_usd=Decimal("0.01"),
-            )
             try:
-                run = reserve_run(ledger, run, CAPS)
+                run = reserve_run(ledger, capped_run(Decimal("0.01")), CAPS)
             except Exception:
                 refused += 1
                 continue
