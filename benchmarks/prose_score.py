@@ -24,7 +24,8 @@ from think.evaluate.stats import Z95
 
 THRESHOLDS = (0.0, 0.33, 0.66, 1.0)
 """Three sampled verdicts give p_accept 0, 1/3, 2/3 or 1."""
-LOGPROB_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.66, 0.7, 0.8, 0.9)
+LOGPROB_THRESHOLDS = (0.5, 0.66, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99)
+"""Read from log-probabilities, p_accept runs high (median near 0.95 on SmolLM2)."""
 QUALITY_MARGIN = 0.02
 """The gate should reach the strong model's mean quality minus 2 points ..."""
 COST_SHARE = 0.60
@@ -173,17 +174,22 @@ def auroc(items: Sequence[Item]) -> float | None:
 
 
 def table(rows: Sequence[Row]) -> str:
-    strong = rows[1]
+    """One line per row; ``random`` is the expected quality of escalating the same number
+    of items at random (what a judge without signal would reach at that cost)."""
+    cheap, strong = rows[0], rows[1]
     lines = [
-        f"{'setting':<38} {'quality':>7} {'95% CI':>13} {'$/item':>9} {'vs strong':>9} {'esc':>5}"
+        f"{'setting':<38} {'quality':>7} {'95% CI':>13} {'$/item':>9} {'vs strong':>9} "
+        f"{'esc':>5} {'random':>7}"
     ]
     for row in rows:
         low, high = row.interval()
         per_item = float(row.cost) / row.n if row.n else 0.0
         share = float(row.cost / strong.cost) if strong.cost else 0.0
+        rate = row.escalated / row.n if row.n else 0.0
+        chance = cheap.mean + rate * (strong.mean - cheap.mean)
         lines.append(
             f"{row.name:<38} {row.mean:7.1%} {low:6.1%}-{high:6.1%} {per_item:9.5f} {share:9.1%} "
-            f"{row.escalated / row.n if row.n else 0:5.0%}"
+            f"{rate:5.0%} {chance:7.1%}"
         )
     return "\n".join(lines)
 
@@ -208,7 +214,18 @@ def report(
         else "quartiles " + ", ".join(f"{passes[len(passes) * k // 4]:.3f}" for k in (1, 2, 3))
     )
     found = auroc(items)
+    unjudged = [
+        {
+            "id": r["id"],
+            "error": "not judged",
+            "judge_usage": {"input_tokens": 0, "output_tokens": 0},
+        }
+        for r in records
+    ]
+    every = items_of(records, unjudged, price)
+    baselines = [r for r in score(every, ()) if not r.name.startswith("always")]
     out = [
+        f"every item ({len(every)}, no judge)\n{table(baselines)}\n",
         f"{len(items)} judged items of {len(records)}; no verdict on {len(items) - len(passes)}; "
         f"p_accept {shown}; AUROC of "
         f"p_accept for the cheap answers GPT-4 preferred: "

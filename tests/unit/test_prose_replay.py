@@ -153,3 +153,34 @@ def test_build_reads_a_local_git_directory(
     assert record["responses"][replay.STRONG]["text"] == "gpt-4 says"
     with pytest.raises(SystemExit, match="run `judge` first"):
         replay.main(["measure", "--cache", str(cache)])
+
+
+def test_report_chooses_on_the_even_half_and_reports_the_odd_half(
+    bench: tuple[ModuleType, ModuleType],
+) -> None:
+    replay, score = bench
+    cheap, strong = replay.CHEAP, replay.STRONG
+    n = 4
+    records, _ = replay.assemble(
+        {
+            cheap: outputs("gpt-3.5-turbo-0301", [f"cheap {k}" for k in range(n)]),
+            strong: outputs("gpt4", [f"a much longer strong answer {k}" for k in range(n)]),
+        },
+        {
+            (cheap, "davinci003"): annotations([2, 1, 2, 1]),
+            (cheap, "gpt4turbo"): annotations([1] * n),
+            (strong, "davinci003"): annotations([2] * n),
+            (strong, "gpt4turbo"): annotations([2] * n),
+        },
+    )
+    usage = {"input_tokens": 10, "output_tokens": 2}
+    judged = [
+        {"id": r["id"], "p_accept": p, "error": None, "judge_usage": usage}
+        for r, p in zip(records, (1.0, 1 / 3, 2 / 3, 0.0), strict=True)
+    ]
+    text = score.report(records, judged)
+    assert "every item (4, no judge)" in text
+    assert "tuning half (even numbers, 2 items)" in text
+    assert "chosen on the tuning half: threshold" in text
+    assert "held-out half (odd numbers, 2 items)" in text
+    assert "AUROC of p_accept for the cheap answers GPT-4 preferred: 1.000" in text
