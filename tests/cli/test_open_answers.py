@@ -163,7 +163,10 @@ def test_a_judge_that_gives_no_verdict_never_accepts(
     )
     assert document["escalated"] is True
     assert document["p_accept"] == 0.0
-    assert document["escalation_reason"].startswith("judge rejected: 0/3 verdicts pass")
+    assert document["escalation_reason"] == (
+        "judge rejected: 0/3 verdicts pass, p=0.00 < 0.66: the judge wrote no readable "
+        "VERDICT line (a weak --judge?)"
+    )
 
 
 def test_accept_threshold_and_judge_model_are_settings(

@@ -57,7 +57,13 @@ class Judgement:
         shown = sum(v == "pass" for v in self.verdicts)
         sign = "≥" if self.p_accept >= threshold else "<"
         total = len(self.verdicts)
-        return f"{shown}/{total} verdicts pass, p={self.p_accept:.2f} {sign} {threshold:.2f}"
+        said = f"{shown}/{total} verdicts pass, p={self.p_accept:.2f} {sign} {threshold:.2f}"
+        unreadable = sum(v is None for v in self.verdicts)
+        if unreadable == total:  # a judge that cannot follow the rubric: say so, not "fail"
+            return f"{said}: the judge wrote no readable VERDICT line (a weak --judge?)"
+        if unreadable:
+            return f"{said} ({unreadable} unreadable, counted as FAIL)"
+        return said
 
 
 def read_verdict(text: str) -> str | None:
