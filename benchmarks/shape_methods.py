@@ -68,9 +68,10 @@ class Prompt:
     shape: str
 
 
-def prompts(mtbench: Path) -> list[Prompt]:
+def prompts(mtbench: Path, gsm8k: Path = GSM8K) -> list[Prompt]:
+    """The labelled prompts: every 33rd GSM8K question, then MT-Bench's first turns."""
     found: list[Prompt] = []
-    with GSM8K.open(encoding="utf-8") as handle:
+    with gsm8k.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle):
             if number % 33 == 0:
                 found.append(Prompt("gsm8k", json.loads(line)["question"], "short"))
