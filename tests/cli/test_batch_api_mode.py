@@ -310,3 +310,21 @@ def test_a_round_already_recorded_is_read_again_at_no_cost_when_resumed(
     )
     assert escalation["served_tier"] == "batch"
     assert usd(escalation["cost_usd"]) > 0
+
+
+def test_a_kept_job_the_provider_no_longer_knows_is_sent_again(
+    server: FakeOpenAIBatchServer, batch: Any, tmp_path: Path
+) -> None:
+    """The provider answers 404 for a kept job (its results deleted, another key): the round
+    is sent again instead of failing every prompt."""
+    server.script_batches(BatchPlan(polls=100))
+    prompts = str(prompts_file(tmp_path, 4))
+    first = batch(prompts, *cascade_args("--wait", "1s", "--poll", "0.3"))
+    assert first.code == ExitCode.PENDING, first.err
+    server.batches.jobs.clear()  # the provider has forgotten it
+    again = batch(prompts, *cascade_args())
+    assert again.code == ExitCode.OK, again.err
+    assert [line["answer"] for line in lines_of(again.out)] == [
+        f"The answer is {n}." for n in range(1, 5)
+    ]
+    assert len(rounds(server)) == 1  # sent again: one job on the server now

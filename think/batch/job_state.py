@@ -66,6 +66,10 @@ class JobState:
         ]
         self._save()
 
+    def forget(self, job_id: str) -> None:
+        self.jobs = [job for job in self.jobs if job.job_id != job_id]
+        self._save()
+
     def pending(self) -> list[KeptJob]:
         return [job for job in self.jobs if not job.delivered]
 

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from think.providers.batch_jobs import BatchApi
 
 
+NOT_FOUND = 404
 _current: contextvars.ContextVar[int] = contextvars.ContextVar("think_batch_prompt")
 T = TypeVar("T")
 
@@ -187,9 +188,11 @@ class Rounds:
         requests = _requests(items)
         ids = [request.custom_id for request in requests]
         kept = self.state.find(provider, ids) if self.state is not None else None
+        job: BatchJob | None = None
+        reread = False
         if kept is not None:
-            job, reread = await api.status(kept.job_id), kept.delivered
-        else:
+            job, reread = await self._attach(api, kept.job_id), kept.delivered
+        if job is None:
             job, reread = await api.submit(requests), False
             if self.state is not None:
                 self.state.add(provider, job.id, ids)
@@ -210,6 +213,18 @@ class Rounds:
         missing = len(requests) - came_back
         said = f"{provider} batch {job.id} {job.outcome}: {came_back} of {len(requests)} answered"
         return job, said + (f", {missing} not (their runs say why)" if missing else "")
+
+    async def _attach(self, api: BatchApi, job_id: str) -> BatchJob | None:
+        """The kept job ``job_id``, or None when the provider no longer knows it (404: its
+        results were deleted, or it belongs to another key): the round is sent again."""
+        try:
+            return await api.status(job_id)
+        except ProviderError as exc:
+            if exc.status != NOT_FOUND:
+                raise
+        if self.state is not None:
+            self.state.forget(job_id)
+        return None
 
     def _api(self, provider: str) -> BatchApi:
         if provider not in self._open_apis:
