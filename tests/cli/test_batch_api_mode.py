@@ -324,7 +324,8 @@ def test_a_kept_job_the_provider_no_longer_knows_is_sent_again(
     server.batches.jobs.clear()  # the provider has forgotten it
     again = batch(prompts, *cascade_args())
     assert again.code == ExitCode.OK, again.err
-    assert [line["answer"] for line in lines_of(again.out)] == [
-        f"The answer is {n}." for n in range(1, 5)
-    ]
-    assert len(rounds(server)) == 1  # sent again: one job on the server now
+    lines = lines_of(again.out)
+    assert [line["answer"] for line in lines] == [f"The answer is {n}." for n in range(1, 5)]
+    assert [line["escalated"] for line in lines] == [False] * 4  # the cheap samples came back
+    (job,) = rounds(server)  # sent again: the cheap round, one job on the server now
+    assert {body["model"] for _, body in job} == {"gpt-4o-mini"}
