@@ -14,13 +14,12 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import random
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from prose_replay import CHEAP, SEED
+from prose_replay import CHEAP, to_judge
 
 CONTEXT = 4096
 PREFILL = "VERDICT:"
@@ -100,15 +99,7 @@ def judge_one(model: Any, question: str, answer: str) -> dict[str, Any]:
 
 
 def judge_all(records: list[dict[str, Any]], out: Path, limit: int | None) -> None:
-    order = list(records)
-    random.Random(SEED).shuffle(order)
-    order = order[:limit] if limit else order
-    done = set()
-    if out.exists():
-        with out.open(encoding="utf-8") as handle:
-            done = {json.loads(line)["id"] for line in handle if line.strip().endswith("}")}
-    todo = [r for r in order if r["id"] not in done]
-    print(f"judging {len(todo)} of {len(order)} ({len(done)} already in {out})", file=sys.stderr)
+    todo = to_judge(records, out, limit)
     model = load_model()
     with out.open("a", encoding="utf-8") as handle:
         for count, record in enumerate(todo, 1):

@@ -186,7 +186,9 @@ async def judge_one(question: str, answer: str) -> dict[str, Any]:
     }
 
 
-def judge_all(records: list[dict[str, Any]], out: Path, limit: int | None) -> None:
+def to_judge(records: list[dict[str, Any]], out: Path, limit: int | None) -> list[dict[str, Any]]:
+    """The records to judge, in the shuffled order (seed :data:`SEED`; the first ``limit``),
+    without those ``out`` already holds (a judge run resumes)."""
     order = list(records)
     random.Random(SEED).shuffle(order)
     order = order[:limit] if limit else order
@@ -196,6 +198,11 @@ def judge_all(records: list[dict[str, Any]], out: Path, limit: int | None) -> No
             done = {json.loads(line)["id"] for line in handle if line.strip().endswith("}")}
     todo = [r for r in order if r["id"] not in done]
     print(f"judging {len(todo)} of {len(order)} ({len(done)} already in {out})", file=sys.stderr)
+    return todo
+
+
+def judge_all(records: list[dict[str, Any]], out: Path, limit: int | None) -> None:
+    todo = to_judge(records, out, limit)
     with out.open("a", encoding="utf-8") as handle:
         for count, record in enumerate(todo, 1):
             found = asyncio.run(judge_one(record["question"], record["responses"][CHEAP]["text"]))

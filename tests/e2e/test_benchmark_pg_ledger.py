@@ -11,9 +11,9 @@ from tests.paths import REPO_ROOT
 from tests.postgres_support import PgServer
 
 
-def test_the_pg_ledger_benchmark_runs_at_small_sizes(pg_server: PgServer) -> None:
-    argv = [sys.executable, str(REPO_ROOT / "benchmarks" / "pg_ledger.py")]
-    argv += ["--runs", "2000", "--procs", "2", "--reservations", "5", "--repeat", "1"]
+def benchmark(script: str, pg_server: PgServer, *args: str) -> str:
+    """What ``benchmarks/SCRIPT ARGS`` prints against the test server (it must succeed)."""
+    argv = [sys.executable, str(REPO_ROOT / "benchmarks" / script), *args]
     done = subprocess.run(
         [*argv, "--pg-url", pg_server.url()],
         capture_output=True,
@@ -23,7 +23,12 @@ def test_the_pg_ledger_benchmark_runs_at_small_sizes(pg_server: PgServer) -> Non
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    out = done.stdout
+    return done.stdout
+
+
+def test_the_pg_ledger_benchmark_runs_at_small_sizes(pg_server: PgServer) -> None:
+    sizes = ["--runs", "2000", "--procs", "2", "--reservations", "5", "--repeat", "1"]
+    out = benchmark("pg_ledger.py", pg_server, *sizes)
     assert "(a) reserve + settle, 5 reservations per process" in out
     for engine in ("sqlite", "postgresql"):
         rows = [line.split() for line in out.splitlines() if line.startswith(engine + " ")]
@@ -39,18 +44,9 @@ def test_the_pg_ledger_benchmark_runs_at_small_sizes(pg_server: PgServer) -> Non
 def test_the_cap_isolation_benchmark_holds_the_cap_both_ways(pg_server: PgServer) -> None:
     """benchmarks/pg_cap_isolation.py at small sizes: the advisory lock and SERIALIZABLE each
     let exactly the runs that fit under the cap through, and say so."""
-    argv = [sys.executable, str(REPO_ROOT / "benchmarks" / "pg_cap_isolation.py")]
-    argv += ["--procs", "2", "--reservations", "8", "--hold", "0", "--cap", "1.00"]
-    done = subprocess.run(
-        [*argv, "--pg-url", pg_server.url()],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[2:]}
+    sizes = ["--procs", "2", "--reservations", "8", "--hold", "0", "--cap", "1.00"]
+    out = benchmark("pg_cap_isolation.py", pg_server, *sizes)
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
     for mode in ("advisory", "serializable"):
         _, _, reserved, refused, _, failed, spent, held = rows[mode]
         assert (reserved, refused, failed, spent, held) == ("10", "6", "0", "1.00", "yes")
