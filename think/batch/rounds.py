@@ -68,10 +68,9 @@ class _Waiting:
 
 @dataclass(frozen=True)
 class RoundReport:
-    """One round as it ended: its number, the jobs sent and what each job returned."""
+    """One round as it ended: its number and a line for each of its jobs (what came back)."""
 
     number: int
-    jobs: list[BatchJob]
     summaries: list[str]
 
 
@@ -83,7 +82,6 @@ class Rounds:
     """The batch API of a provider (by its name in the catalog)."""
     policy: PollPolicy = field(default_factory=PollPolicy)
     state: JobState | None = None
-    on_poll: Callable[[BatchJob], None] | None = None
     on_round: Callable[[RoundReport], None] | None = None
     on_submit: Callable[[int, BatchJob, int], None] | None = None
     """A job was sent (round number, the job, its requests) or attached to (the same)."""
@@ -174,7 +172,7 @@ class Rounds:
                 jobs.append(outcome[0])
                 summaries.append(outcome[1])
         if self.on_round is not None:
-            self.on_round(RoundReport(self.number, jobs, summaries))
+            self.on_round(RoundReport(self.number, summaries))
         if stop is not None:
             raise stop  # this round's results reach no run: none is marked delivered
         if self.state is not None:
@@ -198,7 +196,7 @@ class Rounds:
                 self.state.add(provider, job.id, ids)
         if self.on_submit is not None:
             self.on_submit(self.number, job, len(requests))
-        job = await wait(api, job.id, self.policy, on_poll=self.on_poll)
+        job = await wait(api, job.id, self.policy)
         found = {item.custom_id: item for item in await api.fetch(job)}
         tier = BATCH_REREAD if reread else BATCH
         came_back = 0
