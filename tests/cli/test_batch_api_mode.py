@@ -329,3 +329,12 @@ def test_a_kept_job_the_provider_no_longer_knows_is_sent_again(
     assert [line["escalated"] for line in lines] == [False] * 4  # the cheap samples came back
     (job,) = rounds(server)  # sent again: the cheap round, one job on the server now
     assert {body["model"] for _, body in job} == {"gpt-4o-mini"}
+
+
+def test_quiet_says_nothing_of_the_rounds(
+    server: FakeOpenAIBatchServer, batch: Any, tmp_path: Path
+) -> None:
+    result = batch(str(prompts_file(tmp_path, 3)), *cascade_args("-q"))
+    assert result.code == ExitCode.OK, result.err
+    assert result.err == ""
+    assert len(lines_of(result.out)) == 3

@@ -77,7 +77,7 @@ def open_rounds(
             )
 
     def ended(report: RoundReport) -> None:
-        for line in report.summaries:
+        for line in [] if quiet else report.summaries:  # -q: the failed prompts still warn
             report_warning(f"round {report.number}: {line}")
 
     return Rounds(catalog.batch_api, waiting.policy(), state, on_round=ended, on_submit=sent)
