@@ -97,10 +97,9 @@ def parse_when(text: str, option: str, now: datetime | None = None) -> datetime:
 
 def _parse_when(text: str, option: str, now: datetime) -> datetime:
     spec = text.strip().lower()
-    match = _DURATION.fullmatch(spec)
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        return now - timedelta(**{_UNITS[unit]: amount})
+    length = _duration(spec)
+    if length is not None:
+        return now - length
     if spec == "today":
         return day_start(now)
     try:
@@ -117,12 +116,21 @@ def _parse_when(text: str, option: str, now: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _duration(spec: str) -> timedelta | None:
+    """``30m`` / ``12h`` / ``7d`` / ``2w`` (lower case, stripped) as a length; None: not one.
+    A length beyond ``timedelta`` raises OverflowError."""
+    match = _DURATION.fullmatch(spec)
+    if not match:
+        return None
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
 def parse_duration(text: str, option: str) -> timedelta:
     """A length of time written ``30m`` / ``12h`` / ``7d`` / ``2w``."""
-    match = _DURATION.fullmatch(text.strip().lower())
-    if not match:
-        raise UsageError(f"{option}: {text!r} is not a duration; use e.g. 30m, 12h, 7d or 2w")
     try:
-        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        length = _duration(text.strip().lower())
     except OverflowError:
         raise UsageError(f"{option}: {text!r} is out of range") from None
+    if length is None:
+        raise UsageError(f"{option}: {text!r} is not a duration; use e.g. 30m, 12h, 7d or 2w")
+    return length

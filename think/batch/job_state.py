@@ -70,13 +70,6 @@ class JobState:
         self.jobs = [job for job in self.jobs if job.job_id != job_id]
         self._save()
 
-    def pending(self) -> list[KeptJob]:
-        return [job for job in self.jobs if not job.delivered]
-
-    def remove(self) -> None:
-        self.path.unlink(missing_ok=True)
-        self.jobs = []
-
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(self.path.name + ".tmp")
