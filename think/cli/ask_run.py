@@ -171,7 +171,8 @@ def spooled_notice(recorder: LedgerRecorder) -> str:
 
 def deliver_spooled(ledger: Ledger) -> None:
     """Deliver the runs spooled for this team ledger while it was away (one line on stderr
-    when any were); a failure leaves them spooled, and says so, and the run goes on."""
+    when any were; nothing for a ledger file, which has no spool); a failure leaves them
+    spooled, and says so, and the run goes on."""
     from think.ledger.spool import deliver
 
     try:
@@ -285,8 +286,7 @@ def start_recording(
             raise LedgerError(f"{exc}; nothing was sent") from None
         return LedgerRecorder(None, exc, content=content), run
     try:
-        if is_url(ledger.location):
-            deliver_spooled(ledger)
+        deliver_spooled(ledger)
         return start_run(ledger, run, caps, content=content)
     except BaseException:
         ledger.close()

@@ -26,7 +26,6 @@ from think.cli.signals import Terminated, run_until_signal
 from think.cli.stdout_writer import OrderedLines
 from think.errors import ExitCode, LedgerError, UsageError
 from think.ids import new_run_id
-from think.ledger.location import is_url
 from think.providers.batch_jobs import BatchPending
 
 if TYPE_CHECKING:
@@ -104,8 +103,7 @@ def _recording(settings: Settings, batch_id: str, query: Query) -> Recording:
         if caps:
             raise LedgerError(f"cannot check the spending caps: {exc}") from exc
         return Recording(batch_id, None, exc, caps, content)
-    if is_url(ledger.location):
-        deliver_spooled(ledger)  # what waits from an earlier outage goes first
+    deliver_spooled(ledger)  # what waits from an earlier outage goes first
     return Recording(batch_id, ledger, None, caps, content, since)
 
 
@@ -171,9 +169,7 @@ def prepare(source: str, text: str, settings: Settings, options: BatchOptions) -
     return Prepared(entries, queries, catalog, store, done, batch_id or new_run_id())
 
 
-def _rounds(
-    batch: Prepared, source: str, text: str, options: BatchOptions, jobs: int
-) -> Rounds | None:
+def _rounds(batch: Prepared, source: str, text: str, options: BatchOptions) -> Rounds | None:
     """``--mode batch``: the rounds every run's calls wait in (all runs at once), their jobs
     kept beside the results file; ``None`` for ``--mode now``."""
     if options.mode != "batch":
@@ -208,7 +204,7 @@ def run_batch(source: str, text: str, settings: Settings, options: BatchOptions)
         for index, query in enumerate(queries)
         if index not in done
     ]
-    rounds = _rounds(batch, source, text, options, len(jobs))
+    rounds = _rounds(batch, source, text, options)
     pool = Pool(
         price_for,
         batch.catalog.create if rounds is None else deferred(batch.catalog.create, rounds),
