@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,17 +23,6 @@ if TYPE_CHECKING:
 JOB_PREFIXES = {"batch_": "openai", "msgbatch_": "anthropic"}
 """Which provider a job id belongs to, by the id's prefix (OpenAI's ``batch_…``,
 Anthropic's ``msgbatch_…``); ``--provider`` names another endpoint of the same protocol."""
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """How long and how often ``--mode batch`` polls."""
-
-    deadline: float = 24 * 3600.0
-    first: float = 5.0
-
-    def policy(self) -> PollPolicy:
-        return PollPolicy(initial=self.first, deadline=self.deadline)
 
 
 def check_settings(settings: Settings) -> None:
@@ -65,7 +53,7 @@ def job_state_path(results: Path) -> Path:
 
 
 def open_rounds(
-    catalog: ProviderCatalog, state_path: Path, waiting: Waiting, *, quiet: bool
+    catalog: ProviderCatalog, state_path: Path, polling: PollPolicy, *, quiet: bool
 ) -> Rounds:
     state = JobState(state_path)
 
@@ -80,7 +68,7 @@ def open_rounds(
         for line in [] if quiet else report.summaries:  # -q: the failed prompts still warn
             report_warning(f"round {report.number}: {line}")
 
-    return Rounds(catalog.batch_api, waiting.policy(), state, on_round=ended, on_submit=sent)
+    return Rounds(catalog.batch_api, polling, state, on_round=ended, on_submit=sent)
 
 
 def deferred(create: Callable[[str], Provider], rounds: Rounds) -> Callable[[str], Provider]:

@@ -161,10 +161,11 @@ def batch_command(
     """Run every prompt of a JSONL file as its own run (the same options as a query), many
     at once, under one --max-cost; print one JSON line per prompt in input order. Results are
     kept as they land: the same command after Ctrl-C does not ask the finished prompts again."""
-    from think.cli.batch_api import Waiting, job_command
+    from think.cli.batch_api import job_command
     from think.cli.batch_run import BatchOptions, read_prompts, run_batch
     from think.errors import UsageError
     from think.periods import parse_duration
+    from think.providers.batch_jobs import PollPolicy
 
     settings = query_settings(locals())
     if prompts in JOB_ACTIONS:
@@ -184,6 +185,6 @@ def batch_command(
         restart=restart,
         quiet=quiet,
         mode=mode,
-        waiting=Waiting(deadline=deadline, first=poll),
+        polling=PollPolicy(initial=poll, deadline=deadline),
     )
     return run_batch(source, text, settings, options)

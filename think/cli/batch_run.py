@@ -17,7 +17,7 @@ from think.batch.pool import Pool
 from think.batch.results import Kept, ResultsStore
 from think.cli import wiring
 from think.cli.ask_run import deliver_spooled, prepare_queries, reuse_since
-from think.cli.batch_api import Waiting, deferred
+from think.cli.batch_api import deferred
 from think.cli.batch_view import Tally, failing, line_document, not_sent_document
 from think.cli.console import report_error, report_warning, stderr_console
 from think.cli.progress import ProgressBar
@@ -26,7 +26,7 @@ from think.cli.signals import Terminated, run_until_signal
 from think.cli.stdout_writer import OrderedLines
 from think.errors import ExitCode, LedgerError, UsageError
 from think.ids import new_run_id
-from think.providers.batch_jobs import BatchPending
+from think.providers.batch_jobs import BatchPending, PollPolicy
 
 if TYPE_CHECKING:
     from think import events
@@ -47,7 +47,7 @@ class BatchOptions:
     quiet: bool = False
     mode: str = "now"
     """``now``: concurrent runs; ``batch``: the providers' batch APIs, in rounds."""
-    waiting: Waiting = field(default_factory=Waiting)
+    polling: PollPolicy = field(default_factory=PollPolicy)
     """``--mode batch``: how long and how often to poll a job."""
 
 
@@ -180,7 +180,7 @@ def _rounds(batch: Prepared, source: str, text: str, options: BatchOptions) -> R
     state = job_state_path(store.path if store else default_results_path(source, text))
     if options.restart:
         state.unlink(missing_ok=True)
-    return open_rounds(batch.catalog, state, options.waiting, quiet=options.quiet)
+    return open_rounds(batch.catalog, state, options.polling, quiet=options.quiet)
 
 
 def run_batch(source: str, text: str, settings: Settings, options: BatchOptions) -> int:
